@@ -1,0 +1,264 @@
+"""Typed run configuration with layered sources.
+
+Layers, later wins: dataclass defaults < method yaml < dataset yaml < --config file <
+--set key=value. A yaml may hold `profiles: {name: {...}}`; `--profile name` merges that
+block right after the file's own keys. Unknown keys are an error naming the full key path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.errors import ConfigError
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+
+@dataclass
+class DataConfig:
+    data_dir: str | None = None  # raw files; default: $ERBENCH_DATA_DIR or the user cache dir
+    on_bad_line: str = "error"  # "error": stop listing problems; "skip": continue and count
+    max_bad_lines: int = 20  # problems listed in the error message
+    split: str = "random-3:1:1"  # see bench.data.splits.PROTOCOLS
+    rating_threshold: float = 4.0  # label = 1 when rating >= threshold
+    history_len: int = 10  # prior items kept as history (ExpCTR / TALLRec)
+    max_records: int | None = None  # seeded subsample of the loaded records, for quick runs
+    profile_source: str = "reviews"  # how profiles/reference explanations are built
+    explanation_max_words: int = 15  # cap on reference explanations (PETER uses 15)
+
+
+@dataclass
+class EvalConfig:
+    split: str = "test"
+    max_records: int | None = None  # score only the first N test records
+    metrics: list[str] = field(default_factory=list)  # empty: every applicable metric
+    mask_ratio: float = 0.0  # robustness: fraction of input entities masked at test time
+    bertscore_model: str = "embedded"  # "embedded" (MiniLM, offline) or an HF id / local dir
+    bleurt_checkpoint: str | None = None  # BLEURT-20 dir; unset: BLEURT reported unavailable
+    bartscore_checkpoint: str | None = None  # facebook/bart-large-cnn dir or id
+    sentiment_classifier: str = "embedded"  # "embedded" (trained on train reviews) or HF id
+    judge_base_url: str | None = None  # OpenAI-compatible endpoint for GPTScore / judge
+    judge_model: str | None = None
+    judge_api_key_env: str = "OPENAI_API_KEY"
+    judge_max_concurrency: int = 4
+
+
+@dataclass
+class RunConfig:
+    method: str
+    dataset: str
+    seed: int = 0
+    profile: str | None = None
+    device: str = "auto"  # "auto": cuda when present, else cpu
+    runs_dir: str = "runs"
+    data: DataConfig = field(default_factory=DataConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    model: dict[str, Any] = field(default_factory=dict)  # the method's own Params
+
+
+# -- generic dict -> dataclass with type checks ---------------------------------------
+
+
+def _type_ok(value: Any, hint: Any) -> bool:
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin in (list, tuple):
+        return isinstance(value, (list, tuple))
+    if origin is dict:
+        return isinstance(value, dict)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+def build_dataclass(cls: type, data: dict[str, Any], path: str = "") -> Any:
+    """Instantiate dataclass `cls` from a plain dict; unknown keys and wrong types raise."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"config section {path or '<root>'!r} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        where = f"{path}." if path else ""
+        raise ConfigError(
+            f"unknown config key(s) {', '.join(where + k for k in unknown)}; "
+            f"known under {path or 'the top level'}: {', '.join(sorted(known))}"
+        )
+    kwargs = {}
+    for name, value in data.items():
+        hint = hints[name]
+        key = f"{path}.{name}" if path else name
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = build_dataclass(hint, value or {}, key)
+            continue
+        if hint is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not _type_ok(value, hint):
+            raise ConfigError(f"config key {key!r} expects {_hint_name(hint)}, got {value!r}")
+        kwargs[name] = value
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.name not in kwargs
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"config is missing required key(s): {', '.join(missing)}")
+    return cls(**kwargs)
+
+
+def _hint_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+# -- layering ---------------------------------------------------------------------------
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def parse_set(expr: str) -> dict[str, Any]:
+    """`a.b=value` -> {"a": {"b": value}}; the value is read as YAML (numbers, bools, lists)."""
+    if "=" not in expr:
+        raise ConfigError(f"--set expects key=value, got {expr!r}")
+    key, raw = expr.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set has an empty key in {expr!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: cannot read value {raw!r}: {exc}") from None
+    out: dict[str, Any] = {}
+    node = out
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return out
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    return data
+
+
+def _apply_profile(layer: dict[str, Any], profile: str | None) -> dict[str, Any]:
+    layer = dict(layer)
+    profiles = layer.pop("profiles", {}) or {}
+    if profile and profile in profiles:
+        layer = deep_merge(layer, profiles[profile])
+    return layer
+
+
+def method_yaml(method: str) -> Path:
+    return CONFIG_DIR / "methods" / f"{method}.yaml"
+
+
+def dataset_yaml(dataset: str) -> Path:
+    return CONFIG_DIR / "datasets" / f"{dataset}.yaml"
+
+
+def available_profiles(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    return sorted((read_yaml(path).get("profiles") or {}).keys())
+
+
+def resolve(
+    method: str,
+    dataset: str,
+    *,
+    config_file: str | Path | None = None,
+    sets: list[str] | tuple[str, ...] = (),
+    seed: int | None = None,
+    profile: str | None = None,
+    method_config_file: Path | None = None,
+) -> RunConfig:
+    """Merge every layer into one RunConfig (the method's Params are checked by the runner)."""
+    layers: list[dict[str, Any]] = [{"method": method, "dataset": dataset}]
+    sources = [
+        method_config_file or method_yaml(method),
+        dataset_yaml(dataset),
+    ]
+    profile_seen = profile is None
+    for path in sources:
+        if path.exists():
+            raw = read_yaml(path)
+            profile_seen = profile_seen or profile in (raw.get("profiles") or {})
+            layers.append(_apply_profile(raw, profile))
+    if config_file:
+        raw = read_yaml(Path(config_file))
+        profile_seen = profile_seen or profile in (raw.get("profiles") or {})
+        layers.append(_apply_profile(raw, profile))
+    if not profile_seen:
+        known = available_profiles(method_config_file or method_yaml(method))
+        raise ConfigError(
+            f"profile {profile!r} is defined for neither method {method!r} nor dataset "
+            f"{dataset!r}" + (f"; method profiles: {', '.join(known)}" if known else "")
+        )
+    for expr in sets:
+        layers.append(parse_set(expr))
+    if seed is not None:
+        layers.append({"seed": seed})
+    if profile is not None:
+        layers.append({"profile": profile})
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged = deep_merge(merged, layer)
+    for fixed in ("method", "dataset"):
+        if merged[fixed] != {"method": method, "dataset": dataset}[fixed]:
+            raise ConfigError(f"{fixed!r} cannot be changed by a config layer; use --{fixed}")
+    return build_dataclass(RunConfig, merged)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else dict(cfg)
+
+
+def config_hash(cfg: RunConfig) -> str:
+    """Short hash of everything that changes results (not where files live)."""
+    data = to_dict(cfg)
+    data.pop("runs_dir", None)
+    data.get("data", {}).pop("data_dir", None)
+    blob = json.dumps(data, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:8]
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,1 @@
+"""Data layer: dataset specs, strict loaders, split protocols, profiles."""

@@ -1,0 +1,1 @@
+"""Registers the built-in dataset specs (no heavy imports)."""

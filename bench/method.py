@@ -1,0 +1,49 @@
+"""The method adapter contract: fit on splits, predict per record.
+
+A method declares what it produces ({"rating", "ctr_score", "explanation"}); the metric
+suite scores what is there. Methods never import the CLI; they talk to the run through
+`RunContext` (stage checkpoints, train log, progress).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from bench.records import Prediction, Record, Splits
+
+if TYPE_CHECKING:
+    from bench.rundir import RunContext
+
+
+@dataclass
+class NoParams:
+    """A method without tunable parameters."""
+
+
+class Method(ABC):
+    """Base class for every registered method.
+
+    Subclasses set `produces`, optionally a `Params` dataclass (the `model:` config section,
+    unknown keys are an error) and implement `fit` and `predict`.
+    """
+
+    produces: ClassVar[frozenset[str]] = frozenset()
+    Params: ClassVar[type] = NoParams
+
+    def __init__(self, params: object, run: "RunContext"):
+        self.params = params
+        self.run = run
+
+    @abstractmethod
+    def fit(self, splits: Splits) -> None:
+        """Train (or index) on splits.train, validating on splits.valid.
+
+        Long work goes through `self.run.stage(name, train, load)` so `--resume` skips
+        finished stages and reloads their checkpoints.
+        """
+
+    @abstractmethod
+    def predict(self, records: list[Record]) -> list[Prediction]:
+        """One Prediction per record, same order."""

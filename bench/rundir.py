@@ -1,0 +1,146 @@
+"""Run folders: atomic writes, stage checkpoints with resume, the train log, DONE last.
+
+Layout of runs/<method>__<dataset>__s<seed>__<cfghash>/:
+
+    config.resolved.yaml   the merged config
+    provenance.json        git sha, packages, device, data digests, record counts
+    splits.json            split protocol, seed and the digests of each split
+    stages/<name>/         one folder per training stage; DONE inside once finished
+    train_log.jsonl        one JSON object per logged step (stage, step, values)
+    predictions.jsonl      one line per scored record
+    per_example.jsonl      per-record scores of sample-level metrics
+    metrics.json           versioned metric rows
+    DONE                   written last; a run without it is unfinished
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from bench.config import RunConfig, config_hash
+
+
+def run_id_for(cfg: RunConfig) -> str:
+    return f"{cfg.method}__{cfg.dataset}__s{cfg.seed}__{config_hash(cfg)}"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over the target."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def atomic_write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    atomic_write_text(
+        path, "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
+    )
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                from bench.errors import DataError
+
+                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+    return rows
+
+
+class RunContext:
+    """What a method sees of its run: folder, seed, device, stages, log, progress."""
+
+    def __init__(self, run_dir: Path, cfg: RunConfig, *, resume: bool = False, quiet: bool = False):
+        self.dir = Path(run_dir)
+        self.cfg = cfg
+        self.seed = cfg.seed
+        self.resume = resume
+        self.quiet = quiet
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.dir / "train_log.jsonl"
+        self.stages_run: list[str] = []
+        self.stages_reused: list[str] = []
+
+    @property
+    def device(self) -> str:
+        if self.cfg.device != "auto":
+            return self.cfg.device
+        try:
+            import torch
+
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        except ImportError:
+            return "cpu"
+
+    @property
+    def cache_dir(self) -> Path:
+        from bench.paths import cache_dir
+
+        return cache_dir()
+
+    def stage_dir(self, name: str) -> Path:
+        path = self.dir / "stages" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def stage_done(self, name: str) -> bool:
+        return (self.dir / "stages" / name / "DONE").exists()
+
+    def stage(
+        self,
+        name: str,
+        train: Callable[[Path], None],
+        load: Callable[[Path], None],
+    ) -> None:
+        """Run `train(stage_dir)` and mark the stage done, or, if it finished in an earlier
+        attempt of this run, call `load(stage_dir)` to restore its checkpoint instead."""
+        path = self.stage_dir(name)
+        if self.stage_done(name):
+            load(path)
+            self.stages_reused.append(name)
+            return
+        started = time.time()
+        train(path)
+        atomic_write_json(path / "DONE", {"stage": name, "seconds": round(time.time() - started, 3)})
+        self.stages_run.append(name)
+
+    def log(self, stage: str, step: int, **values: Any) -> None:
+        """Append one step's scalars (losses, reward components) to train_log.jsonl."""
+        row = {"stage": stage, "step": step, "time": round(time.time(), 3), **values}
+        with open(self.log_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row, default=float) + "\n")
+
+    @contextmanager
+    def progress(self, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+        """A rich progress bar; yields advance(n). Silent when quiet (tests)."""
+        if self.quiet:
+            yield lambda n=1: None
+            return
+        from bench.progress import progress_bar
+
+        with progress_bar(description, total) as advance:
+            yield advance

@@ -1,0 +1,1 @@
+"""LLM-based methods (Curr-RLCER, ExpCTR, XRec, ORPO distillation); entries are lazy."""

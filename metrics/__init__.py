@@ -1,0 +1,1 @@
+"""The metric suite; metrics read predictions, never models."""
