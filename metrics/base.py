@@ -1,0 +1,226 @@
+"""The Metric contract every scorer implements (text, semantic, rating, CTR, coherence, judge).
+
+A metric reads prediction rows (the lines of predictions.jsonl, see bench.records.prediction_row)
+and returns one or more MetricValue. It never imports a model from baselines/ or methods/.
+
+Plugging in a new metric (e.g. metrics/bartscore.py):
+
+    from metrics.base import Metric, MetricValue, Batch
+
+    class BARTScore(Metric):
+        name = "bartscore"                      # base name; checkpoint appended via `checkpoint`
+        needs = frozenset({"explanation", "reference"})
+        level = "sample"
+        higher_is_better = True
+
+        def __init__(self, eval_cfg=None, **kw):
+            super().__init__(eval_cfg, **kw)
+            self.checkpoint_path = eval_cfg.bartscore_checkpoint if eval_cfg else None
+
+        @property
+        def checkpoint(self):                   # short label shown in the name, or None
+            return "bart-large-cnn"
+
+        def version(self):                      # every parameter that defines the number
+            return {**super().version(), "checkpoint": self.checkpoint_path}
+
+        def available(self):
+            if not self.checkpoint_path:
+                return False, "bartscore_checkpoint is unset"
+            return True, ""
+
+        def compute(self, batch):
+            scores = ...                        # list[float], one per row
+            return [self.value_from_samples(self.name, scores)]
+
+and in metrics/__init__.py one lazy line: register("bartscore", "metrics.bartscore:BARTScore",
+needs=..., summary=...). The suite instantiates the class as `cls(eval_cfg, **ctx)` where ctx
+may hold train_records, cache_dir, judge (a callable) and human_ratings; unknown keywords must
+be accepted (`**kw`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, Sequence
+
+# Every field a metric may need. "features" = per-row feature words (extras.features / row
+# features); "review" = the ground-truth review text (extras.review or the row's review).
+FIELDS = frozenset(
+    {"explanation", "reference", "rating", "rating_true", "label", "ctr_score", "features", "review"}
+)
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One reported number. `name` already carries the checkpoint, e.g. bertscore_f1[roberta-large]."""
+
+    name: str
+    value: float
+    n: int
+    higher_is_better: bool
+    version: dict[str, Any] = field(default_factory=dict)
+    per_sample: list[float] | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        """The metrics.json row shape (without run identity fields)."""
+        return {
+            "metric": self.name,
+            "value": self.value,
+            "n": self.n,
+            "higher_is_better": self.higher_is_better,
+            "metric_version": self.version,
+        }
+
+    def __iter__(self):  # allows `name, value, n, hib, version, per_sample = mv`
+        return iter(
+            (self.name, self.value, self.n, self.higher_is_better, self.version, self.per_sample)
+        )
+
+
+class Batch:
+    """The rows a metric scores, with field accessors that read both flat rows and extras."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]]):
+        self.rows = list(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str) -> list[Any]:
+        return [field_value(row, name) for row in self.rows]
+
+    def texts(self, name: str) -> list[str]:
+        return ["" if v is None else str(v) for v in self.column(name)]
+
+    def floats(self, name: str) -> list[float]:
+        return [float(v) for v in self.column(name)]
+
+    @property
+    def idx(self) -> list[Any]:
+        return [row.get("idx", i) for i, row in enumerate(self.rows)]
+
+
+def field_value(row: dict[str, Any], name: str) -> Any:
+    """A field of a prediction row; `features` and `review` may also live in row['extras']."""
+    if name in row and row[name] is not None:
+        return row[name]
+    extras = row.get("extras") or {}
+    if isinstance(extras, dict) and extras.get(name) is not None:
+        return extras[name]
+    if name == "features":  # PETER-style: a single feature word
+        for key in ("feature", "features_true"):
+            if row.get(key) is not None:
+                return row[key]
+            if isinstance(extras, dict) and extras.get(key) is not None:
+                return extras[key]
+    return None
+
+
+def present_fields(rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Fields that are non-null in every row (a metric runs only when all rows have its needs)."""
+    if not rows:
+        return set()
+    return {f for f in FIELDS if all(field_value(r, f) is not None for r in rows)}
+
+
+def prompt_hash(text: str) -> str:
+    """Short stable hash for a judge prompt template (goes into version())."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def named(base: str, checkpoint: str | None) -> str:
+    """`bertscore_f1` + `roberta-large` -> `bertscore_f1[roberta-large]`."""
+    return f"{base}[{checkpoint}]" if checkpoint else base
+
+
+def pstd(values: Iterable[float]) -> float:
+    """Population standard deviation (ddof=0), the papers' *_std columns."""
+    vals = [float(v) for v in values]
+    if not vals:
+        return float("nan")
+    mean = sum(vals) / len(vals)
+    return math.sqrt(sum((v - mean) ** 2 for v in vals) / len(vals))
+
+
+class Metric:
+    """Base class. Subclasses set the class attributes and implement compute()."""
+
+    name: ClassVar[str] = ""
+    needs: ClassVar[frozenset[str]] = frozenset()
+    level: ClassVar[str] = "sample"  # "sample" (mean of per-sample scores) or "corpus"
+    higher_is_better: ClassVar[bool] = True
+    # names this metric reports (for `bench ls` and for selecting by name); default [name]
+    reports: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, eval_cfg: Any = None, **context: Any):
+        self.eval_cfg = eval_cfg
+        self.context = context
+
+    # -- identity -----------------------------------------------------------------
+    @property
+    def checkpoint(self) -> str | None:
+        """Short label of the scoring model, appended to reported names; None for pure formulas."""
+        return None
+
+    def reported_names(self) -> list[str]:
+        bases = list(self.reports) or [self.name]
+        return [named(b, self.checkpoint) for b in bases]
+
+    def version(self) -> dict[str, Any]:
+        """Parameters that define the number (checkpoint, layer, rescale, judge, prompt hash...)."""
+        return {"metric": self.name, "level": self.level, "impl": "erbench-1"}
+
+    def available(self) -> tuple[bool, str]:
+        """(True, "") when computable here; else (False, reason) and the suite reports it."""
+        return True, ""
+
+    # -- scoring --------------------------------------------------------------------
+    def compute(self, batch: Batch) -> list[MetricValue]:
+        raise NotImplementedError
+
+    # -- helpers for subclasses -------------------------------------------------------
+    def value(
+        self,
+        name: str,
+        value: float,
+        n: int,
+        per_sample: list[float] | None = None,
+        higher_is_better: bool | None = None,
+        checkpoint_in_name: bool = True,
+    ) -> MetricValue:
+        full = named(name, self.checkpoint) if checkpoint_in_name else name
+        hib = self.higher_is_better if higher_is_better is None else higher_is_better
+        return MetricValue(full, float(value), int(n), hib, self.version(), per_sample)
+
+    def value_from_samples(
+        self, name: str, scores: Sequence[float], higher_is_better: bool | None = None
+    ) -> MetricValue:
+        """Mean of per-sample scores, keeping them for *_std, significance and per-example files."""
+        scores = [float(s) for s in scores]
+        mean = sum(scores) / len(scores) if scores else float("nan")
+        return self.value(name, mean, len(scores), scores, higher_is_better)
+
+
+def std_values(values: Sequence[MetricValue]) -> list[MetricValue]:
+    """`<name>_std` for every value with per-sample scores (population std)."""
+    out = []
+    for v in values:
+        if v.per_sample is None or v.name.endswith("_std"):
+            continue
+        if "[" in v.name:
+            base, ck = v.name.split("[", 1)
+            std_name = f"{base}_std[{ck}"
+        else:
+            std_name = f"{v.name}_std"
+        out.append(
+            MetricValue(std_name, pstd(v.per_sample), v.n, False, {**v.version, "stat": "pstd"}, None)
+        )
+    return out
+
+
+def version_hash(version: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(version, sort_keys=True, default=str).encode()).hexdigest()[:8]
