@@ -1,16 +1,44 @@
-"""Built-in baselines; each entry is lazy so listing them never imports torch."""
+"""Built-in baselines. Entries are lazy ("module:attr") so listing them never imports torch;
+the module is imported on first use."""
 
 from bench.registry import METHODS
 
-METHODS.register(
-    "mf-bias",
-    "baselines.mf_bias:MFBias",
-    summary="biased matrix factorisation rating predictor (global + user + item bias + MF)",
-    produces=("rating",),
-)
-METHODS.register(
-    "retrieval",
-    "baselines.retrieval:Retrieval",
-    summary="explanation = most similar train review sentence of the item (MiniLM embeddings)",
-    produces=("explanation", "rating"),
-)
+_BASELINES = [
+    # name, target, produces, summary
+    ("mf-bias", "baselines.mf_bias:MFBias", ("rating",),
+     "biased matrix factorisation: global + user + item bias + latent factors (reference row)"),
+    ("retrieval", "baselines.retrieval:Retrieval", ("rating", "explanation"),
+     "explanation = train review sentence of the item most similar to the user (MiniLM)"),
+    ("nrt", "baselines.nrt:NRT", ("rating", "explanation"),
+     "NRT (Li et al. 2017): rating regression + GRU tip generation"),
+    ("att2seq", "baselines.att2seq:Att2Seq", ("explanation",),
+     "Att2Seq (Dong et al. 2017): attribute-to-sequence LSTM with attention"),
+    ("peter", "baselines.peter:PETER", ("rating", "explanation"),
+     "PETER (Li et al. 2021): personalised transformer, context + rating + explanation tasks"),
+    ("peter+", "baselines.peter:PETERPlus", ("rating", "explanation"),
+     "PETER+ : PETER with a feature word in the input"),
+    ("cer", "baselines.cer:CER", ("rating", "explanation"),
+     "CER (Raczynski et al. 2023): PETER + rating-explanation coherence alignment"),
+]  # fmt: skip
+
+for _name, _target, _produces, _summary in _BASELINES:
+    METHODS.register(_name, _target, summary=_summary, produces=_produces)
+
+# ID-based CTR models through RecBole (ExpCTR Table 1), one adapter class per model name.
+RECBOLE_CTR_MODELS = (
+    "FM", "DeepFM", "AutoInt", "PNN", "xDeepFM", "FiGNN", "DCN", "DCNV2", "DIN", "DIEN",
+    "Caser", "GRU4Rec", "SASRec", "BERT4Rec",
+)  # fmt: skip
+for _model in RECBOLE_CTR_MODELS:
+    METHODS.register(
+        f"recbole-{_model.lower()}",
+        f"baselines.recbole_ctr:{_model}",
+        summary=f"RecBole {_model} (ID-based CTR, scored pointwise)",
+        produces=("ctr_score",),
+    )
+
+# LLM CTR baselines of ExpCTR Table 1.
+METHODS.register("tallrec", "baselines.tallrec:TALLRec", produces=("ctr_score",),
+                 summary="TALLRec: LoRA instruction tuning of the backbone on the yes/no task")
+METHODS.register("icl", "baselines.icl:ICL", produces=("ctr_score",),
+                 summary="in-context LLM scoring: frozen backbone's yes/no probability")

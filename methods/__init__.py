@@ -1,1 +1,10 @@
-"""LLM-based methods (Curr-RLCER, ExpCTR, XRec, ORPO distillation); entries are lazy."""
+"""LLM-based methods; entries are lazy so listing them never imports torch or TRL."""
+
+from bench.registry import METHODS
+
+METHODS.register("currrl", "methods.currrl.method:CurrRLCER", produces=("rating", "explanation"),
+                 summary="Curr-RLCER: curriculum RL (GRPO judgment -> GRPO choose -> DPO + GRPO explain)")
+METHODS.register("llm-zeroshot", "methods.currrl.method:LLMZeroShot", produces=("rating", "explanation"),
+                 summary="base backbone with the Curr-RLCER stage-2/3 prompts, no training")
+METHODS.register("expctr", "methods.expctr.method:ExpCTR", produces=("ctr_score", "explanation"),
+                 summary="ExpCTR: PPO + LoRA explanations aligned to CTR (LC/IC rewards), iterative stages")

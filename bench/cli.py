@@ -1,0 +1,253 @@
+"""The `bench` command line. User mistakes print one line and exit 2, no traceback.
+
+Heavy modules (torch, models, metric back ends) are imported inside the commands that need
+them, so `bench --help` and `bench ls` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from bench.errors import BenchError
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="YAML file layered over the method and dataset defaults")
+    p.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+        help="override one config key, e.g. --set model.epochs=5 (repeatable)",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--profile", help="named config profile, e.g. tiny or paper")
+    p.add_argument("--runs-dir", help="where run folders and results.sqlite live (default ./runs)")
+    p.add_argument("--data-dir", help="raw dataset files (default $ERBENCH_DATA_DIR)")
+    p.add_argument("--on-bad-line", choices=("error", "skip"), help="malformed raw lines: stop (default) or skip and count")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bench", description="erbench: train, score and tabulate explainable recommenders"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="train + predict + score one (method, dataset, seed) cell")
+    p.add_argument("--method", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--resume", action="store_true", help="continue an unfinished run folder")
+    p.add_argument("--force", action="store_true", help="delete an existing run folder and start over")
+    _add_run_options(p)
+
+    p = sub.add_parser("ls", help="list registered methods, datasets, metrics or tables")
+    p.add_argument("kind", choices=("methods", "datasets", "metrics", "tables"))
+
+    p = sub.add_parser("data", help="prepare raw dataset files or inspect them")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    q = dsub.add_parser("prepare", help="validate raw files and place them under the data dir")
+    q.add_argument("dataset")
+    q.add_argument("--raw", required=True, help="folder holding the downloaded raw files")
+    q.add_argument("--data-dir")
+    q.add_argument("--on-bad-line", choices=("error", "skip"))
+    q = dsub.add_parser("info", help="files, checksums and record counts of a dataset")
+    q.add_argument("dataset")
+    q.add_argument("--data-dir")
+
+    p = sub.add_parser("results", help="the results store")
+    rsub = p.add_subparsers(dest="results_command")
+    q = rsub.add_parser("list", help="metric rows in the store (default)")
+    q.add_argument("--method")
+    q.add_argument("--dataset")
+    q.add_argument("--metric")
+    q = rsub.add_parser("rebuild", help="rebuild the store from the run folders")
+    p.add_argument("--runs-dir", default=None)
+
+    p = sub.add_parser("score", help="(re)score a run folder, or any JSONL of prediction/reference pairs")
+    p.add_argument("run_dir", nargs="?", help="a run folder holding predictions.jsonl")
+    p.add_argument("--pairs", help="JSONL with `prediction` and `reference` per line")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="eval.KEY=VALUE")
+    p.add_argument("--json", action="store_true", help="print one JSON object: metric -> value")
+
+    p = sub.add_parser("tables", help="render a paper table or figure from the results store")
+    p.add_argument("--spec", required=True)
+    p.add_argument("--format", dest="formats", action="append", choices=("md", "tex", "csv", "html", "png", "svg"))
+    p.add_argument("--out", help="folder for rendered files (default: print Markdown)")
+    p.add_argument("--strict", action="store_true", help="fail if any cell is missing")
+    p.add_argument("--no-published", action="store_true", help="hide the papers' published rows")
+    p.add_argument("--runs-dir")
+
+    p = sub.add_parser("sweep", help="run every cell a table needs, then render it")
+    p.add_argument("--spec", required=True)
+    p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--profile")
+    p.add_argument("--dry-run", action="store_true", help="list the planned runs and stop")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--runs-dir")
+    p.add_argument("--data-dir")
+    return parser
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bench.config import resolve
+
+    sets = list(args.sets)
+    if args.runs_dir:
+        sets.append(f"runs_dir={args.runs_dir}")
+    if args.data_dir:
+        sets.append(f"data.data_dir={args.data_dir}")
+    if args.on_bad_line:
+        sets.append(f"data.on_bad_line={args.on_bad_line}")
+    cfg = resolve(args.method, args.dataset, config_file=args.config, sets=sets, seed=args.seed, profile=args.profile)
+
+    from bench.runner import execute
+
+    result = execute(cfg, resume=args.resume, force=args.force, quiet=args.quiet)
+    print_run_result(result)
+    return 0
+
+
+def print_run_result(result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    state = "already finished; reused" if result.reused else "finished"
+    console.print(f"[bold]{result.run_id}[/bold] {state} -> {result.run_dir}")
+    table = Table(title="test metrics", show_lines=False)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("n", justify="right")
+    table.add_column("better", justify="center")
+    for row in result.rows:
+        value = "—" if row["value"] is None else f"{row['value']:.4f}"
+        table.add_row(row["metric"], value, str(row["n"]), "↑" if row["higher_is_better"] else "↓")
+    console.print(table)
+    for name, reason in sorted(result.unavailable.items()):
+        console.print(f"[yellow]unavailable[/yellow] {name}: {reason}")
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from bench.registry import registry_for
+
+    registry = registry_for(args.kind)
+    names = registry.names()
+    width = max((len(n) for n in names), default=0)
+    for entry in registry.entries():
+        origin = "" if entry.origin == "builtin" else f"  [{entry.origin}]"
+        print(f"{entry.name.ljust(width)}  {entry.summary}{origin}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from bench import data as data_layer
+    from bench.config import DataConfig
+
+    cfg = DataConfig(data_dir=args.data_dir)
+    if args.data_command == "prepare":
+        if args.on_bad_line:
+            cfg.on_bad_line = args.on_bad_line
+        path = data_layer.prepare_dataset(args.dataset, Path(args.raw), cfg)
+        print(f"prepared {args.dataset} -> {path}")
+    else:
+        print(json.dumps(data_layer.dataset_info(args.dataset, cfg), indent=2, default=str))
+    return 0
+
+
+def _runs_dir(args: argparse.Namespace) -> Path:
+    return Path(getattr(args, "runs_dir", None) or os.environ.get("ERBENCH_RUNS_DIR") or "runs")
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from bench.results import ResultsStore, default_store_path
+
+    runs_dir = _runs_dir(args)
+    store = ResultsStore(default_store_path(runs_dir))
+    if args.results_command == "rebuild":
+        runs, rows = store.rebuild(runs_dir)
+        print(f"rebuilt {store.path}: {runs} runs, {rows} metric rows")
+        return 0
+    rows = store.rows(
+        method=getattr(args, "method", None), dataset=getattr(args, "dataset", None), metric=getattr(args, "metric", None)
+    )
+    for r in rows:
+        value = "—" if r.value is None else f"{r.value:.4f}"
+        print(f"{r.method:16s} {r.dataset:20s} s{r.seed:<3d} {r.metric:40s} {value:>10s}  n={r.n}")
+    if not rows:
+        print(f"no results in {store.path}")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from bench.config import EvalConfig, build_dataclass, deep_merge, parse_set, to_dict
+
+    overrides: dict[str, Any] = {}
+    for expr in args.sets:
+        overrides = deep_merge(overrides, parse_set(expr))
+    if set(overrides) - {"eval"}:
+        raise BenchError("bench score accepts only eval.* keys in --set")
+    eval_cfg = build_dataclass(EvalConfig, deep_merge(to_dict(EvalConfig()), overrides.get("eval", {})), "eval")
+    from metrics import score_cli
+
+    if bool(args.pairs) == bool(args.run_dir):
+        raise BenchError("give either a run folder or --pairs FILE")
+    report = score_cli.score_pairs(Path(args.pairs), eval_cfg) if args.pairs else score_cli.score_run_dir(Path(args.run_dir), eval_cfg)
+    if args.json:
+        print(json.dumps(score_cli.report_to_json(report), indent=2))
+    else:
+        for v in report.values:
+            print(f"{v.name:45s} {v.value:.4f}  n={v.n}" if v.value is not None else f"{v.name:45s} —")
+        for name, reason in sorted(report.unavailable.items()):
+            print(f"unavailable {name}: {reason}")
+    return 0
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from leaderboards.commands import tables
+
+    return tables(
+        spec=args.spec, formats=args.formats or ["md"], out_dir=args.out, strict=args.strict,
+        runs_dir=_runs_dir(args), published=not args.no_published,
+    )  # fmt: skip
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from leaderboards.commands import sweep
+
+    return sweep(
+        spec=args.spec, seeds=args.seeds, profile=args.profile, dry_run=args.dry_run, sets=args.sets,
+        runs_dir=_runs_dir(args), data_dir=args.data_dir,
+    )  # fmt: skip
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "ls": cmd_ls,
+    "data": cmd_data,
+    "results": cmd_results,
+    "score": cmd_score,
+    "tables": cmd_tables,
+    "sweep": cmd_sweep,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

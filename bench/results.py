@@ -1,0 +1,220 @@
+"""The results store: an SQLite database of every metric row of every finished run.
+
+The run folders are the source of truth; the store is an index over them and can be
+rebuilt from them at any time (`bench results rebuild`). Tables read only the store.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    method TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    cfg_hash TEXT NOT NULL,
+    profile TEXT,
+    run_dir TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    method TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    split TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL,
+    n INTEGER,
+    higher_is_better INTEGER,
+    metric_version TEXT,
+    PRIMARY KEY (run_id, split, metric)
+);
+CREATE TABLE IF NOT EXISTS samples (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    metric TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    value REAL,
+    PRIMARY KEY (run_id, metric, idx)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+@dataclass
+class MetricRow:
+    run_id: str
+    method: str
+    dataset: str
+    split: str
+    seed: int
+    metric: str
+    value: float | None
+    n: int
+    higher_is_better: bool
+    metric_version: dict[str, Any]
+
+
+def default_store_path(runs_dir: str | Path) -> Path:
+    return Path(runs_dir) / "results.sqlite"
+
+
+class ResultsStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as con:
+            con.executescript(_SCHEMA)
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            con.commit()
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=30)
+        con.execute("PRAGMA foreign_keys = ON")
+        return con
+
+    # -- writing ------------------------------------------------------------------------
+    def add_run(self, run_dir: str | Path) -> int:
+        """Index one finished run folder (DONE present). Replaces earlier rows of that run in
+        one transaction, so a kill leaves either the old rows or the new ones."""
+        run_dir = Path(run_dir)
+        if not (run_dir / "DONE").exists():
+            raise ValueError(f"{run_dir} is not a finished run (no DONE marker)")
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        info = metrics["run"]
+        samples = list(_read_per_example(run_dir / "per_example.jsonl"))
+        with closing(self._connect()) as con, con:
+            con.execute("DELETE FROM runs WHERE run_id = ?", (info["run_id"],))
+            con.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    info["run_id"],
+                    info["method"],
+                    info["dataset"],
+                    info["seed"],
+                    info["cfg_hash"],
+                    info.get("profile"),
+                    str(run_dir.resolve()),
+                    info.get("finished_at"),
+                ),
+            )
+            con.executemany(
+                "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        info["run_id"],
+                        info["method"],
+                        info["dataset"],
+                        row["split"],
+                        info["seed"],
+                        row["metric"],
+                        row["value"],
+                        row["n"],
+                        int(bool(row["higher_is_better"])),
+                        json.dumps(row.get("metric_version", {}), sort_keys=True),
+                    )
+                    for row in metrics["rows"]
+                ],
+            )
+            con.executemany(
+                "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?)",
+                [(info["run_id"], metric, idx, value) for metric, idx, value in samples],
+            )
+        return len(metrics["rows"])
+
+    def rebuild(self, runs_dir: str | Path) -> tuple[int, int]:
+        """Drop everything and re-index every finished run under runs_dir."""
+        with closing(self._connect()) as con, con:
+            con.execute("DELETE FROM samples")
+            con.execute("DELETE FROM metrics")
+            con.execute("DELETE FROM runs")
+        runs = rows = 0
+        for done in sorted(Path(runs_dir).glob("*/DONE")):
+            rows += self.add_run(done.parent)
+            runs += 1
+        return runs, rows
+
+    # -- reading ------------------------------------------------------------------------
+    def rows(
+        self,
+        *,
+        method: str | None = None,
+        dataset: str | None = None,
+        metric: str | None = None,
+        split: str | None = None,
+    ) -> list[MetricRow]:
+        clauses, args = [], []
+        for column, value in (("method", method), ("dataset", dataset), ("metric", metric), ("split", split)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with closing(self._connect()) as con:
+            cursor = con.execute(
+                "SELECT run_id, method, dataset, split, seed, metric, value, n, higher_is_better,"
+                f" metric_version FROM metrics {where} ORDER BY method, dataset, metric, seed",
+                args,
+            )
+            return [
+                MetricRow(*r[:8], bool(r[8]), json.loads(r[9] or "{}"))  # type: ignore[arg-type]
+                for r in cursor.fetchall()
+            ]
+
+    def samples(self, run_id: str, metric: str) -> dict[int, float]:
+        with closing(self._connect()) as con:
+            cursor = con.execute(
+                "SELECT idx, value FROM samples WHERE run_id = ? AND metric = ?", (run_id, metric)
+            )
+            return {idx: value for idx, value in cursor.fetchall()}
+
+    def runs(self) -> list[dict[str, Any]]:
+        with closing(self._connect()) as con:
+            con.row_factory = sqlite3.Row
+            return [dict(r) for r in con.execute("SELECT * FROM runs ORDER BY method, dataset, seed")]
+
+
+def _read_per_example(path: Path) -> Iterator[tuple[str, int, float]]:
+    """per_example.jsonl lines: {"idx": i, "<metric>": value, ...} -> (metric, idx, value)."""
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            idx = row.pop("idx")
+            for metric, value in row.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    yield metric, int(idx), float(value)
+
+
+def metric_rows_payload(
+    run_info: dict[str, Any], split: str, values: Iterable[Any]
+) -> list[dict[str, Any]]:
+    """metrics.json rows (versioned schema) from the suite's MetricValue objects."""
+    return [
+        {
+            "run_id": run_info["run_id"],
+            "method": run_info["method"],
+            "dataset": run_info["dataset"],
+            "split": split,
+            "seed": run_info["seed"],
+            "metric": v.name,
+            "value": None if v.value is None else float(v.value),
+            "n": int(v.n),
+            "higher_is_better": bool(v.higher_is_better),
+            "metric_version": dict(v.version or {}),
+        }
+        for v in values
+    ]
