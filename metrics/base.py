@@ -54,6 +54,11 @@ FIELDS = frozenset(
 )
 
 
+class MetricUnavailable(Exception):
+    """Raise from compute() (or available()) when the metric cannot be computed here; the suite
+    reports it under `unavailable` with this message instead of failing the whole scoring."""
+
+
 @dataclass(frozen=True)
 class MetricValue:
     """One reported number. `name` already carries the checkpoint, e.g. bertscore_f1[roberta-large]."""
