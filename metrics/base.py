@@ -164,6 +164,9 @@ class Metric:
     def __init__(self, eval_cfg: Any = None, **context: Any):
         self.eval_cfg = eval_cfg
         self.context = context
+        # reported names this metric could not compute on this batch -> reason (e.g. AUC with a
+        # single class); the suite moves them into ScoreReport.unavailable
+        self.skipped: dict[str, str] = {}
 
     # -- identity -----------------------------------------------------------------
     @property

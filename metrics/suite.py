@@ -1,0 +1,291 @@
+"""Score prediction rows with every applicable registered metric.
+
+    report = score_rows(rows, eval_cfg, train_records=splits.train, cache_dir=run_dir / "cache")
+    report.values        # list[MetricValue], incl. <name>_std for per-sample metrics
+    report.unavailable   # {reported name: reason} for metrics that could not run here
+    report.per_example   # [{"idx": i, "<metric>": score, ...}] for sample-level metrics
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from bench.errors import BenchError, DataError
+from bench.registry import METRICS, RegistryError
+from metrics.base import (
+    Batch,
+    Metric,
+    MetricUnavailable,
+    MetricValue,
+    named,
+    present_fields,
+    std_values,
+)
+
+
+@dataclass
+class ScoreReport:
+    values: list[MetricValue] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    per_example: list[dict[str, Any]] = field(default_factory=list)
+    not_applicable: dict[str, str] = field(default_factory=dict)  # needs absent from the rows
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per registry entry
+    n: int = 0
+
+    def to_rows(self, **identity: Any) -> list[dict[str, Any]]:
+        """metrics.json-style rows; `identity` (run_id, method, dataset, split, seed) is prepended."""
+        return [{**identity, **v.to_row()} for v in self.values]
+
+    def as_dict(self) -> dict[str, float]:
+        return {v.name: v.value for v in self.values}
+
+    def get(self, name: str) -> MetricValue:
+        for v in self.values:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+
+def _metric_names_in_registry() -> dict[str, str]:
+    """reported base name -> registry entry name."""
+    import metrics  # noqa: F401  (registers the built-ins)
+
+    out: dict[str, str] = {}
+    for entry in METRICS.entries():
+        for rep in entry.meta.get("reports") or [entry.name]:
+            out.setdefault(rep, entry.name)
+    return out
+
+
+def _base_name(name: str) -> tuple[str, str | None]:
+    if name.endswith("]") and "[" in name:
+        base, ck = name[:-1].split("[", 1)
+        return base, ck
+    return name, None
+
+
+def select_metrics(requested: Sequence[str]) -> dict[str, set[str] | None]:
+    """Map requested names to registry entries -> wanted reported names (None = all of them).
+
+    A request may be a registry entry ("rouge"), a reported name ("rougeL_f"), a reported
+    name with checkpoint ("bertscore_f1[all-MiniLM-L6-v2]") or a std name ("bertscore_f1_std").
+    """
+    import metrics  # noqa: F401
+
+    reported = _metric_names_in_registry()
+    chosen: dict[str, set[str] | None] = {}
+    for req in requested:
+        base, _ck = _base_name(req)
+        if base.endswith("_std") and base[:-4] in reported:
+            base = base[:-4]
+        if req in METRICS:
+            chosen[req] = None
+        elif base in reported:
+            entry = reported[base]
+            if chosen.get(entry, set()) is not None:
+                chosen.setdefault(entry, set()).add(base)  # type: ignore[union-attr]
+        else:
+            known = sorted(set(METRICS.names()) | set(reported))
+            close = difflib.get_close_matches(base, known, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise BenchError(f"unknown metric {req!r} in eval.metrics{hint} Known: {', '.join(known)}")
+    return chosen
+
+
+def _requested_checkpoints(requested: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for req in requested:
+        base, ck = _base_name(req)
+        if ck:
+            out[base[:-4] if base.endswith("_std") else base] = ck
+    return out
+
+
+def score_rows(
+    rows: list[dict[str, Any]],
+    eval_cfg: Any = None,
+    *,
+    train_records: list[Any] | None = None,
+    cache_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    judge: Callable[[list[str]], list[float]] | None = None,
+    human_ratings: dict[Any, float] | None = None,
+    feature_set: Sequence[str] | None = None,
+) -> ScoreReport:
+    """Score prediction rows (predictions.jsonl lines) with every applicable metric."""
+    if eval_cfg is None:
+        from bench.config import EvalConfig
+
+        eval_cfg = EvalConfig()
+    rows = list(rows)
+    if eval_cfg.max_records:
+        rows = rows[: eval_cfg.max_records]
+    report = ScoreReport(n=len(rows))
+    if not rows:
+        return report
+    present = present_fields(rows)
+    requested = list(eval_cfg.metrics or [])
+    chosen = select_metrics(requested) if requested else {name: None for name in METRICS.names()}
+    want_ck = _requested_checkpoints(requested)
+    context = {
+        "train_records": train_records,
+        "cache_dir": Path(cache_dir) if cache_dir else None,
+        "judge": judge,
+        "human_ratings": human_ratings,
+        "feature_set": feature_set,
+    }
+    batch = Batch(rows)
+    for entry_name, wanted in chosen.items():
+        entry = METRICS.entry(entry_name)
+        needs = set(entry.meta.get("needs") or [])
+        reports = list(entry.meta.get("reports") or [entry_name])
+        keep = wanted if wanted is not None else set(reports)
+        missing = sorted(needs - present)
+        if missing:
+            reason = f"rows lack {', '.join(missing)}"
+            target = report.unavailable if requested else report.not_applicable
+            for rep in sorted(keep):
+                target[rep] = reason
+            continue
+        if progress:
+            progress(entry_name)
+        started = time.perf_counter()
+        try:
+            cls = METRICS.get(entry_name)
+        except (RegistryError, ImportError) as exc:
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
+            module = getattr(cause, "name", None) or ""
+            if isinstance(cause, ModuleNotFoundError) and module.startswith("metrics."):
+                why = f"not implemented in this checkout ({module} is missing)"
+            else:
+                why = f"needs a package that is not installed: {cause}"
+            for rep in sorted(keep):
+                report.unavailable[rep] = why
+            continue
+        metric: Metric = cls(eval_cfg, **context)
+        names = {b: named(b, metric.checkpoint) for b in keep}
+        for base, ck in want_ck.items():
+            if base in keep and ck != metric.checkpoint:
+                report.unavailable[named(base, ck)] = (
+                    f"configured scorer is {metric.checkpoint!r}, not {ck!r} "
+                    "(set eval.bertscore_model / the metric's checkpoint option)"
+                )
+                keep = keep - {base}
+        if not keep:
+            continue
+        ok, reason = metric.available()
+        if not ok:
+            for base in sorted(keep):
+                report.unavailable[names[base]] = reason
+            continue
+        try:
+            values = metric.compute(batch)
+        except MetricUnavailable as exc:
+            for base in sorted(keep):
+                report.unavailable[names[base]] = str(exc)
+            continue
+        for rep, why in metric.skipped.items():
+            if _base_name(rep)[0] in keep:
+                report.unavailable[named(rep, metric.checkpoint)] = why
+        for v in values:
+            base = _base_name(v.name)[0]
+            if base not in keep and v.name not in keep:
+                continue
+            if v.value is None or (isinstance(v.value, float) and math.isnan(v.value)):
+                report.unavailable[v.name] = "undefined on these rows (NaN)"
+                continue
+            report.values.append(v)
+        report.seconds[entry_name] = time.perf_counter() - started
+    report.values.extend(std_values(report.values))
+    report.per_example = _per_example(batch, report.values)
+    return report
+
+
+def _per_example(batch: Batch, values: list[MetricValue]) -> list[dict[str, Any]]:
+    per = [v for v in values if v.per_sample is not None and len(v.per_sample) == len(batch)]
+    if not per:
+        return []
+    out = []
+    for i, idx in enumerate(batch.idx):
+        row: dict[str, Any] = {"idx": idx}
+        for v in per:
+            row[v.name] = v.per_sample[i]  # type: ignore[index]
+        out.append(row)
+    return out
+
+
+# -- explanation pairs files (e.g. XRec's released predictions) -----------------------------
+
+
+def pairs_to_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Read a JSONL of {prediction, reference[, rating, predicted_rating, uid, iid, features]}.
+
+    `rating` is the ground-truth rating, `predicted_rating` the model's. Bad lines raise
+    DataError naming file:line."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"pairs file not found: {path}")
+    rows: list[dict[str, Any]] = []
+    problems: list[str] = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{where}: not valid JSON ({exc.msg})")
+                continue
+            if not isinstance(obj, dict):
+                problems.append(f"{where}: expected a JSON object")
+                continue
+            bad = [k for k in ("prediction", "reference") if not isinstance(obj.get(k), str)]
+            if bad:
+                problems.append(f"{where}: missing or non-string field(s) {', '.join(bad)}")
+                continue
+            try:
+                rating_true = _opt_float(obj.get("rating"), "rating")
+                rating = _opt_float(obj.get("predicted_rating"), "predicted_rating")
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            extras = {}
+            if obj.get("features") is not None:
+                extras["features"] = obj["features"]
+            rows.append(
+                {
+                    "idx": len(rows),
+                    "user_id": str(obj.get("uid", obj.get("user_id", ""))),
+                    "item_id": str(obj.get("iid", obj.get("item_id", ""))),
+                    "rating_true": rating_true,
+                    "label": obj.get("label"),
+                    "reference": obj["reference"],
+                    "rating": rating,
+                    "ctr_score": obj.get("ctr_score"),
+                    "explanation": obj["prediction"],
+                    "extras": extras,
+                }
+            )
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise DataError(f"{len(problems)} bad line(s) in {path}:\n  {shown}{more}")
+    return rows
+
+
+def _opt_float(value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
