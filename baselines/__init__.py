@@ -7,7 +7,7 @@ _BASELINES = [
     # name, target, produces, summary
     ("mf-bias", "baselines.mf_bias:MFBias", ("rating",),
      "biased matrix factorisation: global + user + item bias + latent factors (reference row)"),
-    ("retrieval", "baselines.retrieval:Retrieval", ("rating", "explanation"),
+    ("retrieval", "baselines.retrieval:Retrieval", ("explanation",),
      "explanation = train review sentence of the item most similar to the user (MiniLM)"),
     ("nrt", "baselines.nrt:NRT", ("rating", "explanation"),
      "NRT (Li et al. 2017): rating regression + GRU tip generation"),

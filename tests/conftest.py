@@ -1,0 +1,36 @@
+"""Shared fixtures: where the real data lives, and quiet isolated run folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SHARED = REPO.parent / "shared" / "data"
+
+
+def shared_data_dir() -> Path | None:
+    """ERBENCH_DATA_DIR, else ../shared/data beside the repo; None when neither exists."""
+    env = os.environ.get("ERBENCH_DATA_DIR")
+    for candidate in (Path(env) if env else None, DEFAULT_SHARED):
+        if candidate is not None and candidate.is_dir():
+            return candidate
+    return None
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("real data not found: set ERBENCH_DATA_DIR to a folder like ../shared/data")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep caches of derived artefacts shared per session but out of the user's home."""
+    if "ERBENCH_CACHE_DIR" not in os.environ:
+        cache = tmp_path_factory.getbasetemp() / "erbench-cache"
+        monkeypatch.setenv("ERBENCH_CACHE_DIR", str(cache))

@@ -1,0 +1,78 @@
+import pytest
+
+from bench.config import (
+    RunConfig,
+    build_dataclass,
+    config_hash,
+    parse_set,
+    resolve,
+)
+from bench.errors import ConfigError
+
+
+def test_parse_set_reads_yaml_values():
+    assert parse_set("model.lr=0.001") == {"model": {"lr": 0.001}}
+    assert parse_set("eval.metrics=[rmse, mae]") == {"eval": {"metrics": ["rmse", "mae"]}}
+    assert parse_set("data.max_records=null") == {"data": {"max_records": None}}
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_set("model.lr")
+
+
+def test_layers_in_order(tmp_path, monkeypatch):
+    import bench.config as config
+
+    (tmp_path / "methods").mkdir()
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "methods" / "m.yaml").write_text(
+        "seed: 1\ndata: {max_records: 100, history_len: 3}\nmodel: {lr: 0.1, epochs: 2}\n"
+        "profiles: {tiny: {model: {epochs: 1}}}\n"
+    )
+    (tmp_path / "datasets" / "d.yaml").write_text("data: {max_records: 200, split: per-user-8:1:1}\n")
+    user = tmp_path / "user.yaml"
+    user.write_text("model: {lr: 0.2}\n")
+    monkeypatch.setattr(config, "CONFIG_DIR", tmp_path)
+
+    cfg = resolve("m", "d", config_file=user, sets=["model.lr=0.3", "data.history_len=5"], profile="tiny")
+    assert cfg.seed == 1  # method yaml
+    assert cfg.data.max_records == 200  # dataset yaml beats method yaml
+    assert cfg.data.split == "per-user-8:1:1"
+    assert cfg.data.history_len == 5  # --set beats method yaml
+    assert cfg.model == {"lr": 0.3, "epochs": 1}  # --set beats --config beats yaml; profile applied
+    assert cfg.profile == "tiny"
+    assert resolve("m", "d", seed=7).seed == 7  # --seed beats the yaml
+
+
+def test_unknown_key_is_an_error_naming_the_path():
+    with pytest.raises(ConfigError, match=r"unknown config key\(s\) data.max_recods"):
+        resolve("mf-bias", "ml-100k", sets=["data.max_recods=5"])
+
+
+def test_wrong_type_is_an_error():
+    with pytest.raises(ConfigError, match="data.history_len' expects int"):
+        resolve("mf-bias", "ml-100k", sets=["data.history_len=abc"])
+
+
+def test_unknown_profile_is_an_error():
+    with pytest.raises(ConfigError, match="profile 'nope'"):
+        resolve("mf-bias", "ml-100k", profile="nope")
+
+
+def test_method_params_unknown_key():
+    from dataclasses import dataclass
+
+    @dataclass
+    class P:
+        lr: float = 0.1
+
+    assert build_dataclass(P, {"lr": 1}, "model").lr == 1.0
+    with pytest.raises(ConfigError, match="model.lrr"):
+        build_dataclass(P, {"lrr": 1}, "model")
+
+
+def test_config_hash_ignores_locations_but_not_values():
+    a = RunConfig("m", "d")
+    b = RunConfig("m", "d", runs_dir="/elsewhere")
+    b.data.data_dir = "/data"
+    c = RunConfig("m", "d", model={"lr": 0.5})
+    assert config_hash(a) == config_hash(b)
+    assert config_hash(a) != config_hash(c)
