@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install (if needed), run the two reference methods on the embedded default (no download,
+# no GPU) and print the leaderboard they make.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+. .venv/bin/activate
+export ERBENCH_DATA_DIR=${ERBENCH_DATA_DIR:-$(cd .. && pwd)/shared/data}
+bench run --method mf-bias --dataset ml-100k --quiet
+if [ -f "$ERBENCH_DATA_DIR/amazon2014/reviews_Musical_Instruments_5.json.gz" ]; then
+    bench run --method mf-bias --dataset amazon-instruments --quiet
+    bench run --method retrieval --dataset amazon-instruments --quiet
+fi
+bench tables --spec reference-rows
