@@ -1,0 +1,43 @@
+"""The command line: user mistakes are one line on stderr and exit 2; runs print a table."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bench.cli import main
+from tests.helpers import patch_synthetic_data
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_unknown_method_is_one_line_with_suggestion():
+    out = run_cli("run", "--method", "petr", "--dataset", "ml-100k")
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith("error: unknown method 'petr'; did you mean 'peter', 'peter+'")
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_set_key_is_one_line():
+    out = run_cli("run", "--method", "mf-bias", "--dataset", "ml-100k", "--set", "data.bogus=1")
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "data.bogus" in out.stderr
+
+
+def test_run_prints_metric_table_and_results_lists_rows(tmp_path, monkeypatch, capsys):
+    patch_synthetic_data(monkeypatch)
+    runs = str(tmp_path / "runs")
+    assert main(["run", "--method", "mf-bias", "--dataset", "ml-100k", "--runs-dir", runs, "--quiet",
+                 "--set", "eval.metrics=[rmse, mae]"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "mf-bias__ml-100k__s0__" in out and "rmse" in out and "mae" in out
+    assert main(["results", "--runs-dir", runs]) == 0
+    listed = capsys.readouterr().out
+    metrics = {line.split()[3] for line in listed.splitlines()}
+    assert {"rmse", "mae"} <= metrics and all(m.split("_std")[0] in {"rmse", "mae"} for m in metrics)
+    assert main(["results", "--runs-dir", runs, "rebuild"]) == 0
+    assert f"1 runs, {len(listed.splitlines())} metric rows" in capsys.readouterr().out
