@@ -1,0 +1,465 @@
+"""A client for any OpenAI-compatible chat endpoint, used by the model-judged metrics.
+
+Transport is the standard library only (urllib.request); no `openai` or `requests` package.
+
+What it guarantees:
+- temperature 0 by default, the model name pinned in every request and in the metric version,
+  together with the sha256 of the prompt template (`PromptTemplate.sha256`);
+- bounded concurrency (a thread pool of `max_concurrency` workers);
+- retries with exponential backoff (capped, small jitter, `Retry-After` honoured) on timeouts,
+  connection errors, HTTP 408, 429 and 5xx; any other 4xx fails at once with `JudgeError`
+  (a bad key or an unknown model does not get better by retrying);
+- an on-disk SQLite cache keyed by (model, prompt-template sha256, input sha256); the input hash
+  covers the rendered messages and the generation parameters. Raw replies are cached, never
+  parsed scores, so a parser change needs no cache invalidation. No pickle anywhere;
+- reply parsing that never scores silently: a reply with no usable number, or a number outside
+  the scale, gives None and is counted by reason (`ParsedScores.invalid`). Metrics exclude these
+  from the mean and report the count.
+
+Endpoint, model and API-key variable come from EvalConfig (judge_base_url, judge_model,
+judge_api_key_env, judge_max_concurrency). When the key variable is unset or empty no
+Authorization header is sent (local servers such as `python -m metrics.judge_server`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import socket
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from bench.errors import BenchError
+
+
+
+def is_retryable_status(code: int) -> bool:
+    """Request timeout (408), rate limit (429) and every server error (5xx); no other 4xx."""
+    return code in (408, 429) or 500 <= code <= 599
+
+
+class JudgeError(BenchError):
+    """The judge endpoint refused a request (4xx) or kept failing after every retry."""
+
+
+# -- prompt templates ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A system message plus a user message template (str.format with named fields).
+
+    With `json_fields=True` every field is JSON-encoded before formatting, so the user message
+    is a JSON object built from the fields (XRec sends {"prediction": ..., "reference": ...}).
+    """
+
+    name: str
+    system: str
+    user: str
+    json_fields: bool = False
+
+    @property
+    def sha256(self) -> str:
+        canon = json.dumps(
+            {"name": self.name, "system": self.system, "user": self.user, "json": self.json_fields},
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+    def render(self, **fields: Any) -> list[dict[str, str]]:
+        if self.json_fields:
+            fields = {k: json.dumps(v, ensure_ascii=False) for k, v in fields.items()}
+        messages = []
+        if self.system:
+            messages.append({"role": "system", "content": self.system})
+        messages.append({"role": "user", "content": self.user.format(**fields)})
+        return messages
+
+
+# -- reply parsing --------------------------------------------------------------------------------
+
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+# A whole reply that is just a score: "85", "85.", "85/100", "Score: 85", "**4**", "4 stars".
+_WHOLE = re.compile(
+    rf"^[\s*_`'\"#>(\[]*(?:(?:score|rating)\s*[:=]?\s*)?({_NUMBER})\s*"
+    rf"(?:(?:/|out of)\s*({_NUMBER})|%|stars?|points?)?\W*$",
+    re.IGNORECASE,
+)
+_ANY_NUMBER = re.compile(rf"(?<![\w.]){_NUMBER}(?![\w])")
+_FRACTION = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:/|out of)\s*({_NUMBER})(?![\w])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ParsedScore:
+    value: float | None
+    status: str  # "ok" | "unparseable" | "out_of_range"
+
+
+def parse_score(reply: str | None, lo: float, hi: float, *, integer: bool = False) -> ParsedScore:
+    """A score in [lo, hi] from a judge reply, or None with the reason.
+
+    Accepted: a reply that is only a number (optionally "Score:", "/100", "%", "stars", markdown
+    emphasis, a trailing full stop), a longer reply with one "N/hi" or "N out of hi", or a longer
+    reply holding exactly one number. Anything else (no number, several different numbers, a
+    scale echo like "0 to 100") is unparseable.
+    With integer=True a non-integral value is out of range for the scale.
+    """
+    if reply is None:
+        return ParsedScore(None, "unparseable")
+    text = reply.strip()
+    m = _WHOLE.match(text)
+    if m:
+        if m.group(2) is not None and float(m.group(2)) != hi:
+            return ParsedScore(None, "unparseable")  # a fraction on another scale ("4/10")
+        raw = m.group(1)
+    else:
+        # "I'd give it 85 out of 100": one fraction whose denominator is the scale's top
+        fractions = [a for a, b in _FRACTION.findall(text) if float(b) == hi]
+        nums = {float(x) for x in _ANY_NUMBER.findall(text)}
+        if len(set(fractions)) == 1:
+            raw = fractions[0]
+        elif len(nums) == 1:
+            raw = str(nums.pop())
+        else:
+            return ParsedScore(None, "unparseable")
+    try:
+        value = float(raw)
+    except ValueError:
+        return ParsedScore(None, "unparseable")
+    if not math.isfinite(value) or value < lo or value > hi:
+        return ParsedScore(None, "out_of_range")
+    if integer and value != int(value):
+        return ParsedScore(None, "out_of_range")
+    return ParsedScore(value, "ok")
+
+
+@dataclass
+class ParsedScores:
+    """Scores per input (None where invalid), the raw replies, and counts of invalid replies."""
+
+    scores: list[float | None]
+    replies: list[str | None]
+    invalid: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+    @property
+    def n_total(self) -> int:
+        return len(self.scores)
+
+    @property
+    def n_invalid(self) -> int:
+        return sum(self.invalid.values())
+
+    @property
+    def valid(self) -> list[float]:
+        return [s for s in self.scores if s is not None]
+
+
+def parse_all(
+    replies: Sequence[str | None], lo: float, hi: float, *, integer: bool = False
+) -> ParsedScores:
+    scores: list[float | None] = []
+    invalid: dict[str, int] = {}
+    for reply in replies:
+        parsed = parse_score(reply, lo, hi, integer=integer)
+        scores.append(parsed.value)
+        if parsed.value is None:
+            invalid[parsed.status] = invalid.get(parsed.status, 0) + 1
+    return ParsedScores(scores, list(replies), invalid)
+
+
+# -- settings -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JudgeSettings:
+    base_url: str  # e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1
+    model: str
+    api_key_env: str | None = "OPENAI_API_KEY"
+    max_concurrency: int = 4
+    timeout_s: float = 120.0
+    max_retries: int = 5  # retries after the first attempt
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 60.0
+    max_tokens: int = 16
+    temperature: float = 0.0
+    cache_path: str | None = None  # None: <cache_dir>/judge/replies.sqlite; "" disables caching
+
+    @classmethod
+    def from_eval_cfg(cls, eval_cfg: Any, **overrides: Any) -> "JudgeSettings | None":
+        """Settings from EvalConfig (judge_base_url, judge_model, ...); None when unconfigured."""
+        base_url = overrides.pop("base_url", None) or getattr(eval_cfg, "judge_base_url", None)
+        model = overrides.pop("model", None) or getattr(eval_cfg, "judge_model", None)
+        if not base_url or not model:
+            return None
+        kw: dict[str, Any] = {}
+        for name, attr in (
+            ("api_key_env", "judge_api_key_env"),
+            ("max_concurrency", "judge_max_concurrency"),
+            ("timeout_s", "judge_timeout_s"),
+            ("max_retries", "judge_max_retries"),
+            ("cache_path", "judge_cache_path"),
+        ):
+            if getattr(eval_cfg, attr, None) is not None:
+                kw[name] = getattr(eval_cfg, attr)
+        kw.update(overrides)
+        return cls(base_url=base_url, model=model, **kw)
+
+    @property
+    def chat_url(self) -> str:
+        url = self.base_url.rstrip("/")
+        if url.endswith("/chat/completions"):
+            return url
+        if not url.endswith("/v1"):
+            url += "/v1"
+        return url + "/chat/completions"
+
+
+def unconfigured_reason(eval_cfg: Any) -> str:
+    missing = [
+        name for name in ("judge_base_url", "judge_model") if not getattr(eval_cfg, name, None)
+    ]
+    return (
+        f"no judge endpoint configured ({', '.join(missing)} unset); set eval.judge_base_url "
+        "to an OpenAI-compatible /v1 endpoint and eval.judge_model to its model name"
+    )
+
+
+# -- cache ----------------------------------------------------------------------------------------
+
+
+class ReplyCache:
+    """SQLite store of raw judge replies, keyed by (model, prompt sha256, input sha256)."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        with self._lock, self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS replies ("
+                " model TEXT NOT NULL, prompt_sha256 TEXT NOT NULL, input_sha256 TEXT NOT NULL,"
+                " reply TEXT, created REAL NOT NULL,"
+                " PRIMARY KEY (model, prompt_sha256, input_sha256))"
+            )
+
+    def get(self, model: str, prompt_sha: str, input_sha: str) -> tuple[bool, str | None]:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT reply FROM replies WHERE model=? AND prompt_sha256=? AND input_sha256=?",
+                (model, prompt_sha, input_sha),
+            ).fetchone()
+        return (True, row[0]) if row else (False, None)
+
+    def put(self, model: str, prompt_sha: str, input_sha: str, reply: str | None) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?)",
+                (model, prompt_sha, input_sha, reply, time.time()),
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+# -- client ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class JudgeStats:
+    requests: int = 0  # HTTP attempts sent (retries included)
+    cache_hits: int = 0
+    retries: int = 0
+    completions: int = 0  # replies obtained from the endpoint
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+class JudgeClient:
+    """Chat completions against one endpoint and model, cached and retried."""
+
+    def __init__(
+        self,
+        settings: JudgeSettings,
+        *,
+        cache: ReplyCache | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.settings = settings
+        if cache is None and settings.cache_path != "":
+            path = settings.cache_path
+            if path is None:
+                from bench.paths import cache_dir
+
+                path = str(cache_dir() / "judge" / "replies.sqlite")
+            cache = ReplyCache(path)
+        self.cache = cache
+        self._sleep = sleep
+        self._stats_lock = threading.Lock()
+        self.stats = JudgeStats()
+
+    # identity that goes into a metric's version()
+    def version(self, template: PromptTemplate) -> dict[str, Any]:
+        return {
+            "judge_model": self.settings.model,
+            "prompt_template": template.name,
+            "prompt_sha256": template.sha256,
+            "temperature": self.settings.temperature,
+            "max_tokens": self.settings.max_tokens,
+        }
+
+    def _bump(self, **counts: int) -> None:
+        with self._stats_lock:
+            for key, n in counts.items():
+                setattr(self.stats, key, getattr(self.stats, key) + n)
+
+    def _payload(self, messages: list[dict[str, str]]) -> dict[str, Any]:
+        return {
+            "model": self.settings.model,
+            "messages": messages,
+            "temperature": self.settings.temperature,
+            "max_tokens": self.settings.max_tokens,
+        }
+
+    @staticmethod
+    def input_sha256(payload: dict[str, Any]) -> str:
+        body = {k: v for k, v in payload.items() if k != "model"}
+        return hashlib.sha256(
+            json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        ).hexdigest()
+
+    def complete(self, template: PromptTemplate, inputs: Sequence[dict[str, Any]]) -> list[str | None]:
+        """Raw reply text for each input's rendered prompt (cache first, then the endpoint)."""
+        payloads = [self._payload(template.render(**fields)) for fields in inputs]
+        keys = [self.input_sha256(p) for p in payloads]
+        prompt_sha = template.sha256
+        replies: dict[str, str | None] = {}
+        todo: dict[str, dict[str, Any]] = {}
+        for key, payload in zip(keys, payloads):
+            if key in replies or key in todo:
+                continue
+            if self.cache is not None:
+                hit, reply = self.cache.get(self.settings.model, prompt_sha, key)
+                if hit:
+                    replies[key] = reply
+                    self._bump(cache_hits=1)
+                    continue
+            todo[key] = payload
+
+        def fetch(item: tuple[str, dict[str, Any]]) -> tuple[str, str | None]:
+            key, payload = item
+            reply = self.chat(payload)
+            if self.cache is not None:
+                self.cache.put(self.settings.model, prompt_sha, key, reply)
+            return key, reply
+
+        if todo:
+            workers = max(1, min(int(self.settings.max_concurrency), len(todo)))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge") as pool:
+                for key, reply in pool.map(fetch, todo.items()):
+                    replies[key] = reply
+        return [replies[k] for k in keys]
+
+    def score(
+        self,
+        template: PromptTemplate,
+        inputs: Sequence[dict[str, Any]],
+        lo: float,
+        hi: float,
+        *,
+        integer: bool = False,
+    ) -> ParsedScores:
+        return parse_all(self.complete(template, inputs), lo, hi, integer=integer)
+
+    # -- one request with retries ---------------------------------------------------------
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        env = self.settings.api_key_env
+        key = os.environ.get(env, "") if env else ""
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        s = self.settings
+        delay = min(s.backoff_max_s, s.backoff_initial_s * (2**attempt))
+        if retry_after:
+            try:
+                delay = max(delay, min(s.backoff_max_s, float(retry_after)))
+            except ValueError:
+                pass
+        return delay + random.uniform(0, 0.1 * delay)
+
+    def chat(self, payload: dict[str, Any]) -> str | None:
+        """POST one chat completion; the reply's message content (None if the server sent none)."""
+        s = self.settings
+        body = json.dumps(payload).encode("utf-8")
+        last_problem = ""
+        for attempt in range(s.max_retries + 1):
+            if attempt:
+                self._bump(retries=1)
+            self._bump(requests=1)
+            request = urllib.request.Request(s.chat_url, data=body, headers=self._headers(), method="POST")
+            retry_after = None
+            try:
+                with urllib.request.urlopen(request, timeout=s.timeout_s) as response:
+                    raw = response.read()
+            except urllib.error.HTTPError as exc:
+                detail = _snippet(exc.read() if exc.fp is not None else b"")
+                if not is_retryable_status(exc.code):
+                    raise JudgeError(
+                        f"judge endpoint {s.chat_url} answered HTTP {exc.code} for model "
+                        f"{s.model!r}: {detail}"
+                    ) from None
+                last_problem = f"HTTP {exc.code}: {detail}"
+                retry_after = exc.headers.get("Retry-After") if exc.headers else None
+            except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError) as exc:
+                reason = getattr(exc, "reason", exc)
+                last_problem = f"{type(reason).__name__}: {reason}"
+            else:
+                self._bump(completions=1)
+                return _message_content(raw, s.chat_url)
+            if attempt < s.max_retries:
+                self._sleep(self._delay(attempt, retry_after))
+        raise JudgeError(
+            f"judge endpoint {s.chat_url} failed {s.max_retries + 1} times; last: {last_problem}"
+        )
+
+
+def _snippet(raw: bytes, limit: int = 300) -> str:
+    text = raw.decode("utf-8", "replace").strip().replace("\n", " ")
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def _message_content(raw: bytes, url: str) -> str | None:
+    try:
+        data = json.loads(raw)
+        return data["choices"][0]["message"].get("content")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        raise JudgeError(
+            f"judge endpoint {url} sent a reply that is not a chat completion: {_snippet(raw)}"
+        ) from None
+
+
+def with_settings(client: JudgeClient, **changes: Any) -> JudgeClient:
+    """A client sharing the cache of `client` with some settings changed (e.g. max_tokens)."""
+    return JudgeClient(replace(client.settings, **changes), cache=client.cache, sleep=client._sleep)
