@@ -18,6 +18,8 @@ where the reply was not an integer in 1..5 (the caller counts and excludes those
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any, Sequence
 
 from metrics.base import Batch, Metric, MetricValue
@@ -56,10 +58,21 @@ GPTSCORE_RANGE = (0.0, 100.0)
 RATING_RANGE = (1.0, 5.0)
 
 
-def client_from(eval_cfg: Any = None, judge_client: JudgeClient | None = None, **overrides: Any):
-    """The judge client for this evaluation, or None when no endpoint is configured."""
+def client_from(
+    eval_cfg: Any = None,
+    judge_client: JudgeClient | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    **overrides: Any,
+) -> JudgeClient | None:
+    """The judge client for this evaluation, or None when no endpoint is configured.
+
+    Replies are cached in <cache_dir>/judge/replies.sqlite (the suite's cache_dir when given,
+    else the user cache dir), unless eval_cfg.judge_cache_path says otherwise.
+    """
     if judge_client is not None:
         return judge_client
+    if cache_dir is not None and getattr(eval_cfg, "judge_cache_path", None) is None:
+        overrides.setdefault("cache_path", str(Path(cache_dir) / "judge" / "replies.sqlite"))
     settings = JudgeSettings.from_eval_cfg(eval_cfg, **overrides)
     return JudgeClient(settings) if settings is not None else None
 
@@ -80,7 +93,7 @@ class GPTScore(Metric):
 
     def __init__(self, eval_cfg: Any = None, judge_client: JudgeClient | None = None, **context: Any):
         super().__init__(eval_cfg, **context)
-        self.client = client_from(eval_cfg, judge_client)
+        self.client = client_from(eval_cfg, judge_client, context.get("cache_dir"))
         self.last: ParsedScores | None = None
 
     @property
@@ -132,9 +145,13 @@ class JudgeRater:
         return self.last.scores
 
 
-def make_judge(eval_cfg: Any = None, judge_client: JudgeClient | None = None) -> JudgeRater | None:
+def make_judge(
+    eval_cfg: Any = None,
+    judge_client: JudgeClient | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> JudgeRater | None:
     """The `judge` callable for the suite context, or None when no endpoint is configured."""
-    client = client_from(eval_cfg, judge_client)
+    client = client_from(eval_cfg, judge_client, cache_dir)
     return JudgeRater(client) if client is not None else None
 
 
