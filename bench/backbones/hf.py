@@ -1,0 +1,99 @@
+"""Load any causal LM (HF id / local path / embedded SmolLM2 / tiny random Llama)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_ALIASES = frozenset({"embedded", "smollm2-135m", "smollm2-135m-instruct"})
+TINY_ALIASES = frozenset({"tiny-random", "tiny"})
+
+
+@dataclass
+class Backbone:
+    """A causal LM with its tokenizer (chat template included) and where it came from."""
+
+    model: Any
+    tokenizer: Any
+    name: str  # what the user asked for ("embedded", an HF id, a folder)
+    mode: str  # "real" (HF id / folder), "embedded" (SmolLM2 GGUF), "tiny-random"
+    device: str = "cpu"
+    source: str = ""  # the folder the weights were read from, "" for in-process models
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        n = sum(p.numel() for p in self.model.parameters())
+        return {"backbone": self.name, "mode": self.mode, "device": self.device,
+                "source": self.source, "parameters": int(n), **self.info}
+
+
+def resolve_device(device: str | None = "auto") -> str:
+    import torch
+
+    if device in (None, "", "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def default_dtype(device: str):
+    """bf16 on CUDA, fp32 on CPU (bf16 matmuls on CPU are slow and TRL's bf16 flag fails)."""
+    import torch
+
+    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def prepare_tokenizer(tokenizer: Any) -> Any:
+    """Left padding for batched generation; a pad token where the model has none."""
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    return tokenizer
+
+
+def load_backbone(
+    spec: str = "embedded",
+    *,
+    device: str | None = "auto",
+    dtype: Any = None,
+    cache_dir: str | Path | None = None,
+    trust_remote_code: bool = False,
+    tiny_config: dict[str, Any] | None = None,
+    seed: int = 0,
+) -> Backbone:
+    """Load a causal LM and its tokenizer.
+
+    spec: "embedded"/"smollm2-135m" (offline default), "tiny-random" (unit tests), or an
+    HF id / local folder (real mode). The model is put on `device` (auto: CUDA when present)
+    in bf16 on CUDA, fp32 on CPU unless `dtype` says otherwise.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = resolve_device(device)
+    dtype = dtype or default_dtype(device)
+    if spec in TINY_ALIASES:
+        from bench.backbones.tiny import tiny_random_llama
+
+        model, tok = tiny_random_llama(cache_dir=cache_dir, seed=seed, **(tiny_config or {}))
+        model.to(device=device, dtype=dtype)
+        return Backbone(model, prepare_tokenizer(tok), spec, "tiny-random", device)
+    if spec in EMBEDDED_ALIASES:
+        from bench.backbones.embedded import embedded_smollm2_dir
+
+        folder = embedded_smollm2_dir(cache_dir)
+        name, mode = spec, "embedded"
+        info = {"checkpoint": "HuggingFaceTB/SmolLM2-135M-Instruct (GGUF Q4_1, dequantized fp32)"}
+    else:
+        folder, name, mode, info = spec, spec, "real", {"checkpoint": spec}
+    tok = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(folder), dtype=dtype, trust_remote_code=trust_remote_code
+    )
+    model.to(device)
+    model.eval()
+    if model.generation_config is not None and tok.pad_token_id is None:
+        model.generation_config.pad_token_id = tok.eos_token_id
+    return Backbone(model, prepare_tokenizer(tok), name, mode, device, str(folder), info)
