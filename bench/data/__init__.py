@@ -1,1 +1,70 @@
-"""Data layer: dataset specs, strict loaders, split protocols, profiles."""
+"""Data layer: dataset specs, strict loaders, split protocols, profiles.
+
+Public API (the runner and the CLI call exactly these):
+
+    load_dataset(name, cfg: DataConfig, *, seed=0) -> LoadedDataset
+        .records: list[Record], .report: LoadReport (.to_dict()), .spec, .items, .users
+    make_splits(loaded, cfg: DataConfig, seed: int) -> bench.records.Splits
+    dataset_info(name, cfg) -> dict          # `bench data info NAME`
+    prepare_dataset(name, raw_dir, cfg) -> Path   # `bench data prepare NAME --raw DIR`
+
+Importing this package is cheap (stdlib only); the loaders are imported on first use.
+See bench.data.splits (protocols, histories), bench.data.profiles (profiles and reference
+explanations from train only) and bench.data.report (LoadReport counts).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
+    from bench.config import DataConfig
+    from bench.data.api import LoadedDataset
+    from bench.records import Splits
+
+__all__ = [
+    "LoadedDataset",
+    "LoadReport",
+    "dataset_info",
+    "load_dataset",
+    "make_splits",
+    "prepare_dataset",
+]
+
+
+def load_dataset(name: str, cfg: "DataConfig", *, seed: int = 0) -> "LoadedDataset":
+    from bench.data.api import load_dataset as _load
+
+    return _load(name, cfg, seed=seed)
+
+
+def make_splits(loaded: "LoadedDataset", cfg: "DataConfig", seed: int) -> "Splits":
+    from bench.data.api import make_splits as _make
+
+    return _make(loaded, cfg, seed)
+
+
+def dataset_info(name: str, cfg: "DataConfig") -> dict[str, Any]:
+    from bench.data.api import dataset_info as _info
+
+    return _info(name, cfg)
+
+
+def prepare_dataset(name: str, raw_dir: Any, cfg: "DataConfig") -> "Path":
+    from bench.data.api import prepare_dataset as _prepare
+
+    return _prepare(name, raw_dir, cfg)
+
+
+def __getattr__(attr: str) -> Any:
+    if attr == "LoadedDataset":
+        from bench.data.api import LoadedDataset
+
+        return LoadedDataset
+    if attr == "LoadReport":
+        from bench.data.report import LoadReport
+
+        return LoadReport
+    raise AttributeError(f"module 'bench.data' has no attribute {attr!r}")
