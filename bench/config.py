@@ -34,6 +34,7 @@ class DataConfig:
     max_records: int | None = None  # seeded subsample of the loaded records, for quick runs
     profile_source: str = "reviews"  # how profiles/reference explanations are built
     explanation_max_words: int = 15  # cap on reference explanations (PETER uses 15)
+    implicit_ratings: str = "drop"  # Book-Crossing rating 0: "drop" (counted) or "keep" (rating None)
 
 
 @dataclass
