@@ -1,0 +1,462 @@
+"""Fill a spec's cells from the results store.
+
+Runs are matched to rows by method and config selector (read from each run's
+config.resolved.yaml), grouped by dataset, and a cell is the mean ± std over seeds of one
+stored metric. A run maps to exactly one cell per column: a run that two rows select is an
+error, and of two runs of one (row, dataset, seed) only the latest counts (the other is
+listed in `Table.notes`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from bench.errors import BenchError
+from bench.results import MetricRow, ResultsStore
+from leaderboards.spec import ColumnSpec, RowSpec, Spec, metric_name, split_metric_name
+
+MISSING_MARK = "—"
+SIG_MARK = "†"
+NA_MARK = "n/a"
+_MISSING = object()
+
+
+# -- runs and selectors ------------------------------------------------------------------------
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    method: str
+    dataset: str
+    seed: int
+    cfg_hash: str
+    profile: str | None
+    run_dir: str
+    finished_at: str | None
+    config: dict[str, Any]  # flattened config.resolved.yaml ({} when the file is gone)
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict) and value:
+                out.update(flatten(value, path))
+            else:
+                out[path] = value
+    return out
+
+
+def load_runs(store: ResultsStore) -> list[RunInfo]:
+    import yaml
+
+    runs = []
+    for r in store.runs():
+        cfg_path = Path(r["run_dir"]) / "config.resolved.yaml"
+        try:
+            config = flatten(yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {})
+        except (OSError, yaml.YAMLError):
+            config = {}
+        runs.append(
+            RunInfo(
+                r["run_id"], r["method"], r["dataset"], int(r["seed"]), r["cfg_hash"],
+                r.get("profile"), r["run_dir"], r.get("finished_at"), config,
+            )
+        )  # fmt: skip
+    return runs
+
+
+class Defaults:
+    """The config a run of (method, dataset, profile) gets without any --set: what an axis
+    key that a row's selector leaves out must equal. Cached; {} when it cannot be resolved."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+
+    def get(self, method: str, dataset: str, profile: str | None) -> dict[str, Any]:
+        key = (method, dataset, profile)
+        if key not in self._cache:
+            from bench.config import resolve, to_dict
+
+            flat: dict[str, Any] = {}
+            for prof in (profile, None):
+                try:
+                    flat = flatten(to_dict(resolve(method, dataset, profile=prof)))
+                    break
+                except BenchError:
+                    continue
+            self._cache[key] = flat
+        return self._cache[key]
+
+
+def same_value(a: Any, b: Any) -> bool:
+    if a is _MISSING or b is _MISSING:
+        return a is b
+    numeric = (int, float)
+    if isinstance(a, numeric) and isinstance(b, numeric) and not isinstance(a, bool) and not isinstance(b, bool):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def row_matches(row: RowSpec, run: RunInfo, axis_keys: Iterable[str], defaults: Defaults) -> bool:
+    """Same method; every selector key has the selector's value; every other axis key of the
+    spec is at its default (absent from the resolved config counts as the default)."""
+    if row.method != run.method:
+        return False
+    base: dict[str, Any] | None = None
+    for key in axis_keys:
+        value = run.config.get(key, _MISSING)
+        if key in row.sets:
+            if value is _MISSING:
+                base = base if base is not None else defaults.get(run.method, run.dataset, run.profile)
+                value = base.get(key, _MISSING)
+            if not same_value(value, row.sets[key]):
+                return False
+        else:
+            if value is _MISSING:
+                continue
+            base = base if base is not None else defaults.get(run.method, run.dataset, run.profile)
+            if not same_value(value, base.get(key, _MISSING)):
+                return False
+    return True
+
+
+def assign_runs(
+    spec: Spec, runs: list[RunInfo], defaults: Defaults | None = None
+) -> tuple[dict[tuple[str, str], dict[int, RunInfo]], list[str]]:
+    """(row id, dataset) -> seed -> run, and notes about runs that were set aside."""
+    defaults = defaults or Defaults()
+    rows = spec.reproduced_rows()
+    axis_keys = spec.axis_keys()
+    cells: dict[tuple[str, str], dict[int, RunInfo]] = {}
+    notes: list[str] = []
+    for run in runs:
+        if run.dataset not in spec.datasets:
+            continue
+        hits = [row for row in rows if row_matches(row, run, axis_keys, defaults)]
+        if len(hits) > 1:
+            raise BenchError(
+                f"run {run.run_id} matches rows {', '.join(r.id for r in hits)} of spec "
+                f"{spec.name!r}; a run must map to exactly one cell — make the selectors disjoint"
+            )
+        if not hits:
+            continue
+        by_seed = cells.setdefault((hits[0].id, run.dataset), {})
+        other = by_seed.get(run.seed)
+        if other is not None:
+            keep, drop = (run, other) if (run.finished_at or "") >= (other.finished_at or "") else (other, run)
+            by_seed[run.seed] = keep
+            notes.append(f"{drop.run_id}: same row, dataset and seed as {keep.run_id}; the later run is used")
+        else:
+            by_seed[run.seed] = run
+    return cells, notes
+
+
+# -- the table model ----------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    mean: float | None = None
+    std: float | None = None  # sample std over seeds (ddof=1); None with one seed
+    n: int = 0  # seeds
+    values: list[float] = field(default_factory=list)
+    text: str | None = None  # published cells: the number as printed in the paper
+    bold: bool = False
+    underline: bool = False
+    mark: bool = False  # significantly different from the reference row (p < alpha)
+    p: float | None = None
+    published: bool = False
+    na: bool = False  # the method does not produce this metric (spec row `na`)
+
+    @property
+    def missing(self) -> bool:
+        return self.mean is None and self.text is None and not self.na
+
+
+@dataclass
+class Column:
+    id: str
+    label: str
+    dataset: str | None  # wide layout: each column belongs to a dataset
+    top: str | None  # the header above the label: dataset (wide) or metric group (blocks)
+    decimals: int
+    higher_is_better: bool | None
+    spec: ColumnSpec
+    official: bool = True  # False for columns of a non-official checkpoint
+
+
+@dataclass
+class Row:
+    id: str
+    label: str
+    published: bool
+    group: str | None
+    spec: RowSpec
+    cells: list[Cell]
+
+
+@dataclass
+class Block:
+    title: str | None
+    dataset: str | None
+    rows: list[Row]
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    source: str
+    columns: list[Column]
+    blocks: list[Block]
+    missing: list[str]
+    notes: list[str]
+    reference: str | None
+    alpha: float
+    seeds: list[int]
+    spec: Spec
+
+    def footnotes(self) -> list[str]:
+        out = []
+        if self.source:
+            out.append(f"Source: {self.source}.")
+        out.append(
+            "Reproduced cells: mean ± std over seeds (std shown with 2+ seeds); "
+            "bold = best, underlined = second best among reproduced rows."
+        )
+        if self.reference:
+            out.append(
+                f"{SIG_MARK} p < {self.alpha:g} against {self.reference} (paired t-test on the "
+                "same test records, per-example scores)."
+            )
+        if any(r.published for b in self.blocks for r in b.rows):
+            out.append("Rows marked (paper) are the published numbers, transcribed; they are not ranked.")
+        if self.missing:
+            out.append(f"{MISSING_MARK} = no result in the store ({len(self.missing)} missing cell(s)).")
+        out.extend(self.spec.notes)
+        return out
+
+
+def _fmt(value: float, decimals: int) -> str:
+    text = f"{value:.{decimals}f}"
+    return "0." + "0" * decimals if text.startswith("-") and float(text) == 0 else text
+
+
+def cell_text(cell: Cell, column: Column) -> str:
+    """The plain text of a cell (no emphasis): '0.4054 ± 0.0012', a paper number, or '—'."""
+    if cell.text is not None:
+        return cell.text
+    if cell.na:
+        return NA_MARK
+    if cell.mean is None:
+        return MISSING_MARK
+    if cell.std is None:
+        return _fmt(cell.mean, column.decimals)
+    return f"{_fmt(cell.mean, column.decimals)} ± {_fmt(cell.std, column.decimals)}"
+
+
+def mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, None
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return mean, math.sqrt(var)
+
+
+def build_table(
+    spec: Spec, store: ResultsStore, *, published: bool = True, runs: list[RunInfo] | None = None
+) -> Table:
+    runs = load_runs(store) if runs is None else runs
+    assigned, notes = assign_runs(spec, runs)
+    metric_rows: dict[str, dict[str, MetricRow]] = {}
+    for mr in store.rows(split=spec.split):
+        metric_rows.setdefault(mr.run_id, {})[mr.metric] = mr
+
+    used_run_ids = {run.run_id for by_seed in assigned.values() for run in by_seed.values()}
+    column_specs = _with_variants(spec.columns, {m for rid in used_run_ids for m in metric_rows.get(rid, {})})
+    datasets_for_blocks: list[str | None] = list(spec.datasets) if spec.layout == "blocks" else [None]
+    columns: list[Column] = []
+    if spec.layout == "wide":  # dataset groups, metrics inside
+        for ds in spec.datasets:
+            for cs in column_specs:
+                columns.append(_column(cs, ds, spec.dataset_label(ds), cs.label))
+    elif spec.layout == "wide-by-metric":  # metric groups, datasets inside
+        for cs in column_specs:
+            for ds in spec.datasets:
+                columns.append(_column(cs, ds, cs.label, spec.dataset_label(ds)))
+    else:
+        for cs in column_specs:
+            columns.append(_column(cs, None, cs.group, cs.label))
+
+    pub = _published_cells(spec) if published else {}
+    seeds_seen: set[int] = set()
+    blocks: list[Block] = []
+    missing: list[str] = []
+    for block_ds in datasets_for_blocks:
+        rows: list[Row] = []
+        for rs in spec.cell_rows():
+            if rs.reproduced:
+                cells = []
+                for col in columns:
+                    ds = col.dataset or block_ds
+                    by_seed = assigned.get((rs.id, ds), {})
+                    seeds_seen.update(by_seed)
+                    cell = _reproduced_cell(col, by_seed, metric_rows)
+                    if cell.mean is None and (col.spec.variant_of or col.spec.id) in rs.na:
+                        cell.na = True
+                    if cell.missing and col.official:
+                        why = "no finished run" if not by_seed else f"metric {col.spec.stored_name} not in its run(s)"
+                        missing.append(f"{rs.label} / {spec.dataset_label(ds)} / {col.spec.label}: {why}")
+                    cells.append(cell)
+                rows.append(Row(rs.id, rs.label, False, rs.group, rs, cells))
+            if rs.published and published:
+                cells = []
+                for col in columns:
+                    ds = col.dataset or block_ds
+                    text = pub.get((rs.published, ds, col.spec.id)) if col.official else None
+                    cells.append(Cell(text=text, published=True, mean=_to_float(text)))
+                label = f"{rs.label} (paper)"
+                rows.append(Row(rs.id + "@paper", label, True, rs.group, rs, cells))
+        blocks.append(Block(spec.dataset_label(block_ds) if block_ds else None, block_ds, rows))
+
+    table = Table(
+        name=spec.name, title=spec.title, source=spec.source, columns=columns, blocks=blocks,
+        missing=missing, notes=notes, reference=_ref_label(spec), alpha=spec.alpha,
+        seeds=sorted(seeds_seen), spec=spec,
+    )  # fmt: skip
+    for block in blocks:
+        if spec.rank:
+            _rank(table, block)
+        if spec.reference:
+            _significance(table, block, assigned, store)
+    return table
+
+
+def _ref_label(spec: Spec) -> str | None:
+    if not spec.reference:
+        return None
+    return next(r.label for r in spec.rows if r.id == spec.reference)
+
+
+def _to_float(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _column(cs: ColumnSpec, dataset: str | None, top: str | None, label: str) -> Column:
+    return Column(
+        id=f"{dataset}/{cs.id}" if dataset else cs.id, label=label, dataset=dataset, top=top,
+        decimals=cs.decimals, higher_is_better=cs.higher_is_better, spec=cs, official=cs.variant_of is None,
+    )  # fmt: skip
+
+
+def _with_variants(columns: list[ColumnSpec], stored: set[str]) -> list[ColumnSpec]:
+    """Add a column for every stored checkpoint of a spec'd family that is not the official one
+    of any column: `bertscore_f1[all-MiniLM-L6-v2]` never lands under BERTScore (roberta-large)."""
+    official = {(c.metric, c.checkpoint) for c in columns}
+    first_of_family: dict[str, ColumnSpec] = {}
+    for c in columns:
+        first_of_family.setdefault(c.metric, c)
+    extra: dict[str, list[ColumnSpec]] = {}
+    for name in sorted(stored):
+        base, ck = split_metric_name(name)
+        if base not in first_of_family or (base, ck) in official:
+            continue
+        parent = first_of_family[base]
+        label = parent.label
+        extra.setdefault(parent.id, []).append(
+            ColumnSpec(
+                id=f"{parent.id}@{ck or 'none'}", metric=base, checkpoint=ck,
+                label=f"{label} ({ck or 'no checkpoint'})", decimals=parent.decimals,
+                higher_is_better=parent.higher_is_better, group=parent.group, variant_of=parent.id,
+            )
+        )  # fmt: skip
+    out: list[ColumnSpec] = []
+    for c in columns:
+        out.append(c)
+        out.extend(extra.get(c.id, []))
+    return out
+
+
+def _reproduced_cell(col: Column, by_seed: dict[int, RunInfo], metric_rows: dict[str, dict[str, MetricRow]]) -> Cell:
+    values = []
+    name = col.spec.stored_name
+    for seed in sorted(by_seed):
+        mr = metric_rows.get(by_seed[seed].run_id, {}).get(name)
+        if mr is None or mr.value is None or (isinstance(mr.value, float) and math.isnan(mr.value)):
+            continue
+        values.append(float(mr.value))
+        if col.higher_is_better is None:
+            col.higher_is_better = mr.higher_is_better
+    mean, std = mean_std(values)
+    return Cell(mean=mean, std=std, n=len(values), values=values)
+
+
+def _rank(table: Table, block: Block) -> None:
+    for j, col in enumerate(table.columns):
+        if col.higher_is_better is None:
+            continue
+        cells = [r.cells[j] for r in block.rows if not r.published and r.cells[j].mean is not None]
+        if len(cells) < 2:
+            continue
+        distinct = sorted({c.mean for c in cells}, reverse=col.higher_is_better)  # type: ignore[type-var]
+        for c in cells:
+            c.bold = c.mean == distinct[0]
+            c.underline = len(distinct) > 1 and c.mean == distinct[1]
+
+
+def _significance(
+    table: Table, block: Block, assigned: dict[tuple[str, str], dict[int, RunInfo]], store: ResultsStore
+) -> None:
+    ref_id = table.spec.reference
+    from leaderboards.stats import paired_pvalue
+
+    for j, col in enumerate(table.columns):
+        for row in block.rows:
+            if row.published or row.id == ref_id:
+                continue
+            ds = col.dataset or block.dataset
+            ref_runs = assigned.get((ref_id, ds), {})  # type: ignore[arg-type]
+            row_runs = assigned.get((row.id, ds), {})
+            a, b = [], []
+            name = col.spec.stored_name
+            for seed in sorted(set(ref_runs) & set(row_runs)):  # same seed = same split = same records
+                sa = store.samples(ref_runs[seed].run_id, name)
+                sb = store.samples(row_runs[seed].run_id, name)
+                for idx in sorted(set(sa) & set(sb)):
+                    a.append(sa[idx])
+                    b.append(sb[idx])
+            if len(a) < 2:
+                continue
+            p = paired_pvalue(a, b)
+            cell = row.cells[j]
+            cell.p = p
+            cell.mark = p is not None and p < table.alpha
+
+
+# -- published numbers ------------------------------------------------------------------------------
+
+
+def _published_cells(spec: Spec) -> dict[tuple[str, str, str], str]:
+    from leaderboards.published import load_published
+
+    path = spec.published_path()
+    if path is None:
+        return {}
+    return {(r.row, r.dataset, r.column): r.value for r in load_published(path)}
+
+
+def used_metric_name(col: ColumnSpec) -> str:
+    return metric_name(col.metric, col.checkpoint)

@@ -1,0 +1,182 @@
+"""`bench tables` and `bench sweep`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from bench.errors import BenchError
+from leaderboards.render import FIGURE_FORMATS, TEXT_FORMATS
+from leaderboards.spec import Spec, as_spec
+
+ALL_FORMATS = TEXT_FORMATS + FIGURE_FORMATS
+
+
+def get_spec(name: str) -> Spec:
+    """A spec by registry name (unknown names say "did you mean"), or a path to a yaml file."""
+    from bench.registry import registry_for
+
+    registry = registry_for("tables")
+    if name not in registry and name.endswith((".yaml", ".yml")) and Path(name).exists():
+        return as_spec(Path(name))
+    return as_spec(registry.get(name))
+
+
+def open_store(runs_dir: str | Path) -> Any:
+    """The store under runs_dir; rebuilt from the run folders when the database file is gone."""
+    from bench.results import ResultsStore, default_store_path
+
+    path = default_store_path(runs_dir)
+    existed = path.exists()
+    store = ResultsStore(path)
+    if not existed and any(Path(runs_dir).glob("*/DONE")):
+        runs, rows = store.rebuild(runs_dir)
+        print(f"rebuilt {path} from the run folders: {runs} runs, {rows} rows", file=sys.stderr)
+    return store
+
+
+def build(spec: Spec, store: Any, *, published: bool = True) -> tuple[Any, Any]:
+    """(table for the text formats, extra data for figures)."""
+    if spec.kind == "curves":
+        from leaderboards.curves import curve_data, curves_table
+
+        curves = curve_data(spec, store)
+        return curves_table(spec, curves), curves
+    from leaderboards.build import build_table
+
+    table = build_table(spec, store, published=published)
+    return table, None
+
+
+def render_all(spec: Spec, table: Any, extra: Any, formats: Sequence[str], out_dir: Path | None) -> dict[str, Any]:
+    """Render each format; text goes to out_dir/<spec>.<fmt> or (no out_dir) is returned for
+    printing. Returns fmt -> Path or text."""
+    from leaderboards.render import render
+
+    results: dict[str, Any] = {}
+    for fmt in formats:
+        if fmt in FIGURE_FORMATS:
+            if spec.kind == "table":
+                raise BenchError(
+                    f"spec {spec.name!r} is a table; --format {fmt} is for figure specs (kind sweep or curves)"
+                )
+            from leaderboards import plot
+
+            fig = plot.curves_figure(spec, extra) if spec.kind == "curves" else plot.sweep_figure(table)
+            assert out_dir is not None
+            results[fmt] = plot.save_figure(fig, out_dir / f"{spec.name}.{fmt}", fmt)
+            continue
+        if fmt == "csv" and spec.kind == "curves":
+            from leaderboards.curves import curves_csv
+
+            text = curves_csv(extra)
+        else:
+            text = render(table, fmt)
+        if out_dir is None:
+            results[fmt] = text
+        else:
+            path = out_dir / f"{spec.name}.{fmt}"
+            from bench.rundir import atomic_write_text
+
+            atomic_write_text(path, text)
+            results[fmt] = path
+    return results
+
+
+def _check_formats(formats: Sequence[str]) -> list[str]:
+    out = []
+    for fmt in formats or ["md"]:
+        if fmt not in ALL_FORMATS:
+            raise BenchError(f"unknown format {fmt!r}; choose from {', '.join(ALL_FORMATS)}")
+        if fmt not in out:
+            out.append(fmt)
+    return out
+
+
+def _report_missing(table: Any, strict: bool) -> None:
+    if not table.missing:
+        return
+    if strict:
+        shown = "\n  ".join(table.missing[:20])
+        more = f"\n  ... and {len(table.missing) - 20} more" if len(table.missing) > 20 else ""
+        raise BenchError(
+            f"--strict: spec {table.name!r} has {len(table.missing)} missing cell(s):\n  {shown}{more}\n"
+            f"run `bench sweep --spec {table.name}` to fill them"
+        )
+    print(f"{len(table.missing)} missing cell(s) shown as —:", file=sys.stderr)
+    for line in table.missing:
+        print(f"  {line}", file=sys.stderr)
+
+
+def tables(
+    spec: str,
+    formats: Sequence[str],
+    out_dir: str | Path | None,
+    strict: bool,
+    runs_dir: str | Path,
+    published: bool,
+) -> int:
+    formats = _check_formats(formats)
+    the_spec = get_spec(spec)
+    store = open_store(runs_dir)
+    table, extra = build(the_spec, store, published=published)
+    _report_missing(table, strict)
+    for note in table.notes:
+        print(f"note: {note}", file=sys.stderr)
+    target = Path(out_dir) if out_dir else None
+    if target is None and any(f in FIGURE_FORMATS for f in formats):
+        target = Path(runs_dir) / "tables"
+    text_to_stdout = out_dir is None
+    results = render_all(the_spec, table, extra, formats, None if text_to_stdout and not target else target)
+    if text_to_stdout:
+        # text formats print; figures (if any) were written under runs_dir/tables
+        for fmt in formats:
+            if fmt in TEXT_FORMATS:
+                value = results[fmt]
+                sys.stdout.write(value.read_text(encoding="utf-8") if isinstance(value, Path) else value)
+    for fmt in formats:
+        value = results[fmt]
+        if isinstance(value, Path) and not (text_to_stdout and fmt in TEXT_FORMATS):
+            print(f"wrote {value}", file=sys.stderr)
+    return 0
+
+
+def sweep(
+    spec: str,
+    seeds: int,
+    profile: str | None,
+    dry_run: bool,
+    sets: Sequence[str],
+    runs_dir: str | Path,
+    data_dir: str | None,
+) -> int:
+    from rich.console import Console
+
+    from leaderboards import sweep as sweeping
+
+    if seeds < 1:
+        raise BenchError("--seeds must be at least 1")
+    the_spec = get_spec(spec)
+    console = Console(stderr=True)
+    planned = sweeping.plan(the_spec, seeds=seeds, profile=profile, sets=list(sets), runs_dir=runs_dir, data_dir=data_dir)
+    if dry_run:
+        sweeping.print_plan(planned, Console())
+        return 0
+    sweeping.print_plan(planned, console)
+    failures = sweeping.run_plan(planned, console)
+    out = Path(runs_dir) / "tables"
+    store = open_store(runs_dir)
+    table, extra = build(the_spec, store)
+    formats = ["md", "csv"] + (["png"] if the_spec.kind != "table" else [])
+    written = render_all(the_spec, table, extra, formats, out)
+    sys.stdout.write(Path(written["md"]).read_text(encoding="utf-8"))
+    for fmt, path in written.items():
+        console.print(f"wrote {path}")
+    if failures:
+        console.print(f"[red]{len(failures)} run(s) failed:[/red]")
+        for p, message in failures:
+            console.print(f"  {p.run_id}: {message}")
+        return 1
+    _report_missing(table, strict=False)
+    return 0

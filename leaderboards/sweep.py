@@ -1,0 +1,104 @@
+"""Plan and run every cell a spec needs: rows (with their selectors) x datasets x seeds.
+
+A planned run is DONE (finished folder: skipped), RESUME (unfinished folder: continued with
+execute(cfg, resume=True)) or NEW. Published-only rows are never planned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leaderboards.spec import RowSpec, Spec
+
+DONE, RESUME, NEW = "done", "resume", "new"
+
+
+@dataclass
+class PlannedRun:
+    row: RowSpec
+    dataset: str
+    seed: int
+    cfg: Any  # bench.config.RunConfig
+    run_id: str
+    run_dir: Path
+    status: str
+
+
+def plan(
+    spec: Spec,
+    *,
+    seeds: int,
+    profile: str | None = None,
+    sets: list[str] | tuple[str, ...] = (),
+    runs_dir: str | Path = "runs",
+    data_dir: str | None = None,
+) -> list[PlannedRun]:
+    from bench.config import resolve
+    from bench.rundir import run_id_for
+
+    extra = [f"runs_dir={runs_dir}"]
+    if data_dir:
+        extra.append(f"data.data_dir={data_dir}")
+    out: list[PlannedRun] = []
+    seen: set[str] = set()
+    for row in spec.reproduced_rows():
+        for dataset in spec.datasets:
+            for seed in range(seeds):
+                # user --set first, the row's selector last: the selector defines the cell
+                cfg = resolve(
+                    row.method or "", dataset, sets=[*sets, *row.set_args(), *extra], seed=seed, profile=profile
+                )
+                run_id = run_id_for(cfg)
+                if run_id in seen:
+                    continue
+                seen.add(run_id)
+                run_dir = Path(cfg.runs_dir) / run_id
+                status = DONE if (run_dir / "DONE").exists() else RESUME if run_dir.exists() else NEW
+                out.append(PlannedRun(row, dataset, seed, cfg, run_id, run_dir, status))
+    return out
+
+
+def print_plan(planned: list[PlannedRun], console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{len(planned)} planned run(s)")
+    for name in ("row", "method", "dataset", "seed", "selector", "status", "run"):
+        table.add_column(name)
+    for p in planned:
+        selector = ", ".join(p.row.set_args()) or "-"
+        style = {DONE: "green", RESUME: "yellow", NEW: ""}[p.status]
+        table.add_row(p.row.label, p.row.method or "", p.dataset, str(p.seed), selector, f"[{style}]{p.status}[/]" if style else p.status, p.run_id)
+    console.print(table)
+    counts = {s: sum(p.status == s for p in planned) for s in (DONE, RESUME, NEW)}
+    console.print(f"done: {counts[DONE]}  resume: {counts[RESUME]}  new: {counts[NEW]}")
+
+
+def run_plan(planned: list[PlannedRun], console: Any) -> list[tuple[PlannedRun, str]]:
+    """Run what is not done; returns the failures (run, message). A failing run does not stop
+    the others."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from bench.results import ResultsStore, default_store_path
+    from bench.runner import execute
+
+    failures: list[tuple[PlannedRun, str]] = []
+    todo = [p for p in planned if p.status != DONE]
+    for p in planned:
+        if p.status == DONE:  # make sure the store knows it (it may have been lost)
+            ResultsStore(default_store_path(p.cfg.runs_dir)).add_run(p.run_dir)
+    columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("sweep", total=len(todo))
+        for p in todo:
+            progress.update(task, description=f"{p.row.label} · {p.dataset} · s{p.seed}")
+            try:
+                execute(p.cfg, resume=p.status == RESUME, quiet=True)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported, the sweep goes on
+                failures.append((p, f"{type(exc).__name__}: {exc}"))
+                progress.console.print(f"[red]failed[/red] {p.run_id}: {type(exc).__name__}: {exc}")
+            progress.advance(task)
+    return failures
