@@ -23,6 +23,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
+from bench.method import Method
+
 BOS, EOS, PAD, UNK = "<bos>", "<eos>", "<pad>", "<unk>"
 SPECIALS = (BOS, EOS, PAD, UNK)
 
@@ -207,3 +209,71 @@ def greedy_decode(
         if bool(finished.all()):
             break
     return out
+
+
+# -- the Method base shared by NRT, Att2Seq, PETER, PETER+ and CER ----------------------------
+
+
+def masked_mse(pred, target, mask):
+    """Mean squared error over the rows whose rating is known (mask 1)."""
+    return (((pred - target) ** 2) * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def explanation_of(record, extractor) -> str:
+    """The explanation a model learns: the reference explanation, else the extractor's sentence."""
+    return record.reference_explanation or (extractor.best_sentence(record.review) if extractor else "")
+
+
+class ExplainerMethod(Method):
+    """Fit = build corpus + extractor from train, train one resumable stage; predict = greedy.
+
+    Subclasses set `stage_name`, `uses_feature`, and implement `build_model()`,
+    `loss(model, batch) -> (loss, scalars)` and `generate(batch) -> (ratings | None, ids)`.
+    """
+
+    stage_name = "train"
+    uses_feature = False
+
+    def fit(self, splits) -> None:
+        import torch
+
+        from baselines.features import FeatureExtractor
+        from bench.adapters.torch_loop import LoopSettings, TensorBatches, train_model
+
+        p = self.params
+        torch.manual_seed(self.run.seed)
+        self.extractor = FeatureExtractor(max_words=p.words).fit(splits.train)
+        self.corpus = Corpus.build(
+            splits.train,
+            max_words=p.words,
+            vocab_size=p.vocab_size,
+            explanation_fn=lambda r: explanation_of(r, self.extractor),
+            feature_fn=self.extractor.feature,
+        )
+        self.model = self.build_model()
+        train = TensorBatches(self.corpus.encode(splits.train))
+        valid = TensorBatches(self.corpus.encode(splits.valid)) if splits.valid else None
+        train_model(self.run, self.stage_name, self.model, train, valid, self.loss, LoopSettings.from_params(p))
+
+    def predict(self, records):
+        import torch
+
+        from bench.records import Prediction
+
+        self.model.eval()
+        bs = getattr(self.params, "eval_batch_size", 256)
+        produces_rating = "rating" in self.produces
+        out = []
+        with torch.no_grad(), self.run.progress(f"{self.stage_name} generate", len(records)) as advance:
+            for start in range(0, len(records), bs):
+                chunk = records[start : start + bs]
+                batch = {k: v.to(self.run.device) for k, v in self.corpus.encode(chunk).items()}
+                ratings, ids, extras = self.generate(batch)
+                for b, (record, seq) in enumerate(zip(chunk, ids)):
+                    extra = {"feature": self.extractor.feature(record)}
+                    extra.update({k: v[b] for k, v in extras.items()})
+                    rating = self.corpus.clamp_rating(float(ratings[b])) if produces_rating else None
+                    text = detokenize(self.corpus.vocab.decode(seq))
+                    out.append(Prediction(rating=rating, explanation=text, extras=extra))
+                advance(len(chunk))
+        return out
