@@ -1,0 +1,389 @@
+"""PPO for causal LMs with LoRA, written here because TRL no longer ships a PPO trainer.
+
+TRL removed `PPOTrainer` in 1.13 and erbench pins trl==1.16.0, so this module implements the
+update itself (InstructGPT-style RLHF PPO, Ouyang et al. 2022; Schulman et al. 2017):
+
+  rollout   sample a response per prompt from the policy (base + LoRA), record the old
+            log-probs, the reference log-probs (the same model with its adapters DISABLED,
+            i.e. the frozen base, ExpCTR §4.3.1) and the value estimates;
+  rewards   per token r_t = -beta * KL_t, plus the sequence score at the last response token
+            (eq. 7 of ExpCTR: R(Z) - beta * log pi_RL / pi_init);
+  GAE       advantages A_t = sum_l (gamma*lam)^l delta_{t+l}, delta_t = r_t + gamma V_{t+1} - V_t,
+            returns = A + V;
+  update    clipped surrogate  max(-A*ratio, -A*clip(ratio, 1-eps, 1+eps)) averaged over the
+            response tokens, plus vf_coef * clipped value loss; `ppo_epochs` passes over
+            minibatches; AdamW on the LoRA tensors and the value head.
+
+The pure functions (gae, token_rewards, policy_loss, value_loss, kl_per_token) take tensors
+and are unit-tested on hand-computed numbers; `PPOTrainer` wires them to a PEFT model.
+`algorithm="rloo"` is offered as an explicit extra (leave-one-out baseline of the sequence
+score instead of a learned value; same clipped surrogate and KL penalty) and is never used
+unless asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+
+@dataclass
+class PPOConfig:
+    lr: float = 1e-5
+    beta: float = 0.05  # KL penalty to the reference policy (ExpCTR default)
+    clip_eps: float = 0.2  # policy ratio clip
+    clip_value: float = 0.2  # value clip around the old value
+    vf_coef: float = 0.1
+    gamma: float = 1.0
+    lam: float = 0.95
+    ppo_epochs: int = 2  # optimisation passes over one rollout batch
+    minibatch_size: int = 4
+    max_new_tokens: int = 48
+    temperature: float = 1.0  # sampling temperature; log-probs use the same scaling
+    top_k: int = 0  # 0: full distribution (the ratio is then exact)
+    top_p: float = 1.0
+    whiten_advantages: bool = True
+    max_grad_norm: float = 1.0
+    kl_estimator: str = "k1"  # "k1": logp - ref_logp (TRL's default); "k3": unbiased, >= 0
+    algorithm: str = "ppo"  # "ppo" (value head + GAE) or "rloo" (explicit opt-in)
+    max_prompt_tokens: int | None = 512
+
+
+# -- pure functions of the objective ---------------------------------------------------------
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    mask = mask.to(x.dtype)
+    if dim is None:
+        return (x * mask).sum() / mask.sum().clamp(min=1.0)
+    return (x * mask).sum(dim) / mask.sum(dim).clamp(min=1.0)
+
+
+def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
+    """(x - mean) / std over the masked entries (population variance), as in TRL."""
+    mean = masked_mean(x, mask)
+    var = masked_mean((x - mean) ** 2, mask)
+    out = (x - mean) * torch.rsqrt(var + 1e-8)
+    if not shift_mean:
+        out = out + mean
+    return out * mask.to(x.dtype)
+
+
+def kl_per_token(logp: torch.Tensor, ref_logp: torch.Tensor, estimator: str = "k1") -> torch.Tensor:
+    """Per-token estimate of KL(pi || pi_ref) on tokens sampled from pi."""
+    log_ratio = logp - ref_logp
+    if estimator == "k1":
+        return log_ratio
+    if estimator == "k3":
+        return torch.exp(-log_ratio) - 1.0 + log_ratio
+    raise ValueError(f"unknown kl_estimator {estimator!r} (k1 or k3)")
+
+
+def last_index(mask: torch.Tensor) -> torch.Tensor:
+    """Index of the last 1 in each row of a right-padded mask (0 for an empty row)."""
+    return (mask.long().sum(1) - 1).clamp(min=0)
+
+
+def token_rewards(
+    scores: torch.Tensor,
+    logp: torch.Tensor,
+    ref_logp: torch.Tensor,
+    mask: torch.Tensor,
+    beta: float,
+    estimator: str = "k1",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """r_t = -beta * KL_t on every response token, + score on the last one (eq. 7).
+
+    Returns (rewards, kl), both (B, T) and zero on padding.
+    """
+    maskf = mask.to(logp.dtype)
+    kl = kl_per_token(logp, ref_logp, estimator) * maskf
+    rewards = -beta * kl
+    rows = torch.arange(scores.shape[0], device=scores.device)
+    rewards[rows, last_index(mask)] += scores.to(rewards.dtype)
+    return rewards * maskf, kl
+
+
+def gae(
+    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0, lam: float = 0.95
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalised advantage estimation over a right-padded (B, T) batch.
+
+    delta_t = r_t + gamma * V_{t+1} - V_t (V past the end = 0), A_t = delta_t + gamma*lam*A_{t+1}.
+    Returns (advantages, returns = advantages + values), zero on padding.
+    """
+    maskf = mask.to(values.dtype)
+    values = values * maskf
+    rewards = rewards * maskf
+    T = rewards.shape[1]
+    last = torch.zeros_like(rewards[:, 0])
+    advs = []
+    for t in reversed(range(T)):
+        next_value = values[:, t + 1] if t + 1 < T else torch.zeros_like(last)
+        delta = rewards[:, t] + gamma * next_value - values[:, t]
+        last = (delta + gamma * lam * last) * maskf[:, t]
+        advs.append(last)
+    advantages = torch.stack(advs[::-1], dim=1)
+    return advantages, (advantages + values) * maskf
+
+
+def policy_loss(
+    logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, clip_eps: float
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Clipped surrogate: mean over tokens of max(-A*ratio, -A*clip(ratio, 1-eps, 1+eps))."""
+    ratio = torch.exp(logp - old_logp)
+    pg1 = -advantages * ratio
+    pg2 = -advantages * torch.clamp(ratio, 1.0 - clip_eps, 1.0 + clip_eps)
+    loss = masked_mean(torch.maximum(pg1, pg2), mask)
+    with torch.no_grad():
+        clipfrac = masked_mean((pg2 > pg1).to(logp.dtype), mask).item()
+        approx_kl = masked_mean(0.5 * (logp - old_logp) ** 2, mask).item()
+    return loss, {"clipfrac": clipfrac, "approx_kl": approx_kl, "ratio": masked_mean(ratio.detach(), mask).item()}
+
+
+def value_loss(
+    values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor, clip_value: float
+) -> torch.Tensor:
+    """0.5 * mean over tokens of max((V - R)^2, (V_clipped - R)^2)."""
+    clipped = old_values + torch.clamp(values - old_values, -clip_value, clip_value)
+    return 0.5 * masked_mean(torch.maximum((values - returns) ** 2, (clipped - returns) ** 2), mask)
+
+
+def rloo_advantages(scores: torch.Tensor, group: int) -> torch.Tensor:
+    """Leave-one-out baseline: A_i = s_i - mean_{j != i} s_j within groups of `group` samples
+    of the same prompt (consecutive rows)."""
+    s = scores.view(-1, group)
+    baseline = (s.sum(1, keepdim=True) - s) / max(1, group - 1)
+    return (s - baseline).view(-1)
+
+
+# -- the trainer -------------------------------------------------------------------------------
+
+
+class ValueHead(nn.Module):
+    """Scalar value per position from the policy's last hidden state."""
+
+    def __init__(self, hidden_size: int):
+        super().__init__()
+        self.summary = nn.Linear(hidden_size, 1)
+        nn.init.normal_(self.summary.weight, std=1.0 / (hidden_size + 1))
+        nn.init.zeros_(self.summary.bias)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.summary(hidden.to(self.summary.weight.dtype)).squeeze(-1)
+
+
+@dataclass
+class Rollout:
+    prompts: list[str]
+    query_ids: torch.Tensor  # (B, Q) left-padded
+    query_mask: torch.Tensor
+    response_ids: torch.Tensor  # (B, T) right-padded, EOS included
+    response_mask: torch.Tensor
+    texts: list[str]
+    old_logp: torch.Tensor | None = None
+    ref_logp: torch.Tensor | None = None
+    old_values: torch.Tensor | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def response_mask_from(ids: torch.Tensor, eos_ids: Sequence[int], pad_id: int | None) -> torch.Tensor:
+    """1 up to and including the first EOS of each row; pad after it."""
+    is_eos = torch.zeros_like(ids, dtype=torch.bool)
+    for e in eos_ids:
+        is_eos |= ids == e
+    # positions strictly after the first eos are padding
+    after = torch.cumsum(is_eos.long(), dim=1) - is_eos.long()
+    mask = (after == 0).long()
+    if pad_id is not None and pad_id not in eos_ids:
+        mask = mask * (ids != pad_id).long()
+    return mask
+
+
+class PPOTrainer:
+    """PPO on a PEFT (LoRA) causal LM; the reference policy is the same model with its
+    adapters disabled, so one base model serves as policy, reference and (for ExpCTR) the
+    frozen LC scorer."""
+
+    def __init__(self, model: Any, tokenizer: Any, config: PPOConfig | None = None, *, seed: int = 0):
+        self.model = model
+        self.tok = tokenizer
+        self.cfg = config or PPOConfig()
+        if self.cfg.algorithm not in ("ppo", "rloo"):
+            raise ValueError(f"unknown algorithm {self.cfg.algorithm!r} (ppo or rloo)")
+        self.seed = seed
+        self.device = next(model.parameters()).device
+        hidden = model.config.hidden_size if hasattr(model, "config") else model.base_model.config.hidden_size
+        self.value_head = ValueHead(hidden).to(self.device)
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError("the policy has no trainable parameters (add LoRA adapters first)")
+        self.policy_params = params
+        self.optimizer = torch.optim.AdamW(
+            [{"params": params}, {"params": list(self.value_head.parameters())}], lr=self.cfg.lr
+        )
+        self.steps = 0
+        eos = tokenizer.eos_token_id
+        self.eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
+
+    # -- model passes -------------------------------------------------------------------------
+
+    def _encode_prompts(self, prompts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        self.tok.padding_side = "left"
+        old = self.tok.truncation_side
+        self.tok.truncation_side = "left"
+        enc = self.tok(
+            list(prompts), return_tensors="pt", padding=True, add_special_tokens=False,
+            truncation=self.cfg.max_prompt_tokens is not None, max_length=self.cfg.max_prompt_tokens,
+        )  # fmt: skip
+        self.tok.truncation_side = old
+        return enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device)
+
+    @torch.no_grad()
+    def generate(self, prompts: Sequence[str]) -> Rollout:
+        """Sample one response per (already chat-rendered) prompt from the current policy."""
+        q_ids, q_mask = self._encode_prompts(prompts)
+        self.model.eval()
+        out = self.model.generate(
+            input_ids=q_ids, attention_mask=q_mask, max_new_tokens=self.cfg.max_new_tokens,
+            do_sample=True, temperature=self.cfg.temperature, top_k=self.cfg.top_k,
+            top_p=self.cfg.top_p, pad_token_id=self.pad_id, eos_token_id=self.eos_ids,
+        )  # fmt: skip
+        r_ids = out[:, q_ids.shape[1] :]
+        if r_ids.shape[1] == 0:  # nothing generated at all: one EOS per row
+            r_ids = torch.full((q_ids.shape[0], 1), self.eos_ids[0], device=self.device)
+        r_mask = response_mask_from(r_ids, self.eos_ids, None)
+        r_ids = torch.where(r_mask.bool(), r_ids, torch.full_like(r_ids, self.pad_id))
+        texts = self.tok.batch_decode(r_ids * r_mask + self.pad_id * (1 - r_mask), skip_special_tokens=True)
+        return Rollout(list(prompts), q_ids, q_mask, r_ids, r_mask, [t.strip() for t in texts])
+
+    def forward(
+        self, q_ids: torch.Tensor, q_mask: torch.Tensor, r_ids: torch.Tensor, r_mask: torch.Tensor,
+        *, values: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Log-probs (B, T) of the response tokens under the current model (temperature-scaled
+        as when sampling) and, with values=True, the value of the state before each token."""
+        ids = torch.cat([q_ids, r_ids], dim=1)
+        attn = torch.cat([q_mask, r_mask], dim=1)
+        pos = (attn.cumsum(-1) - 1).clamp(min=0)
+        T = r_ids.shape[1]
+        out = self.model(
+            input_ids=ids, attention_mask=attn, position_ids=pos, output_hidden_states=values,
+            logits_to_keep=T + 1, use_cache=False,
+        )  # fmt: skip
+        logits = out.logits[:, -(T + 1) : -1, :].float() / self.cfg.temperature
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, r_ids.unsqueeze(-1)).squeeze(-1)
+        v = None
+        if values:
+            hidden = out.hidden_states[-1][:, -(T + 1) : -1, :]
+            v = self.value_head(hidden).float()
+        return logp, v
+
+    @torch.no_grad()
+    def score_rollout(self, ro: Rollout) -> Rollout:
+        """Fill old log-probs, values and reference log-probs (adapters disabled)."""
+        self.model.eval()
+        ro.old_logp, ro.old_values = self.forward(ro.query_ids, ro.query_mask, ro.response_ids, ro.response_mask)
+        with self.model.disable_adapter():
+            ro.ref_logp, _ = self.forward(ro.query_ids, ro.query_mask, ro.response_ids, ro.response_mask, values=False)
+        return ro
+
+    def rollout(self, prompts: Sequence[str]) -> Rollout:
+        return self.score_rollout(self.generate(prompts))
+
+    # -- the update ---------------------------------------------------------------------------
+
+    def step(self, ro: Rollout, scores: torch.Tensor | Sequence[float]) -> dict[str, float]:
+        """One PPO update on a scored rollout; `scores` are the (already normalised) sequence
+        rewards R(Z). Returns mean statistics of the step."""
+        cfg = self.cfg
+        if ro.old_logp is None:
+            self.score_rollout(ro)
+        scores = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
+        mask = ro.response_mask
+        maskf = mask.float()
+        rewards, kl = token_rewards(scores, ro.old_logp, ro.ref_logp, mask, cfg.beta, cfg.kl_estimator)
+        if cfg.algorithm == "ppo":
+            advantages, returns = gae(rewards, ro.old_values, mask, cfg.gamma, cfg.lam)
+        else:  # rloo: sequence-level leave-one-out advantage of (score - beta * KL_sum)
+            seq = rewards.sum(1)
+            adv_seq = rloo_advantages(seq, group=seq.shape[0])
+            advantages = adv_seq[:, None] * maskf
+            returns = advantages
+        if cfg.whiten_advantages and mask.sum() > 1:
+            advantages = masked_whiten(advantages, mask)
+        B = ro.response_ids.shape[0]
+        stats: dict[str, list[float]] = {"policy_loss": [], "value_loss": [], "clipfrac": [], "approx_kl": []}
+        self.model.eval()  # no dropout: the ratio is exactly 1 on the first minibatch
+        gen = torch.Generator().manual_seed(self.seed + self.steps)
+        for _ in range(cfg.ppo_epochs):
+            order = torch.randperm(B, generator=gen)
+            for start in range(0, B, cfg.minibatch_size):
+                idx = order[start : start + cfg.minibatch_size].to(self.device)
+                m = mask[idx]
+                logp, values = self.forward(
+                    ro.query_ids[idx], ro.query_mask[idx], ro.response_ids[idx], m, values=cfg.algorithm == "ppo"
+                )
+                pg, info = policy_loss(logp, ro.old_logp[idx], advantages[idx], m, cfg.clip_eps)
+                loss = pg
+                if cfg.algorithm == "ppo":
+                    vl = value_loss(values, ro.old_values[idx], returns[idx], m, cfg.clip_value)
+                    loss = loss + cfg.vf_coef * vl
+                    stats["value_loss"].append(vl.item())
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.max_grad_norm:
+                    torch.nn.utils.clip_grad_norm_(
+                        self.policy_params + list(self.value_head.parameters()), cfg.max_grad_norm
+                    )
+                self.optimizer.step()
+                stats["policy_loss"].append(pg.item())
+                stats["clipfrac"].append(info["clipfrac"])
+                stats["approx_kl"].append(info["approx_kl"])
+        self.steps += 1
+        lengths = maskf.sum(1)
+        out = {k: (sum(v) / len(v) if v else 0.0) for k, v in stats.items()}
+        out.update(
+            score=scores.mean().item(),
+            kl=(kl.sum(1)).mean().item(),
+            reward_total=rewards.sum(1).mean().item(),
+            response_len=lengths.mean().item(),
+        )
+        return out
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def save(self, folder: str | Path) -> None:
+        """LoRA adapter (PEFT format) + value head + optimizer state + config."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(str(folder / "adapter"))
+        torch.save(self.value_head.state_dict(), folder / "value_head.pt")
+        torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
+        (folder / "ppo.json").write_text(json.dumps({"config": asdict(self.cfg), "steps": self.steps}, indent=2))
+
+    def load(self, folder: str | Path) -> None:
+        """Restore a checkpoint written by `save` into this trainer's (same-shaped) model."""
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        folder = Path(folder)
+        adapter = folder / "adapter"
+        weights = adapter / "adapter_model.safetensors"
+        if weights.exists():
+            state = load_file(str(weights), device=str(self.device))
+        else:
+            state = torch.load(adapter / "adapter_model.bin", map_location=self.device, weights_only=True)
+        set_peft_model_state_dict(self.model, state)
+        self.value_head.load_state_dict(torch.load(folder / "value_head.pt", map_location=self.device, weights_only=True))
+        opt = folder / "optimizer.pt"
+        if opt.exists():
+            self.optimizer.load_state_dict(torch.load(opt, map_location=self.device, weights_only=True))
+        meta = json.loads((folder / "ppo.json").read_text())
+        self.steps = int(meta.get("steps", 0))

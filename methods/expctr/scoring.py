@@ -1,0 +1,74 @@
+"""First-token "Yes"/"No" scoring of a causal LM (ExpCTR's LC scorer, TALLRec, ICL).
+
+The prompt is rendered with the backbone's chat template (generation prompt appended), so the
+next token is the first token of the assistant's answer. p_yes / p_no are the softmax
+probabilities of the first tokens of "Yes" and "No" (V_pos / V_neg of eq. 8).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+
+def answer_token_ids(tokenizer: Any, words: Sequence[str]) -> list[int]:
+    """The first token id of each word (no special tokens), de-duplicated."""
+    ids: list[int] = []
+    for w in words:
+        enc = tokenizer.encode(w, add_special_tokens=False)
+        if enc and enc[0] not in ids:
+            ids.append(enc[0])
+    if not ids:
+        raise ValueError(f"none of {list(words)} encodes to a token")
+    return ids
+
+
+def first_token_probs(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    pos_ids: Sequence[int],
+    neg_ids: Sequence[int],
+    *,
+    batch_size: int = 8,
+    max_prompt_tokens: int | None = 768,
+    advance: Callable[[int], None] | None = None,
+    grad: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(p_pos, p_neg) per rendered prompt: summed next-token probabilities of each id set."""
+    import torch
+
+    device = next(model.parameters()).device
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    pos, neg = [], []
+    ctx = torch.enable_grad() if grad else torch.inference_mode()
+    with ctx:
+        for start in range(0, len(prompts), batch_size):
+            chunk = list(prompts[start : start + batch_size])
+            old = tokenizer.truncation_side
+            tokenizer.truncation_side = "left"
+            enc = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False,
+                            truncation=max_prompt_tokens is not None, max_length=max_prompt_tokens)
+            tokenizer.truncation_side = old
+            ids = enc["input_ids"].to(device)
+            attn = enc["attention_mask"].to(device)
+            position_ids = (attn.cumsum(-1) - 1).clamp(min=0)
+            out = model(input_ids=ids, attention_mask=attn, position_ids=position_ids,
+                        logits_to_keep=1, use_cache=False)
+            probs = torch.softmax(out.logits[:, -1, :].float(), dim=-1)
+            pos.append(probs[:, list(pos_ids)].sum(-1).detach().cpu().numpy())
+            neg.append(probs[:, list(neg_ids)].sum(-1).detach().cpu().numpy())
+            if advance is not None:
+                advance(len(chunk))
+    if not pos:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(pos).astype(np.float64), np.concatenate(neg).astype(np.float64)
+
+
+def yes_ratio(p_yes: np.ndarray, p_no: np.ndarray) -> np.ndarray:
+    """P(Yes) / (P(Yes) + P(No)) (TALLRec / ICL score); 0.5 where both are 0."""
+    total = p_yes + p_no
+    return np.where(total > 0, p_yes / np.where(total > 0, total, 1.0), 0.5)
