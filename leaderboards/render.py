@@ -165,7 +165,7 @@ def render_csv(table: Table) -> str:
                         block.title or "", row.id, row.label, "published" if row.published else "reproduced",
                         dataset, col.spec.id, col.label, col.spec.stored_name,
                         "" if row.published else _num(cell.mean), _num(cell.std), cell.n,
-                        cell_text(cell, col), int(cell.bold), int(cell.underline), int(cell.mark), _num(cell.p),
+                        cell_text(cell, col), int(cell.bold), int(cell.underline), int(cell.mark), "" if cell.p is None else f"{cell.p:.3g}",
                     ]
                 )  # fmt: skip
     return buf.getvalue()
