@@ -51,6 +51,14 @@ class EvalConfig:
     judge_model: str | None = None
     judge_api_key_env: str = "OPENAI_API_KEY"
     judge_max_concurrency: int = 4
+    # -- added by the metric suite (metrics/) --
+    bertscore_batch_size: int = 64
+    rouge_use_stemmer: bool = False  # rouge-score option, recorded in the metric version
+    rating_clip: bool = True  # clip predicted ratings to [rating_min, rating_max] (as PETER)
+    rating_min: float = 1.0
+    rating_max: float = 5.0
+    coherence_sources: list[str] = field(default_factory=lambda: ["classifier"])  # classifier|judge|human
+    human_ratings_csv: str | None = None  # columns idx (or user_id,item_id), annotator, rating
 
 
 @dataclass
