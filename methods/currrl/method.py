@@ -1,0 +1,434 @@
+"""Curr-RLCER: three-stage curriculum RL for explanation-coherent recommendation.
+
+Pipeline (paper §3, Fig. 1), each stage a LoRA adapter trained on top of the merged weights of
+the stages before it (bench.backbones.lora), checkpointed in runs/.../stages/<name>/adapter:
+
+  1_judgment   GRPO, rewards: format + eq. 3 (yes/no == label)
+  2_choose     GRPO, rewards: format + eq. 4 (1 - |r_ans - r_gt| / 4)
+  3a_dpo       DPO (beta 0.1): chosen = teacher/reference explanation, rejected = the stage-2
+               model's answer on a masked input with MiniLM similarity < threshold (pairs.py)
+  3b_explain   GRPO, rewards: format + length eq. 5 + accuracy eq. 6 (text-encoder cosine)
+               + coherence eq. 7 (sentiment-classifier rating vs ground truth)
+
+Prediction: the final model answers the stage-2 prompt (rating) and the stage-3 prompt
+(explanation). `LLMZeroShot` does the same with the untrained backbone.
+Ablations: use_dpo=false (w/o DPO), use_coherence_reward=false (w/o coherence reward).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from bench.method import Method
+from bench.records import Prediction, Record, Splits
+from methods.currrl import rewards as R
+from methods.currrl.prompts import build_prompt
+
+log = logging.getLogger(__name__)
+
+STAGES = ("1_judgment", "2_choose", "3a_dpo", "3b_explain")
+
+
+@dataclass
+class ZeroShotParams:
+    backbone: str = "embedded"  # "embedded" (SmolLM2-135M-Instruct), "tiny-random", HF id, folder
+    trust_remote_code: bool = False
+    max_prompt_length: int = 512  # tokens (paper §4.1)
+    system_prompt: bool = True  # the <think>/<answer> format instruction as a system message
+    rating_max_new_tokens: int = 128
+    explanation_max_new_tokens: int = 128
+    predict_batch_size: int = 8
+    fallback_rating: float | None = None  # unparsable rating answer -> this (None: train mean)
+
+
+@dataclass
+class Params(ZeroShotParams):
+    # LoRA (one fresh adapter per stage, merged before the next stage)
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
+    # data per stage (paper: 3000 train samples per stage, different samples per stage)
+    stage_records: int | None = 3000
+    disjoint_stage_records: bool = True
+    # GRPO (eq. 2)
+    num_generations: int = 4  # group size (paper §4.1)
+    prompts_per_step: int = 2  # per-device batch = prompts_per_step x num_generations
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 1e-5
+    grpo_beta: float = 0.04  # KL coefficient toward the previous stage's model (not in the paper)
+    temperature: float = 1.0
+    max_completion_length: int = 256  # stages 1 and 2
+    explain_max_completion_length: int = 256  # stage 3
+    stage1_steps: int | None = None  # None: one pass over the stage's records
+    stage2_steps: int | None = None
+    stage3_steps: int | None = None
+    answer_parsing: str = "strict"  # "strict": no <answer> tag -> reward 0; "lenient": untagged text
+    # stage 3 phase 1: DPO (eq. 1)
+    use_dpo: bool = True
+    dpo_beta: float = 0.1
+    dpo_learning_rate: float = 5e-6
+    dpo_batch_size: int = 4
+    dpo_steps: int | None = None  # None: one pass over the pairs
+    dpo_max_length: int = 768
+    dpo_mask_ratio: float = 0.3  # fraction of input content words masked for the rejected side
+    dpo_similarity_threshold: float = 0.5  # rejected kept when cosine(rejected, chosen) < this
+    dpo_max_tries: int = 2  # fresh masks per record before giving up on it
+    dpo_generation_max_new_tokens: int = 128
+    teacher: str = "reference"  # "reference" (record.reference_explanation) or "endpoint"
+    teacher_base_url: str | None = None
+    teacher_model: str | None = None
+    teacher_api_key_env: str = "OPENAI_API_KEY"
+    # stage 3 phase 2 rewards
+    length_unit: str = "words"  # eq. 5 len(): "words" or "chars" (see rewards.length_reward)
+    use_coherence_reward: bool = True
+    text_encoder: str = "embedded"  # eq. 6 T: "embedded" (MiniLM) or "moka-ai/m3e-base"
+    sentiment_classifier: str = "embedded"  # eq. 7 C: "embedded" (harness classifier) or HF id
+
+
+def _rating_label(rec: Record, threshold: float = 4.0) -> int | None:
+    if rec.label is not None:
+        return int(rec.label)
+    if rec.rating is None:
+        return None
+    return int(rec.rating >= threshold)
+
+
+class LLMZeroShot(Method):
+    """The untrained backbone answering the Curr-RLCER stage-2 (rating) and stage-3
+    (explanation) prompts."""
+
+    produces: ClassVar[frozenset[str]] = frozenset({"rating", "explanation"})
+    Params: ClassVar[type] = ZeroShotParams
+
+    def __init__(self, params: Any, run: Any):
+        super().__init__(params, run)
+        self.backbone = None
+        self.model = None
+        self.tokenizer = None
+        self.fallback = params.fallback_rating
+
+    # -- backbone ------------------------------------------------------------------------
+    def _load_backbone(self) -> None:
+        if self.backbone is not None:
+            return
+        from bench.backbones import load_backbone
+
+        self.backbone = load_backbone(
+            self.params.backbone,
+            device=self.run.device,
+            cache_dir=self.run.cache_dir,
+            trust_remote_code=self.params.trust_remote_code,
+            seed=self.run.seed,
+        )
+        self.model, self.tokenizer = self.backbone.model, self.backbone.tokenizer
+
+    def prompt(self, task: str, rec: Record) -> list[dict[str, str]]:
+        return build_prompt(task, rec, self.tokenizer, self.params.max_prompt_length, self.params.system_prompt)
+
+    def _generate(self, prompts, max_new_tokens: int, description: str, **kw) -> list[str]:
+        from bench.backbones.generate import generate
+
+        with self.run.progress(description, len(prompts)) as advance:
+            return generate(
+                self.model, self.tokenizer, prompts, max_new_tokens=max_new_tokens,
+                batch_size=self.params.predict_batch_size, advance=advance,
+                max_prompt_tokens=self.params.max_prompt_length + 64, **kw,
+            )  # fmt: skip
+
+    # -- Method API ----------------------------------------------------------------------
+    def fit(self, splits: Splits) -> None:
+        self._set_fallback(splits.train)
+        self._load_backbone()
+
+    def _set_fallback(self, train: list[Record]) -> None:
+        if self.fallback is None:
+            ratings = [r.rating for r in train if r.rating is not None]
+            self.fallback = (sum(ratings) / len(ratings)) if ratings else 3.0
+
+    def predict(self, records: list[Record]) -> list[Prediction]:
+        self._load_backbone()
+        if self.fallback is None:
+            self.fallback = 3.0
+        p = self.params
+        rating_out = self._generate([self.prompt("choose", r) for r in records], p.rating_max_new_tokens, "rating")
+        expl_out = self._generate(
+            [self.prompt("explain", r) for r in records], p.explanation_max_new_tokens, "explanation"
+        )
+        preds = []
+        for rating_text, expl_text in zip(rating_out, expl_out, strict=True):
+            rating = R.parse_rating(R.extract_answer(rating_text, lenient=True))
+            explanation = R.extract_answer(expl_text, lenient=True) or ""
+            preds.append(
+                Prediction(
+                    rating=float(rating) if rating is not None else float(self.fallback),
+                    explanation=explanation,
+                    extras={
+                        "rating_parsed": rating is not None,
+                        "rating_format_ok": bool(R.FORMAT_PATTERN.match(rating_text.strip())),
+                        "explanation_format_ok": bool(R.FORMAT_PATTERN.match(expl_text.strip())),
+                        "raw_rating": rating_text,
+                        "raw_explanation": expl_text,
+                    },
+                )
+            )
+        return preds
+
+
+class CurrRLCER(LLMZeroShot):
+    """Curriculum GRPO (judgment -> choose) then DPO + GRPO (explain)."""
+
+    Params: ClassVar[type] = Params
+
+    def __init__(self, params: Any, run: Any):
+        super().__init__(params, run)
+        if params.answer_parsing not in ("strict", "lenient"):
+            raise ValueError("model.answer_parsing must be 'strict' or 'lenient'")
+        if params.length_unit not in ("words", "chars"):
+            raise ValueError("model.length_unit must be 'words' or 'chars'")
+        if params.teacher not in ("reference", "endpoint"):
+            raise ValueError("model.teacher must be 'reference' or 'endpoint'")
+        self._encoder = None
+        self._classifier = None
+        self.pair_stats: dict[str, Any] | None = None
+
+    @property
+    def lenient(self) -> bool:
+        return self.params.answer_parsing == "lenient"
+
+    # -- data per stage ------------------------------------------------------------------
+    def stage_records(self, train: list[Record]) -> dict[str, list[Record]]:
+        """Records for each stage: a seeded shuffle, disjoint slices when there are enough
+        records (the paper draws different samples per stage), wrapping around otherwise."""
+        p = self.params
+        pool = list(train)
+        random.Random(self.run.seed).shuffle(pool)
+        n = p.stage_records or len(pool)
+        needs = {
+            "1_judgment": lambda r: _rating_label(r) is not None,
+            "2_choose": lambda r: r.rating is not None,
+            "3_explain": lambda r: bool(r.reference_explanation) and r.rating is not None,
+        }
+        out = {}
+        for k, name in enumerate(needs):
+            usable = [r for r in pool if needs[name](r)]
+            if not usable:
+                out[name] = []
+                continue
+            start = (k * n) % len(usable) if p.disjoint_stage_records else 0
+            rotated = usable[start:] + usable[:start]
+            out[name] = rotated[: min(n, len(usable))]
+        return out
+
+    # -- encoders ------------------------------------------------------------------------
+    def encoder(self):
+        if self._encoder is None:
+            from methods.currrl.encoders import TextEncoder
+
+            self._encoder = TextEncoder(self.params.text_encoder, device=self.run.device)
+        return self._encoder
+
+    def classifier(self, train: list[Record]):
+        if self._classifier is None:
+            from methods.currrl.encoders import sentiment_classifier
+
+            texts = [r.review for r in train if r.review and r.rating is not None]
+            ratings = [r.rating for r in train if r.review and r.rating is not None]
+            self._classifier = sentiment_classifier(
+                self.params.sentiment_classifier, texts, ratings,
+                cache_path=self.run.dir / "stages" / "sentiment_classifier.joblib",
+                device=self.run.device,
+            )  # fmt: skip
+        return self._classifier
+
+    # -- training ------------------------------------------------------------------------
+    def _lora(self):
+        from bench.backbones.lora import lora_config
+
+        p = self.params
+        return lora_config(p.lora_r, p.lora_alpha, p.lora_dropout, p.lora_targets)
+
+    def _log_fn(self, stage: str):
+        def forward(step: int, scalars: dict[str, float]) -> None:
+            row = {}
+            for key, value in scalars.items():
+                if key.startswith("rewards.") and key.endswith(".mean"):
+                    key = "reward_" + key[len("rewards.") : -len(".mean")]
+                elif key.startswith("rewards.") and key.endswith(".std"):
+                    key = "reward_" + key[len("rewards.") : -len(".std")] + "_std"
+                row[key] = value
+            self.run.log(stage, step, **row)
+
+        return forward
+
+    def _steps(self, steps: int | None, n_rows: int, per_step: int) -> int:
+        return steps if steps else max(1, math.ceil(n_rows / max(1, per_step)))
+
+    def _grpo_settings(self, steps: int | None, n_prompts: int, completion_len: int):
+        from bench.adapters.trl import GRPOSettings
+
+        p = self.params
+        return GRPOSettings(
+            max_steps=self._steps(steps, n_prompts, p.prompts_per_step * p.gradient_accumulation_steps),
+            learning_rate=p.learning_rate,
+            per_device_train_batch_size=p.prompts_per_step * p.num_generations,
+            gradient_accumulation_steps=p.gradient_accumulation_steps,
+            num_generations=p.num_generations,
+            max_completion_length=completion_len,
+            beta=p.grpo_beta,
+            temperature=p.temperature,
+            seed=self.run.seed,
+            device=self.run.device,
+        )
+
+    def _run_stage(self, name: str, train_fn) -> None:
+        """Train a fresh LoRA on the current weights, save it, merge it; or reload it."""
+        from bench.backbones.lora import add_lora, apply_lora_dir, merge_lora
+
+        def train(folder: Path) -> None:
+            peft_model = add_lora(self.model, self._lora())
+            trained = train_fn(peft_model, folder)
+            trained.save_pretrained(str(folder / "adapter"))
+            self.model = merge_lora(trained)
+            self._after_training()
+
+        def load(folder: Path) -> None:
+            self.model = apply_lora_dir(self.model, folder / "adapter")
+            self._after_training()
+
+        self.run.stage(name, train, load)
+
+    def _after_training(self) -> None:
+        self.model.eval()
+        if getattr(self.model, "config", None) is not None:
+            self.model.config.use_cache = True
+
+    def _grpo_rows(self, task: str, records: list[Record]) -> list[dict[str, Any]]:
+        return [
+            {
+                "prompt": self.prompt(task, r),
+                "label": _rating_label(r) if _rating_label(r) is not None else -1,
+                "rating": float(r.rating) if r.rating is not None else float("nan"),
+                "reference": r.reference_explanation or "",
+            }
+            for r in records
+        ]
+
+    def _grpo(self, stage: str, task: str, records, rewards, steps, completion_len):
+        from bench.adapters.trl import train_grpo
+
+        rows = self._grpo_rows(task, records)
+        if not rows:
+            raise RuntimeError(f"Curr-RLCER stage {stage}: no usable training records")
+        settings = self._grpo_settings(steps, len(rows), completion_len)
+
+        def fn(model, folder: Path):
+            return train_grpo(model, self.tokenizer, rows, rewards, settings, folder / "trl", log_fn=self._log_fn(stage))
+
+        self._run_stage(stage, fn)
+
+    def reward_functions(self, task: str, train: list[Record] | None = None) -> dict[str, Any]:
+        """The GRPO reward components of one task (name -> fn(completions, **columns))."""
+        from bench.adapters.trl import completion_text
+
+        lenient, p = self.lenient, self.params
+
+        def texts(completions):
+            return [completion_text(c) for c in completions]
+
+        def fmt(completions, **_):
+            return R.format_reward(texts(completions))
+
+        if task == "judgment":
+            return {"format": fmt, "accuracy": lambda completions, label, **_: R.judgment_reward(texts(completions), label, lenient)}
+        if task == "choose":
+            return {"format": fmt, "accuracy": lambda completions, rating, **_: R.choose_reward(texts(completions), rating, lenient)}
+        if task == "explain":
+            out = {
+                "format": fmt,
+                "length": lambda completions, **_: R.length_reward(texts(completions), unit=p.length_unit),
+                "accuracy": lambda completions, reference, **_: R.accuracy_reward(
+                    texts(completions), reference, self.encoder(), lenient
+                ),
+            }
+            if p.use_coherence_reward:
+                classify = self.classifier(train or [])
+                out["coherence"] = lambda completions, rating, **_: R.coherence_reward(
+                    texts(completions), rating, classify, lenient
+                )
+            return out
+        raise KeyError(task)
+
+    def _dpo(self, records: list[Record]) -> None:
+        from bench.adapters.trl import DPOSettings, train_dpo
+        from bench.backbones.generate import generate
+        from bench.rundir import atomic_write_json
+        from methods.currrl.pairs import build_dpo_pairs, teacher_explanations
+
+        p = self.params
+
+        def fn(model, folder: Path):
+            # the rejected side comes from the stage-2 model = model with the new adapter off
+            chosen_fn = None
+            if p.teacher == "endpoint":
+                if not (p.teacher_base_url and p.teacher_model):
+                    raise ValueError("model.teacher=endpoint needs teacher_base_url and teacher_model")
+                texts = teacher_explanations(
+                    records, lambda r: self.prompt("explain", r), p.teacher_base_url, p.teacher_model,
+                    os.environ.get(p.teacher_api_key_env),
+                )  # fmt: skip
+                table = {id(r): t for r, t in zip(records, texts)}
+                chosen_fn = lambda r: table.get(id(r), "")  # noqa: E731
+
+            def gen(prompts):
+                with model.disable_adapter(), self.run.progress("dpo rejected", len(prompts)) as advance:
+                    return generate(
+                        model, self.tokenizer, prompts, max_new_tokens=p.dpo_generation_max_new_tokens,
+                        batch_size=p.predict_batch_size, do_sample=True, temperature=p.temperature,
+                        seed=self.run.seed, advance=advance,
+                    )  # fmt: skip
+
+            rows, stats = build_dpo_pairs(
+                records, prompt_fn=lambda r: self.prompt("explain", r), generate_fn=gen,
+                similarity_fn=self.encoder().similarity, chosen_fn=chosen_fn,
+                mask_ratio=p.dpo_mask_ratio, threshold=p.dpo_similarity_threshold,
+                max_tries=p.dpo_max_tries, seed=self.run.seed,
+            )  # fmt: skip
+            self.pair_stats = stats.to_dict()
+            atomic_write_json(folder / "pairs_stats.json", self.pair_stats)
+            from bench.rundir import atomic_write_jsonl
+
+            atomic_write_jsonl(folder / "pairs.jsonl", rows)
+            self.run.log("3a_dpo", 0, **{f"pairs_{k}": v for k, v in self.pair_stats.items() if v is not None})
+            if not rows:
+                log.warning("DPO: no preference pairs (all rejected candidates too similar); skipping")
+                return model
+            settings = DPOSettings(
+                max_steps=self._steps(p.dpo_steps, len(rows), p.dpo_batch_size),
+                learning_rate=p.dpo_learning_rate, per_device_train_batch_size=p.dpo_batch_size,
+                beta=p.dpo_beta, max_length=p.dpo_max_length, seed=self.run.seed, device=self.run.device,
+            )  # fmt: skip
+            clean = [{k: r[k] for k in ("prompt", "chosen", "rejected")} for r in rows]
+            return train_dpo(model, self.tokenizer, clean, settings, folder / "trl", log_fn=self._log_fn("3a_dpo"))
+
+        self._run_stage("3a_dpo", fn)
+
+    def fit(self, splits: Splits) -> None:
+        p = self.params
+        self._set_fallback(splits.train)
+        self._load_backbone()
+        data = self.stage_records(splits.train)
+        self._grpo("1_judgment", "judgment", data["1_judgment"], self.reward_functions("judgment"),
+                   p.stage1_steps, p.max_completion_length)  # fmt: skip
+        self._grpo("2_choose", "choose", data["2_choose"], self.reward_functions("choose"),
+                   p.stage2_steps, p.max_completion_length)  # fmt: skip
+        if p.use_dpo:
+            self._dpo(data["3_explain"])
+        self._grpo("3b_explain", "explain", data["3_explain"], self.reward_functions("explain", splits.train),
+                   p.stage3_steps, p.explain_max_completion_length)  # fmt: skip
