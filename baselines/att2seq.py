@@ -125,7 +125,7 @@ class Att2Seq(ExplainerMethod):
         t_loss = F.cross_entropy(
             logits.reshape(-1, logits.size(-1)), seq[:, 1:].reshape(-1), ignore_index=self.corpus.vocab.pad
         )
-        return t_loss, {"text": float(t_loss)}
+        return t_loss, {"text": t_loss.item()}
 
     def generate(self, batch: dict):
         model = self.model

@@ -111,7 +111,7 @@ class NRT(ExplainerMethod):
         loss = p.text_reg * t_loss + p.rating_reg * r_loss
         if p.l2_reg:
             loss = loss + p.l2_reg * sum(w.pow(2).sum() for w in model.parameters())
-        return loss, {"text": float(t_loss), "rating": float(r_loss), "objective": float(t_loss + r_loss)}
+        return loss, {"text": t_loss.item(), "rating": r_loss.item(), "objective": (t_loss + r_loss).item()}
 
     def generate(self, batch: dict):
         model = self.model

@@ -190,12 +190,12 @@ class PETER(ExplainerMethod):
         rating_pred = model.rating(hidden)
         r_loss = masked_mse(rating_pred, batch["rating"], batch["rating_mask"])
         extra = self._extra_rating_loss(model, hidden, batch, rating_pred)
-        scalars = {"text": float(t_loss), "context": float(c_loss), "rating": float(r_loss)}
+        scalars = {"text": t_loss.item(), "context": c_loss.item(), "rating": r_loss.item()}
         if extra is not None:
-            scalars["coherence"] = float(extra)
+            scalars["coherence"] = extra.item()
             r_loss = r_loss + extra
         loss = p.text_reg * t_loss + p.context_reg * c_loss + p.rating_reg * r_loss
-        scalars["objective"] = float(t_loss + r_loss) if p.rating_reg else float(t_loss)
+        scalars["objective"] = (t_loss + r_loss).item() if p.rating_reg else t_loss.item()
         return loss, scalars
 
     def generate(self, batch: dict):

@@ -234,11 +234,13 @@ class ExplainerMethod(Method):
     stage_name = "train"
     uses_feature = False
 
-    def fit(self, splits) -> None:
+    def prepare(self, splits) -> tuple:
+        """Extractor, corpus and a freshly initialised model from the train split; returns the
+        (train, valid) TensorBatches. Deterministic given the split and the run seed."""
         import torch
 
         from baselines.features import FeatureExtractor
-        from bench.adapters.torch_loop import LoopSettings, TensorBatches, train_model
+        from bench.adapters.torch_loop import TensorBatches
 
         p = self.params
         torch.manual_seed(self.run.seed)
@@ -250,10 +252,16 @@ class ExplainerMethod(Method):
             explanation_fn=lambda r: explanation_of(r, self.extractor),
             feature_fn=self.extractor.feature,
         )
-        self.model = self.build_model()
+        self.model = self.build_model().to(self.run.device)
         train = TensorBatches(self.corpus.encode(splits.train))
         valid = TensorBatches(self.corpus.encode(splits.valid)) if splits.valid else None
-        train_model(self.run, self.stage_name, self.model, train, valid, self.loss, LoopSettings.from_params(p))
+        return train, valid
+
+    def fit(self, splits) -> None:
+        from bench.adapters.torch_loop import LoopSettings, train_model
+
+        train, valid = self.prepare(splits)
+        train_model(self.run, self.stage_name, self.model, train, valid, self.loss, LoopSettings.from_params(self.params))
 
     def predict(self, records):
         import torch
