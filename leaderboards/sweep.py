@@ -61,18 +61,15 @@ def plan(
 
 
 def print_plan(planned: list[PlannedRun], console: Any) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"{len(planned)} planned run(s)")
-    for name in ("row", "method", "dataset", "seed", "selector", "status", "run"):
-        table.add_column(name)
+    """One line per planned run (plain text, never truncated): status, run id, row, selector."""
+    console.print(f"{len(planned)} planned run(s)", highlight=False)
+    width = max((len(p.row.label) for p in planned), default=0)
     for p in planned:
-        selector = ", ".join(p.row.set_args()) or "-"
-        style = {DONE: "green", RESUME: "yellow", NEW: ""}[p.status]
-        table.add_row(p.row.label, p.row.method or "", p.dataset, str(p.seed), selector, f"[{style}]{p.status}[/]" if style else p.status, p.run_id)
-    console.print(table)
+        selector = " ".join(f"--set {s}" for s in p.row.set_args())
+        line = f"  {p.status:<6}  {p.row.label:<{width}}  {p.run_id}" + (f"  {selector}" if selector else "")
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
     counts = {s: sum(p.status == s for p in planned) for s in (DONE, RESUME, NEW)}
-    console.print(f"done: {counts[DONE]}  resume: {counts[RESUME]}  new: {counts[NEW]}")
+    console.print(f"done: {counts[DONE]}  resume: {counts[RESUME]}  new: {counts[NEW]}", highlight=False)
 
 
 def run_plan(planned: list[PlannedRun], console: Any) -> list[tuple[PlannedRun, str]]:
