@@ -34,25 +34,25 @@ __all__ = [
 ]
 
 
-def load_dataset(name: str, cfg: "DataConfig", *, seed: int = 0) -> "LoadedDataset":
+def load_dataset(name: str, cfg: DataConfig, *, seed: int = 0) -> LoadedDataset:
     from bench.data.api import load_dataset as _load
 
     return _load(name, cfg, seed=seed)
 
 
-def make_splits(loaded: "LoadedDataset", cfg: "DataConfig", seed: int) -> "Splits":
+def make_splits(loaded: LoadedDataset, cfg: DataConfig, seed: int) -> Splits:
     from bench.data.api import make_splits as _make
 
     return _make(loaded, cfg, seed)
 
 
-def dataset_info(name: str, cfg: "DataConfig") -> dict[str, Any]:
+def dataset_info(name: str, cfg: DataConfig) -> dict[str, Any]:
     from bench.data.api import dataset_info as _info
 
     return _info(name, cfg)
 
 
-def prepare_dataset(name: str, raw_dir: Any, cfg: "DataConfig") -> "Path":
+def prepare_dataset(name: str, raw_dir: Any, cfg: DataConfig) -> Path:
     from bench.data.api import prepare_dataset as _prepare
 
     return _prepare(name, raw_dir, cfg)

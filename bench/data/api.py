@@ -43,7 +43,9 @@ def get_spec(name: str) -> DatasetSpec:
     except RegistryError as exc:
         raise DataError(str(exc)) from None
     if not isinstance(spec, DatasetSpec):
-        raise DataError(f"dataset {name!r} is registered with a {type(spec).__name__}, not a DatasetSpec")
+        raise DataError(
+            f"dataset {name!r} is registered with a {type(spec).__name__}, not a DatasetSpec"
+        )
     return spec
 
 
@@ -123,7 +125,9 @@ def _parse(spec: DatasetSpec, root: Path, found: dict[str, Located], cfg: DataCo
         records_loaded=len(result.records),
     )
     if not report.reconciles():  # a loader bug, never a data problem
-        raise AssertionError(f"{spec.name}: line counts do not reconcile: {report.to_dict()['files']}")
+        raise AssertionError(
+            f"{spec.name}: line counts do not reconcile: {report.to_dict()['files']}"
+        )
     problems.raise_if_any(spec.name)
     return result.records, report, result.items, result.users
 
@@ -136,7 +140,9 @@ def subsample(records: list[Record], max_records: int | None, seed: int) -> list
     return [records[i] for i in keep]
 
 
-def load_dataset(name: str, cfg: DataConfig, *, seed: int = 0, use_cache: bool = True) -> LoadedDataset:
+def load_dataset(
+    name: str, cfg: DataConfig, *, seed: int = 0, use_cache: bool = True
+) -> LoadedDataset:
     """Parse a dataset's raw files strictly into canonical records (see LoadReport).
 
     The raw folder is data_dir(cfg.data_dir)/<spec.subdir> (ml-100k: the RecBole wheel).
@@ -207,8 +213,11 @@ def make_splits(loaded: LoadedDataset, cfg: DataConfig, seed: int) -> Splits:
                 record.item_profile = items.get(record.item_id) or profiles.item_head(
                     loaded.items.get(record.item_id), spec.has_reviews
                 )
-        info["profiles"] = "train-reviews" if source == "reviews" and spec.has_reviews else (
-            "train-ratings+metadata" if source == "reviews" else "none")
+        info["profiles"] = (
+            "train-reviews"
+            if source == "reviews" and spec.has_reviews
+            else ("train-ratings+metadata" if source == "reviews" else "none")
+        )
         if spec.has_reviews:
             features = profiles.feature_vocabulary(train, words=words)
             for record in everything:
@@ -343,7 +352,9 @@ def prepare_dataset(name: str, raw_dir: str | os.PathLike[str], cfg: DataConfig)
         elif raw.required:
             missing.append(raw)
     if missing:
-        raise DataError(spec.missing_message(raw_dir, missing).replace("expected in:", "looked in:"))
+        raise DataError(
+            spec.missing_message(raw_dir, missing).replace("expected in:", "looked in:")
+        )
     records, report, items, users = _parse(spec, raw_dir, found, cfg)
 
     target_root = Path(_data_root(cfg)) / spec.subdir

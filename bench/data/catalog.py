@@ -26,7 +26,9 @@ _AMAZON_2014: list[tuple[str, ...]] = [
 ]
 
 
-def _amazon_2014(name: str, category: str, used_by: str, split: str = "random-3:1:1") -> DatasetSpec:
+def _amazon_2014(
+    name: str, category: str, used_by: str, split: str = "random-3:1:1"
+) -> DatasetSpec:
     reviews = f"reviews_{category}_5.json.gz"
     meta = f"meta_{category}.json.gz"
     return DatasetSpec(
@@ -42,8 +44,13 @@ def _amazon_2014(name: str, category: str, used_by: str, split: str = "random-3:
                 sha256=AMAZON_2014_SHA256.get(category),
                 alternatives=(reviews[: -len(".gz")],),
             ),
-            RawFile(meta, "meta", required=False, url=f"{SNAP_2014}/{meta}",
-                    alternatives=(meta[: -len(".gz")],)),
+            RawFile(
+                meta,
+                "meta",
+                required=False,
+                url=f"{SNAP_2014}/{meta}",
+                alternatives=(meta[: -len(".gz")],),
+            ),
         ),
         url=AMAZON_2014_PAGE,
         rating_scale=(1.0, 5.0),
@@ -63,10 +70,24 @@ def _movielens_csv(name: str, used_by: str) -> DatasetSpec:
         loader="movielens-csv",
         subdir=name,
         files=(
-            RawFile("ratings.csv", "interactions", url=url,
-                    archives=((zip_name, f"{name}/ratings.csv"), (f"../{zip_name}", f"{name}/ratings.csv"))),
-            RawFile("movies.csv", "items", url=url,
-                    archives=((zip_name, f"{name}/movies.csv"), (f"../{zip_name}", f"{name}/movies.csv"))),
+            RawFile(
+                "ratings.csv",
+                "interactions",
+                url=url,
+                archives=(
+                    (zip_name, f"{name}/ratings.csv"),
+                    (f"../{zip_name}", f"{name}/ratings.csv"),
+                ),
+            ),
+            RawFile(
+                "movies.csv",
+                "items",
+                url=url,
+                archives=(
+                    (zip_name, f"{name}/movies.csv"),
+                    (f"../{zip_name}", f"{name}/movies.csv"),
+                ),
+            ),
         ),
         url=url,
         rating_scale=(0.5, 5.0),

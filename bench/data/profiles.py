@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from bench.records import Record
 
@@ -89,12 +90,18 @@ _DROP = STOPWORDS | GENERIC
 
 
 def content_words(text: str) -> list[str]:
-    return [t for t in TOKEN.findall(text.lower()) if len(t) >= 3 and t not in STOPWORDS and "'" not in t]
+    return [
+        t
+        for t in TOKEN.findall(text.lower())
+        if len(t) >= 3 and t not in STOPWORDS and "'" not in t
+    ]
 
 
 def aspect_words(text: str) -> list[str]:
     """Content words that are not generic (the words profiles and features are made of)."""
-    return [t for t in TOKEN.findall(text.lower()) if len(t) >= 3 and t not in _DROP and "'" not in t]
+    return [
+        t for t in TOKEN.findall(text.lower()) if len(t) >= 3 and t not in _DROP and "'" not in t
+    ]
 
 
 def iter_sentences(text: str) -> Iterator[str]:
@@ -155,7 +162,9 @@ def _review_profile(
     ratings = [r.rating for _, r in entries if r.rating is not None]
     parts = [head] if head else []
     if ratings:
-        parts.append(f"Average rating {sum(ratings) / len(ratings):.1f} over {len(ratings)} reviews.")
+        parts.append(
+            f"Average rating {sum(ratings) / len(ratings):.1f} over {len(ratings)} reviews."
+        )
     newest = sorted(entries, key=lambda e: _order_key(e[1], e[0]), reverse=True)
     summaries: list[str] = []
     for _, record in newest:
@@ -204,7 +213,9 @@ def _rating_profile(
     ratings = [r.rating for _, r in entries if r.rating is not None]
     parts = []
     if ratings:
-        parts.append(f"Average rating {sum(ratings) / len(ratings):.1f} over {len(ratings)} ratings.")
+        parts.append(
+            f"Average rating {sum(ratings) / len(ratings):.1f} over {len(ratings)} ratings."
+        )
     liked = [(i, r) for i, r in entries if r.rating is not None and r.rating >= threshold]
     genres: Counter[str] = Counter()
     for _, record in liked:
@@ -232,12 +243,12 @@ def build_profiles(
     `words` = record_words(train) when already computed."""
     by_user: dict[str, list[tuple[int, Record]]] = defaultdict(list)
     by_item: dict[str, list[tuple[int, Record]]] = defaultdict(list)
-    for index, record in zip(train_index, train):
+    for index, record in zip(train_index, train, strict=True):
         by_user[record.user_id].append((index, record))
         by_item[record.item_id].append((index, record))
     if has_reviews:
         bags = words if words is not None else record_words(train)
-        by_index = dict(zip(train_index, bags))
+        by_index = dict(zip(train_index, bags, strict=True))
         users = {u: _review_profile(e, by_index) for u, e in by_user.items()}
         item_ids = set(by_item) | set(items)
         item_profiles = {

@@ -153,7 +153,7 @@ class LoadReport:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LoadReport":
+    def from_dict(cls, data: dict[str, Any]) -> LoadReport:
         files = [
             FileReport(
                 path=f["path"], role=f["role"], sha256=f["sha256"], size=f["size"],

@@ -36,7 +36,9 @@ from bench.errors import DataError
 from bench.records import Record
 
 PROTOCOLS = ("random-3:1:1", "per-user-8:1:1", "time", "given")
-_PATTERN = re.compile(r"^(random|per-user|time)(?:-(\d+(?:\.\d+)?):(\d+(?:\.\d+)?):(\d+(?:\.\d+)?))?$")
+_PATTERN = re.compile(
+    r"^(random|per-user|time)(?:-(\d+(?:\.\d+)?):(\d+(?:\.\d+)?):(\d+(?:\.\d+)?))?$"
+)
 
 
 def parse_protocol(name: str) -> tuple[str, tuple[float, float, float] | None]:
@@ -121,7 +123,12 @@ def assign(records: list[Record], protocol: str, seed: int) -> list[int]:
 
 
 def add_history(
-    records: list[Record], codes: list[int], protocol: str, seed: int, history_len: int, threshold: float
+    records: list[Record],
+    codes: list[int],
+    protocol: str,
+    seed: int,
+    history_len: int,
+    threshold: float,
 ) -> None:
     """Fill history_liked / history_disliked in place (see the module docstring)."""
     kind, _ = parse_protocol(protocol)
@@ -170,7 +177,7 @@ def split_records(
     add_history(copies, codes, protocol, seed, history_len, threshold)
     parts: list[list[Record]] = [[], [], []]
     train_index: list[int] = []
-    for i, (record, code) in enumerate(zip(copies, codes)):
+    for i, (record, code) in enumerate(zip(copies, codes, strict=True)):
         parts[code].append(record)
         if code == 0:
             train_index.append(i)
@@ -183,13 +190,13 @@ def split_records(
         "seed": seed,
         "rating_threshold": threshold,
         "history_len": history_len,
-        "counts": {name: len(part) for name, part in zip(names, parts)},
+        "counts": {name: len(part) for name, part in zip(names, parts, strict=True)},
         "label_rate": {
             name: (round(sum(r.label for r in part if r.label is not None)
                          / max(1, sum(r.label is not None for r in part)), 6)
                    if any(r.label is not None for r in part) else None)
-            for name, part in zip(names, parts)
+            for name, part in zip(names, parts, strict=True)
         },
-        "digests": {name: key_digest(part) for name, part in zip(names, parts)},
+        "digests": {name: key_digest(part) for name, part in zip(names, parts, strict=True)},
     }  # fmt: skip
     return parts[0], parts[1], parts[2], train_index, info

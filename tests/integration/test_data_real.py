@@ -22,10 +22,12 @@ needs_instruments = pytest.mark.skipif(
     "(holding amazon2014/reviews_Musical_Instruments_5.json.gz)",
 )
 needs_xrec = pytest.mark.skipif(
-    not XREC.is_file(), reason="XRec test split absent: set ERBENCH_DATA_DIR (xrec/amazon/test.jsonl)"
+    not XREC.is_file(),
+    reason="XRec test split absent: set ERBENCH_DATA_DIR (xrec/amazon/test.jsonl)",
 )
 needs_recbole = pytest.mark.skipif(
-    recbole_example_dir("ml-100k") is None, reason="recbole (with dataset_example/ml-100k) not installed"
+    recbole_example_dir("ml-100k") is None,
+    reason="recbole (with dataset_example/ml-100k) not installed",
 )
 
 
@@ -52,7 +54,11 @@ def test_instruments_counts(instruments):
     assert len({r.item_id for r in records}) == 900
     assert Counter(int(r.rating) for r in records) == {5: 6938, 4: 2084, 3: 772, 2: 250, 1: 217}
     report = instruments.report.to_dict()
-    assert report["lines_read"] == 10_261 and report["records_kept"] == 10_261 and report["bad_lines"] == 0
+    assert (
+        report["lines_read"] == 10_261
+        and report["records_kept"] == 10_261
+        and report["bad_lines"] == 0
+    )
     assert report["files"][0]["sha256_ok"] is True
     assert report["reconciles"] is True
     assert all(r.title == "" for r in records)  # no metadata file: titles absent
@@ -106,7 +112,13 @@ def test_ml100k_from_the_recbole_wheel(ml100k):
     assert len(records) == 100_000
     assert len({r.user_id for r in records}) == 943
     assert len({r.item_id for r in records}) == 1_682
-    assert Counter(int(r.rating) for r in records) == {4: 34174, 3: 27145, 5: 21201, 2: 11370, 1: 6110}
+    assert Counter(int(r.rating) for r in records) == {
+        4: 34174,
+        3: 27145,
+        5: 21201,
+        2: 11370,
+        1: 6110,
+    }
     assert "dataset_example" in ml100k.report.root
     toy = next(r for r in records if r.item_id == "1")
     assert toy.title == "Toy Story (1995)"
@@ -120,7 +132,9 @@ def test_ml100k_default_split_has_profiles_and_histories(ml100k):
     assert splits.info["protocol"] == "per-user-8:1:1"
     assert (len(splits.train), len(splits.valid), len(splits.test)) == (79_926, 10_037, 10_037)
     record = splits.test[0]
-    assert record.item_profile.endswith("Genres: " + ", ".join(ml100k.items[record.item_id]["genres"]) + ".")
+    assert record.item_profile.endswith(
+        "Genres: " + ", ".join(ml100k.items[record.item_id]["genres"]) + "."
+    )
     assert record.user_profile.startswith("Average rating")
     assert record.reference_explanation == ""
     assert all(len(r.history_liked) + len(r.history_disliked) == 10 for r in splits.test)

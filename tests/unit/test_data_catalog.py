@@ -40,7 +40,9 @@ def test_importing_the_catalog_pulls_in_no_heavy_package():
         "heavy = [m for m in ('torch', 'pandas', 'recbole', 'numpy', 'transformers') if m in sys.modules]\n"
         "print(json.dumps({'heavy': heavy, 'n': len(DATASETS.names())}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["heavy"] == []
     assert result["n"] >= len(EXPECTED)
@@ -62,7 +64,10 @@ def test_missing_files_name_the_expected_path_and_url(tmp_path):
         spec.locate(tmp_path)
     message = str(err.value)
     assert str(tmp_path / "amazon2014" / "reviews_Sports_and_Outdoors_5.json.gz") in message
-    assert "http://snap.stanford.edu/data/amazon/productGraph/categoryFiles/reviews_Sports_and_Outdoors_5.json.gz" in message
+    assert (
+        "http://snap.stanford.edu/data/amazon/productGraph/categoryFiles/reviews_Sports_and_Outdoors_5.json.gz"
+        in message
+    )
     assert "bench data prepare amazon-sports --raw DIR" in message
     assert "meta_" not in message.split("download:")[0]  # optional file is not demanded
 

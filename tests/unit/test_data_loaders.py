@@ -19,7 +19,9 @@ def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("ERBENCH_CACHE_DIR", str(tmp_path / "cache"))
 
 
-def review(user="U1", item="I1", rating=5.0, text="The strings sound bright and stay in tune.", **extra):
+def review(
+    user="U1", item="I1", rating=5.0, text="The strings sound bright and stay in tune.", **extra
+):
     obj = {"reviewerID": user, "asin": item, "reviewerName": "n", "helpful": [0, 0],
            "reviewText": text, "overall": rating, "summary": "fine", "unixReviewTime": 1400000000,
            "reviewTime": "05 13, 2014"}  # fmt: skip
@@ -43,7 +45,9 @@ def broken_amazon(root: Path) -> Path:
     lines = [
         review("U1", "I1"),
         '{"reviewerID": "U2", "asin": "I1", "overall": 4.0,',  # 2 broken JSON
-        json.dumps({"reviewerID": "U3", "reviewText": "x", "overall": 3.0, "unixReviewTime": 1}),  # 3 no asin
+        json.dumps(
+            {"reviewerID": "U3", "reviewText": "x", "overall": 3.0, "unixReviewTime": 1}
+        ),  # 3 no asin
         review("U4", "I2", rating=7),  # 4 rating out of range
         review("U5", "I2", text="", summary=""),  # 5 empty text
         b'{"reviewerID": "U6", "asin": "I3", "reviewText": "caf\xe9", "overall": 5.0}',  # 6 bad utf-8
@@ -78,8 +82,13 @@ def test_max_bad_lines_caps_the_listing_but_not_the_count(tmp_path):
 
 def test_skip_keeps_good_lines_and_counts_the_rest(tmp_path):
     broken_amazon(tmp_path)
-    loaded = load_dataset("amazon-instruments", DataConfig(data_dir=str(tmp_path), on_bad_line="skip"))
-    assert [(r.user_id, r.item_id, r.rating) for r in loaded.records] == [("U1", "I1", 5.0), ("U7", "I3", 3.0)]
+    loaded = load_dataset(
+        "amazon-instruments", DataConfig(data_dir=str(tmp_path), on_bad_line="skip")
+    )
+    assert [(r.user_id, r.item_id, r.rating) for r in loaded.records] == [
+        ("U1", "I1", 5.0),
+        ("U7", "I3", 3.0),
+    ]
     report = loaded.report.to_dict()
     assert report["lines_read"] == 7 and report["records_kept"] == 2 and report["bad_lines"] == 5
     assert report["lines_read"] == report["records_kept"] + report["bad_lines"]
@@ -96,7 +105,11 @@ def test_skip_keeps_good_lines_and_counts_the_rest(tmp_path):
 def test_review_with_empty_text_but_a_summary_is_kept(tmp_path):
     write_gz(tmp_path / REVIEWS, [review("U1", "I1", text=""), review("U2", "I1")])
     loaded = load_dataset("amazon-instruments", DataConfig(data_dir=str(tmp_path)))
-    assert len(loaded.records) == 2 and loaded.records[0].review == "" and loaded.records[0].summary == "fine"
+    assert (
+        len(loaded.records) == 2
+        and loaded.records[0].review == ""
+        and loaded.records[0].summary == "fine"
+    )
 
 
 def test_meta_python_literals_give_titles_and_code_is_never_run(tmp_path):
@@ -110,18 +123,33 @@ def test_meta_python_literals_give_titles_and_code_is_never_run(tmp_path):
     ])  # fmt: skip
     with pytest.raises(DataError) as err:
         load_dataset("amazon-instruments", DataConfig(data_dir=str(tmp_path)))
-    assert f"{tmp_path / META}:2: line: not a JSON object or Python literal (ValueError" in str(err.value)
+    assert f"{tmp_path / META}:2: line: not a JSON object or Python literal (ValueError" in str(
+        err.value
+    )
     assert not marker.exists()
 
-    loaded = load_dataset("amazon-instruments", DataConfig(data_dir=str(tmp_path), on_bad_line="skip"))
+    loaded = load_dataset(
+        "amazon-instruments", DataConfig(data_dir=str(tmp_path), on_bad_line="skip")
+    )
     assert not marker.exists()
-    assert [r.title for r in loaded.records] == ["Elixir Strings & Co", "Snark Tuner", "Elixir Strings & Co"]
+    assert [r.title for r in loaded.records] == [
+        "Elixir Strings & Co",
+        "Snark Tuner",
+        "Elixir Strings & Co",
+    ]
     assert loaded.items["I1"]["categories"] == ["Musical Instruments", "Strings"]
     meta = loaded.report.to_dict()["files"][1]
-    assert (meta["lines_read"], meta["kept"], meta["bad"], meta["filtered"]) == (4, 2, 1, {"item without reviews": 1})
+    assert (meta["lines_read"], meta["kept"], meta["bad"], meta["filtered"]) == (
+        4,
+        2,
+        1,
+        {"item without reviews": 1},
+    )
     splits = make_splits(loaded, DataConfig(split="random-1:0:0"), seed=0)
     item1 = [r for r in splits.train if r.item_id == "I1"][0]
-    assert item1.item_profile.startswith("Title: Elixir Strings & Co. Categories: Musical Instruments, Strings.")
+    assert item1.item_profile.startswith(
+        "Title: Elixir Strings & Co. Categories: Musical Instruments, Strings."
+    )
 
 
 def test_amazon_2018_fields_are_parsed_and_checked(tmp_path):
@@ -129,10 +157,19 @@ def test_amazon_2018_fields_are_parsed_and_checked(tmp_path):
                   image=["http://x/1.jpg"], verified=True)  # fmt: skip
     bad_vote = review("U2", "I1", vote="many")
     bad_style = review("U3", "I1", style="Large")
-    no_text = json.dumps({"reviewerID": "U4", "asin": "I1", "overall": 4.0, "summary": "ok",
-                          "unixReviewTime": 1500000000})  # 2018: reviewText may be absent
+    no_text = json.dumps(
+        {
+            "reviewerID": "U4",
+            "asin": "I1",
+            "overall": 4.0,
+            "summary": "ok",
+            "unixReviewTime": 1500000000,
+        }
+    )  # 2018: reviewText may be absent
     write_gz(tmp_path / REVIEWS, [good, bad_vote, bad_style, no_text])
-    loaded = load_dataset("amazon-instruments", DataConfig(data_dir=str(tmp_path), on_bad_line="skip"))
+    loaded = load_dataset(
+        "amazon-instruments", DataConfig(data_dir=str(tmp_path), on_bad_line="skip")
+    )
     assert loaded.records[0].extras == {"helpful": [0, 0], "vote": 1234, "style": {"Size": "Large", "Color": "Red"},
                                         "n_images": 1, "verified": True}  # fmt: skip
     assert loaded.records[1].user_id == "U4" and loaded.records[1].review == ""
@@ -175,7 +212,9 @@ def test_ml32m_from_the_grouplens_zip_and_bad_lines(tmp_path):
     assert f"{where}:7: line: expected 4 comma-separated fields, got 3" in message
     assert f"{where}:8: timestamp: not an integer: 'notatime'" in message
     loaded = load_dataset("ml-32m", DataConfig(data_dir=str(tmp_path), on_bad_line="skip"))
-    assert len(loaded.records) == 4 and loaded.report.bad_lines == 3 and loaded.report.lines_read == 7
+    assert (
+        len(loaded.records) == 4 and loaded.report.bad_lines == 3 and loaded.report.lines_read == 7
+    )
 
 
 def test_missing_movielens_names_both_layouts(tmp_path):
@@ -222,14 +261,22 @@ def test_bookcrossing_official_layout(tmp_path):
     assert report["lines_read"] == 5 and report["records_kept"] == 3
     assert report["filtered"] == {"implicit rating 0": 2}
     books = report["files"][1]
-    assert (books["lines_read"], books["kept"], books["filtered"]) == (4, 3, {"book without ratings": 1})
+    assert (books["lines_read"], books["kept"], books["filtered"]) == (
+        4,
+        3,
+        {"book without ratings": 1},
+    )
 
     kept = load_dataset("bookcrossing", DataConfig(data_dir=str(tmp_path), implicit_ratings="keep"))
     implicit = [r for r in kept.records if r.rating is None]
     assert len(implicit) == 2 and all(r.extras == {"implicit": True} for r in implicit)
     splits = make_splits(loaded, DataConfig(split="per-user-8:1:1", rating_threshold=6.0), seed=0)
     labels = {(r.user_id, r.item_id): r.label for r in splits.train + splits.valid + splits.test}
-    assert labels == {("276726", "0155061224"): 0, ("276729", "052165615X"): 0, ("276729", "0521795028"): 1}
+    assert labels == {
+        ("276726", "0155061224"): 0,
+        ("276729", "052165615X"): 0,
+        ("276729", "0521795028"): 1,
+    }
 
 
 def test_bookcrossing_bad_lines(tmp_path):
@@ -271,12 +318,17 @@ def test_xrec_given_split_and_bad_lines(tmp_path):
     assert f"{test}:4: title: missing" in message
     assert f"{test}:5: json: expected an object, got list" in message
 
-    cfg = DataConfig(data_dir=str(tmp_path), on_bad_line="skip", split="given", profile_source="given")
+    cfg = DataConfig(
+        data_dir=str(tmp_path), on_bad_line="skip", split="given", profile_source="given"
+    )
     loaded = load_dataset("xrec-yelp", cfg)
     splits = make_splits(loaded, cfg, seed=0)
     assert [(r.user_id, r.item_id) for r in splits.train] == [("1", "4"), ("3", "2")]
     assert [(r.user_id, r.item_id) for r in splits.test] == [("1", "2"), ("9", "10")]
-    assert splits.test[0].user_profile == "likes sagas" and splits.test[0].item_profile == "historical romance"
+    assert (
+        splits.test[0].user_profile == "likes sagas"
+        and splits.test[0].item_profile == "historical romance"
+    )
     assert splits.test[0].reference_explanation == "The user would enjoy the saga."
     assert splits.test[0].rating is None and splits.test[0].label is None
     assert loaded.report.to_dict()["bad_lines"] == 4
@@ -328,7 +380,10 @@ def test_dataset_info_reports_presence_digest_and_counts(tmp_path):
 
     info = dataset_info("amazon-baby", DataConfig(data_dir=str(tmp_path)))
     assert info["ready"] is False and "reviews_Baby_5.json.gz" in info["missing"]
-    write_gz(tmp_path / "amazon2014" / "reviews_Baby_5.json.gz", [review("U1", "I1"), review("U2", "I2", rating=3.0), "{"])
+    write_gz(
+        tmp_path / "amazon2014" / "reviews_Baby_5.json.gz",
+        [review("U1", "I1"), review("U2", "I2", rating=3.0), "{"],
+    )
     info = dataset_info("amazon-baby", DataConfig(data_dir=str(tmp_path)))
     assert info["ready"] is True
     assert info["files"][0]["present"] and len(info["files"][0]["sha256"]) == 64
@@ -344,7 +399,9 @@ def test_max_records_is_a_seeded_subsample(tmp_path):
     b = load_dataset("amazon-instruments", cfg, seed=1)
     c = load_dataset("amazon-instruments", cfg, seed=2)
     ids = [r.user_id for r in a.records]
-    assert len(ids) == 10 and ids == [r.user_id for r in b.records] != [r.user_id for r in c.records]
+    assert len(ids) == 10 and ids == [r.user_id for r in b.records] != [
+        r.user_id for r in c.records
+    ]
     assert sorted(ids, key=lambda u: int(u[1:])) == ids  # load order kept
     assert a.report.to_dict()["subsample"] == {"max_records": 10, "seed": 1, "kept": 10}
     assert a.report.to_dict()["records_kept"] == 50

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+import bench.data.catalog  # noqa: F401  (registers the specs)
 from bench.config import DataConfig
 from bench.data.api import LoadedDataset, make_splits
 from bench.data.masking import MASK_TOKEN, mask_records
@@ -15,8 +16,6 @@ from bench.data.splits import parse_protocol
 from bench.errors import DataError
 from bench.records import Record
 from bench.registry import DATASETS
-
-import bench.data.catalog  # noqa: F401  (registers the specs)
 
 WORDS = ["strings", "tuner", "cable", "pedal", "sound", "capo", "mic", "amp", "pick", "strap"]
 
@@ -63,7 +62,10 @@ def test_same_seed_same_digests(protocol):
 def test_different_seed_different_random_split():
     data = synthetic()
     cfg = DataConfig(split="random-3:1:1")
-    assert make_splits(data, cfg, 1).info["digests"]["test"] != make_splits(data, cfg, 2).info["digests"]["test"]
+    assert (
+        make_splits(data, cfg, 1).info["digests"]["test"]
+        != make_splits(data, cfg, 2).info["digests"]["test"]
+    )
 
 
 def test_random_proportions_and_disjoint_cover():
@@ -138,8 +140,15 @@ def test_profiles_and_features_come_from_train_only():
             r.summary = "zanzibarite"
             r.rating = 1.0
     planted = make_splits(data2, DataConfig(split="per-user-8:1:1"), seed=0)
-    for a, b in zip(splits.train + splits.valid + splits.test, planted.train + planted.valid + planted.test):
-        assert "zanzibarite" not in b.user_profile.lower() and "zanzibarite" not in b.item_profile.lower()
+    for a, b in zip(
+        splits.train + splits.valid + splits.test,
+        planted.train + planted.valid + planted.test,
+        strict=True,
+    ):
+        assert (
+            "zanzibarite" not in b.user_profile.lower()
+            and "zanzibarite" not in b.item_profile.lower()
+        )
         assert a.user_profile == b.user_profile and a.item_profile == b.item_profile
     # the user profile's average is the train average
     user = splits.test[0].user_id
@@ -153,8 +162,15 @@ def test_profiles_and_features_come_from_train_only():
 def test_reference_explanation_rule():
     features = frozenset({"strings", "tuner"})
     cap = 15
-    pick = Record("u", "i", review="Wow. The strings sound bright and warm on my guitar. The tuner is fine too.")
-    assert reference_explanation(pick, features, cap) == "The strings sound bright and warm on my guitar."
+    pick = Record(
+        "u",
+        "i",
+        review="Wow. The strings sound bright and warm on my guitar. The tuner is fine too.",
+    )
+    assert (
+        reference_explanation(pick, features, cap)
+        == "The strings sound bright and warm on my guitar."
+    )
     glued = Record("u", "i", review="Works.I love these strings a lot!Buy them")
     assert split_sentences(glued.review) == ["Works.", "I love these strings a lot!", "Buy them"]
     assert reference_explanation(glued, features, cap) == "I love these strings a lot!"
@@ -172,6 +188,9 @@ def test_masking_is_seeded_and_leaves_targets_alone():
     a = mask_records([record], 0.5, seed=1)[0]
     b = mask_records([record], 0.5, seed=1)[0]
     assert a.to_dict() == b.to_dict()
-    assert a.user_profile.split().count(MASK_TOKEN) == 3 and a.item_profile.split().count(MASK_TOKEN) == 1
+    assert (
+        a.user_profile.split().count(MASK_TOKEN) == 3
+        and a.item_profile.split().count(MASK_TOKEN) == 1
+    )
     assert (a.rating, a.label, a.reference_explanation) == (4.0, 1, "ref")
     assert record.user_profile == "alpha beta gamma delta epsilon zeta"  # the input is not modified

@@ -58,8 +58,11 @@ def parse_review(obj: Any, source: str, scale: tuple[float, float] | None) -> Re
     extras: dict[str, Any] = {}
     if "helpful" in obj:
         helpful = obj["helpful"]
-        if not (isinstance(helpful, list) and len(helpful) == 2
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in helpful)):
+        if not (
+            isinstance(helpful, list)
+            and len(helpful) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in helpful)
+        ):
             raise BadLine("helpful", f"expected [up, total], got {helpful!r}"[:120])
         extras["helpful"] = helpful
     # 2018 fields
@@ -139,7 +142,9 @@ def meta_entry(obj: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return asin, entry
 
 
-def load(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems: Problems) -> LoaderResult:
+def load(
+    spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems: Problems
+) -> LoaderResult:
     raws = {raw.name: raw for raw in spec.files}
     reviews_raw = next(r for r in spec.files if r.role == "interactions")
     located = found[reviews_raw.name]

@@ -20,7 +20,14 @@ import html
 from typing import Any
 
 from bench.config import DataConfig
-from bench.data.loaders.common import BadLine, LoaderResult, file_report, int_value, iter_lines, read_header
+from bench.data.loaders.common import (
+    BadLine,
+    LoaderResult,
+    file_report,
+    int_value,
+    iter_lines,
+    read_header,
+)
 from bench.data.report import FileReport, Problems
 from bench.data.spec import DatasetSpec, Located, RawFile
 from bench.errors import DataError
@@ -90,10 +97,9 @@ def _rows(located: Located, raw: RawFile, problems: Problems):  # noqa: ANN202
     _check_header(located, raw.role)
 
     def generator():  # noqa: ANN202
-        for where, source, text in iter_lines(
+        yield from iter_lines(
             located, report, problems, encoding="utf-8", fallback="cp1252", skip_header=True
-        ):
-            yield where, source, text
+        )
 
     return report, generator()
 
@@ -103,7 +109,9 @@ def _bad(report: FileReport, problems: Problems, where: str, bad: BadLine) -> No
     problems.add(where, bad.field, bad.reason)
 
 
-def load(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems: Problems) -> LoaderResult:
+def load(
+    spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems: Problems
+) -> LoaderResult:
     raws = {r.role: r for r in spec.files}
     implicit = getattr(cfg, "implicit_ratings", "drop")
     if implicit not in ("drop", "keep"):
@@ -123,7 +131,10 @@ def load(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems
                 raise BadLine("ISBN", "empty")
             rating = int_value(value, "Book-Rating")
             if rating != 0 and not scale[0] <= rating <= scale[1]:
-                raise BadLine("Book-Rating", f"rating {rating} outside 0 (implicit) or {scale[0]:g}..{scale[1]:g}")
+                raise BadLine(
+                    "Book-Rating",
+                    f"rating {rating} outside 0 (implicit) or {scale[0]:g}..{scale[1]:g}",
+                )
             if rating < 0:
                 raise BadLine("Book-Rating", f"rating {rating} is negative")
         except BadLine as bad:
@@ -156,7 +167,9 @@ def load(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems
             _bad(book_report, problems, where, bad)
             continue
         if isbn not in wanted_items:
-            book_report.filtered["book without ratings"] = book_report.filtered.get("book without ratings", 0) + 1
+            book_report.filtered["book without ratings"] = (
+                book_report.filtered.get("book without ratings", 0) + 1
+            )
             continue
         items[isbn] = {
             "title": html.unescape(title),
@@ -185,7 +198,9 @@ def load(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems
                 _bad(user_report, problems, where, bad)
                 continue
             if user not in wanted_users:
-                user_report.filtered["user without ratings"] = user_report.filtered.get("user without ratings", 0) + 1
+                user_report.filtered["user without ratings"] = (
+                    user_report.filtered.get("user without ratings", 0) + 1
+                )
                 continue
             users[user] = {"location": html.unescape(location), "age": age}
             user_report.kept += 1

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from bench.data.report import FileReport, Problems, sha256_file
 from bench.data.spec import Located, RawFile
@@ -71,7 +72,11 @@ def iter_lines(
             except UnicodeDecodeError as exc:
                 if fallback is None:
                     report.bad += 1
-                    problems.add(where, "encoding", f"not valid {encoding.upper()} ({exc.reason} at byte {exc.start})")
+                    problems.add(
+                        where,
+                        "encoding",
+                        f"not valid {encoding.upper()} ({exc.reason} at byte {exc.start})",
+                    )
                     continue
                 text = raw.decode(fallback)
             yield where, f"{name}:{number}", text.rstrip("\r\n")

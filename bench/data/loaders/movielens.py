@@ -46,7 +46,9 @@ def _atomic_columns(located: Located, required: tuple[str, ...]) -> dict[str, in
     return {name: i for i, name in enumerate(names)}
 
 
-def _items_atomic(located: Located, report: FileReport, problems: Problems) -> dict[str, dict[str, Any]]:
+def _items_atomic(
+    located: Located, report: FileReport, problems: Problems
+) -> dict[str, dict[str, Any]]:
     cols = _atomic_columns(located, ("item_id",))
     width = max(cols.values()) + 1
     items: dict[str, dict[str, Any]] = {}
@@ -71,7 +73,9 @@ def _items_atomic(located: Located, report: FileReport, problems: Problems) -> d
     return items
 
 
-def load_atomic(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems: Problems) -> LoaderResult:
+def load_atomic(
+    spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems: Problems
+) -> LoaderResult:
     inter_raw, item_raw = _raw(spec, "interactions"), _raw(spec, "items")
     files: list[FileReport] = []
     items: dict[str, dict[str, Any]] = {}
@@ -90,7 +94,9 @@ def load_atomic(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, p
         parts = text.split("\t")
         try:
             if len(parts) != len(cols) or len(parts) < width:
-                raise BadLine("line", f"expected {len(cols)} tab-separated fields, got {len(parts)}")
+                raise BadLine(
+                    "line", f"expected {len(cols)} tab-separated fields, got {len(parts)}"
+                )
             user = parts[cols["user_id"]].strip()
             item = parts[cols["item_id"]].strip()
             if not user:
@@ -104,14 +110,24 @@ def load_atomic(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, p
             problems.add(where, bad.field, bad.reason)
             continue
         meta = items.get(item)
-        records.append(Record(user_id=user, item_id=item, rating=rating, timestamp=timestamp,
-                              title=meta["title"] if meta else "", source=source))
+        records.append(
+            Record(
+                user_id=user,
+                item_id=item,
+                rating=rating,
+                timestamp=timestamp,
+                title=meta["title"] if meta else "",
+                source=source,
+            )
+        )
     report.kept = len(records)
     files.insert(0, report)
     return LoaderResult(records=records, files=files, items=items)
 
 
-def _movies_csv(located: Located, report: FileReport, problems: Problems) -> dict[str, dict[str, Any]]:
+def _movies_csv(
+    located: Located, report: FileReport, problems: Problems
+) -> dict[str, dict[str, Any]]:
     header = read_header(located)
     if header.replace('"', "").split(",")[:3] != ["movieId", "title", "genres"]:
         raise DataError(f"{located}:1: header: expected movieId,title,genres, got {header!r}")
@@ -139,7 +155,9 @@ def _movies_csv(located: Located, report: FileReport, problems: Problems) -> dic
     return items
 
 
-def load_csv(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems: Problems) -> LoaderResult:
+def load_csv(
+    spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems: Problems
+) -> LoaderResult:
     inter_raw, item_raw = _raw(spec, "interactions"), _raw(spec, "items")
     item_loc = found[item_raw.name]
     item_report = file_report(item_loc, item_raw)
@@ -149,7 +167,9 @@ def load_csv(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, prob
     report = file_report(located, inter_raw)
     header = read_header(located)
     if header.split(",")[:4] != ["userId", "movieId", "rating", "timestamp"]:
-        raise DataError(f"{located}:1: header: expected userId,movieId,rating,timestamp, got {header!r}")
+        raise DataError(
+            f"{located}:1: header: expected userId,movieId,rating,timestamp, got {header!r}"
+        )
     scale = spec.rating_scale
     records: list[Record] = []
     append = records.append
@@ -170,8 +190,16 @@ def load_csv(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, prob
             problems.add(where, bad.field, bad.reason)
             continue
         meta = items.get(item)
-        append(Record(user_id=user, item_id=item, rating=rating, timestamp=timestamp,
-                      title=meta["title"] if meta else "", source=source))
+        append(
+            Record(
+                user_id=user,
+                item_id=item,
+                rating=rating,
+                timestamp=timestamp,
+                title=meta["title"] if meta else "",
+                source=source,
+            )
+        )
     report.kept = len(records)
     return LoaderResult(records=records, files=[report, item_report], items=items)
 

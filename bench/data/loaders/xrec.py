@@ -45,7 +45,9 @@ def parse_xrec(obj: object, source: str, split: str) -> Record:
     )
 
 
-def load(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems: Problems) -> LoaderResult:
+def load(
+    spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems: Problems
+) -> LoaderResult:
     records: list[Record] = []
     files = []
     order = {"split:train": 0, "split:valid": 1, "split:test": 2}
@@ -61,7 +63,9 @@ def load(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig, problems
                 try:
                     obj = json.loads(text)
                 except json.JSONDecodeError as exc:
-                    raise BadLine("json", f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+                    raise BadLine(
+                        "json", f"not valid JSON ({exc.msg} at column {exc.colno})"
+                    ) from None
                 records.append(parse_xrec(obj, source, split))
             except BadLine as bad:
                 report.bad += 1
