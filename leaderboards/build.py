@@ -10,9 +10,10 @@ listed in `Table.notes`).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from bench.errors import BenchError
 from bench.results import MetricRow, ResultsStore
@@ -98,7 +99,12 @@ def same_value(a: Any, b: Any) -> bool:
     if a is _MISSING or b is _MISSING:
         return a is b
     numeric = (int, float)
-    if isinstance(a, numeric) and isinstance(b, numeric) and not isinstance(a, bool) and not isinstance(b, bool):
+    if (
+        isinstance(a, numeric)
+        and isinstance(b, numeric)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
     return a == b
 
@@ -113,7 +119,9 @@ def row_matches(row: RowSpec, run: RunInfo, axis_keys: Iterable[str], defaults: 
         value = run.config.get(key, _MISSING)
         if key in row.sets:
             if value is _MISSING:
-                base = base if base is not None else defaults.get(run.method, run.dataset, run.profile)
+                base = (
+                    base if base is not None else defaults.get(run.method, run.dataset, run.profile)
+                )
                 value = base.get(key, _MISSING)
             if not same_value(value, row.sets[key]):
                 return False
@@ -149,9 +157,15 @@ def assign_runs(
         by_seed = cells.setdefault((hits[0].id, run.dataset), {})
         other = by_seed.get(run.seed)
         if other is not None:
-            keep, drop = (run, other) if (run.finished_at or "") >= (other.finished_at or "") else (other, run)
+            keep, drop = (
+                (run, other)
+                if (run.finished_at or "") >= (other.finished_at or "")
+                else (other, run)
+            )
             by_seed[run.seed] = keep
-            notes.append(f"{drop.run_id}: same row, dataset and seed as {keep.run_id}; the later run is used")
+            notes.append(
+                f"{drop.run_id}: same row, dataset and seed as {keep.run_id}; the later run is used"
+            )
         else:
             by_seed[run.seed] = run
     return cells, notes
@@ -236,9 +250,13 @@ class Table:
                 "same test records, per-example scores)."
             )
         if any(r.published for b in self.blocks for r in b.rows):
-            out.append("Rows marked (paper) are the published numbers, transcribed; they are not ranked.")
+            out.append(
+                "Rows marked (paper) are the published numbers, transcribed; they are not ranked."
+            )
         if self.missing:
-            out.append(f"{MISSING_MARK} = no result in the store ({len(self.missing)} missing cell(s)).")
+            out.append(
+                f"{MISSING_MARK} = no result in the store ({len(self.missing)} missing cell(s))."
+            )
         out.extend(self.spec.notes)
         return out
 
@@ -281,8 +299,12 @@ def build_table(
         metric_rows.setdefault(mr.run_id, {})[mr.metric] = mr
 
     used_run_ids = {run.run_id for by_seed in assigned.values() for run in by_seed.values()}
-    column_specs = _with_variants(spec.columns, {m for rid in used_run_ids for m in metric_rows.get(rid, {})})
-    datasets_for_blocks: list[str | None] = list(spec.datasets) if spec.layout == "blocks" else [None]
+    column_specs = _with_variants(
+        spec.columns, {m for rid in used_run_ids for m in metric_rows.get(rid, {})}
+    )
+    datasets_for_blocks: list[str | None] = (
+        list(spec.datasets) if spec.layout == "blocks" else [None]
+    )
     columns: list[Column] = []
     if spec.layout == "wide":  # dataset groups, metrics inside
         for ds in spec.datasets:
@@ -313,8 +335,14 @@ def build_table(
                     if cell.mean is None and (col.spec.variant_of or col.spec.id) in rs.na:
                         cell.na = True
                     if cell.missing and col.official:
-                        why = "no finished run" if not by_seed else f"metric {col.spec.stored_name} not in its run(s)"
-                        missing.append(f"{rs.label} / {spec.dataset_label(ds)} / {col.spec.label}: {why}")
+                        why = (
+                            "no finished run"
+                            if not by_seed
+                            else f"metric {col.spec.stored_name} not in its run(s)"
+                        )
+                        missing.append(
+                            f"{rs.label} / {spec.dataset_label(ds)} / {col.spec.label}: {why}"
+                        )
                     cells.append(cell)
                 rows.append(Row(rs.id, rs.label, False, rs.group, rs, cells))
             if rs.published and published:
@@ -390,7 +418,9 @@ def _with_variants(columns: list[ColumnSpec], stored: set[str]) -> list[ColumnSp
     return out
 
 
-def _reproduced_cell(col: Column, by_seed: dict[int, RunInfo], metric_rows: dict[str, dict[str, MetricRow]]) -> Cell:
+def _reproduced_cell(
+    col: Column, by_seed: dict[int, RunInfo], metric_rows: dict[str, dict[str, MetricRow]]
+) -> Cell:
     values = []
     name = col.spec.stored_name
     for seed in sorted(by_seed):
@@ -418,7 +448,10 @@ def _rank(table: Table, block: Block) -> None:
 
 
 def _significance(
-    table: Table, block: Block, assigned: dict[tuple[str, str], dict[int, RunInfo]], store: ResultsStore
+    table: Table,
+    block: Block,
+    assigned: dict[tuple[str, str], dict[int, RunInfo]],
+    store: ResultsStore,
 ) -> None:
     ref_id = table.spec.reference
     from leaderboards.stats import paired_pvalue
@@ -432,7 +465,9 @@ def _significance(
             row_runs = assigned.get((row.id, ds), {})
             a, b = [], []
             name = col.spec.stored_name
-            for seed in sorted(set(ref_runs) & set(row_runs)):  # same seed = same split = same records
+            for seed in sorted(
+                set(ref_runs) & set(row_runs)
+            ):  # same seed = same split = same records
                 sa = store.samples(ref_runs[seed].run_id, name)
                 sb = store.samples(row_runs[seed].run_id, name)
                 for idx in sorted(set(sa) & set(sb)):

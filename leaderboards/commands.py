@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from bench.errors import BenchError
 from leaderboards.render import FIGURE_FORMATS, TEXT_FORMATS
@@ -49,7 +50,9 @@ def build(spec: Spec, store: Any, *, published: bool = True) -> tuple[Any, Any]:
     return table, None
 
 
-def render_all(spec: Spec, table: Any, extra: Any, formats: Sequence[str], out_dir: Path | None) -> dict[str, Any]:
+def render_all(
+    spec: Spec, table: Any, extra: Any, formats: Sequence[str], out_dir: Path | None
+) -> dict[str, Any]:
     """Render each format; text goes to out_dir/<spec>.<fmt> or (no out_dir) is returned for
     printing. Returns fmt -> Path or text."""
     from leaderboards.render import render
@@ -63,7 +66,11 @@ def render_all(spec: Spec, table: Any, extra: Any, formats: Sequence[str], out_d
                 )
             from leaderboards import plot
 
-            fig = plot.curves_figure(spec, extra) if spec.kind == "curves" else plot.sweep_figure(table)
+            fig = (
+                plot.curves_figure(spec, extra)
+                if spec.kind == "curves"
+                else plot.sweep_figure(table)
+            )
             assert out_dir is not None
             results[fmt] = plot.save_figure(fig, out_dir / f"{spec.name}.{fmt}", fmt)
             continue
@@ -128,13 +135,17 @@ def tables(
     if target is None and any(f in FIGURE_FORMATS for f in formats):
         target = Path(runs_dir) / "tables"
     text_to_stdout = out_dir is None
-    results = render_all(the_spec, table, extra, formats, None if text_to_stdout and not target else target)
+    results = render_all(
+        the_spec, table, extra, formats, None if text_to_stdout and not target else target
+    )
     if text_to_stdout:
         # text formats print; figures (if any) were written under runs_dir/tables
         for fmt in formats:
             if fmt in TEXT_FORMATS:
                 value = results[fmt]
-                sys.stdout.write(value.read_text(encoding="utf-8") if isinstance(value, Path) else value)
+                sys.stdout.write(
+                    value.read_text(encoding="utf-8") if isinstance(value, Path) else value
+                )
     for fmt in formats:
         value = results[fmt]
         if isinstance(value, Path) and not (text_to_stdout and fmt in TEXT_FORMATS):
@@ -159,7 +170,14 @@ def sweep(
         raise BenchError("--seeds must be at least 1")
     the_spec = get_spec(spec)
     console = Console(stderr=True)
-    planned = sweeping.plan(the_spec, seeds=seeds, profile=profile, sets=list(sets), runs_dir=runs_dir, data_dir=data_dir)
+    planned = sweeping.plan(
+        the_spec,
+        seeds=seeds,
+        profile=profile,
+        sets=list(sets),
+        runs_dir=runs_dir,
+        data_dir=data_dir,
+    )
     if dry_run:
         sweeping.print_plan(planned, Console())
         return 0
@@ -171,12 +189,12 @@ def sweep(
     formats = ["md", "csv"] + (["png"] if the_spec.kind != "table" else [])
     written = render_all(the_spec, table, extra, formats, out)
     sys.stdout.write(Path(written["md"]).read_text(encoding="utf-8"))
-    for fmt, path in written.items():
+    for _fmt, path in written.items():
         console.print(f"wrote {path}")
     if failures:
         console.print(f"[red]{len(failures)} run(s) failed:[/red]")
         for p, message in failures:
             console.print(f"  {p.run_id}: {message}")
         return 1
-    _report_missing(table, strict=False)
+    _report_missing(table, strict=True)
     return 0

@@ -48,7 +48,11 @@ def read_log_values(path: Path, keys: tuple[str, ...], stage: str | None = None)
                 continue
             for key in keys:
                 value = row.get(key)
-                if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                if (
+                    isinstance(value, (int, float))
+                    and not isinstance(value, bool)
+                    and math.isfinite(value)
+                ):
                     values.append(float(value))
                     break
     return values
@@ -66,7 +70,13 @@ def curve_data(spec: Spec, store: ResultsStore) -> list[Curve]:
                     read_log_values(Path(run.run_dir) / "train_log.jsonl", cs.keys, cs.stage)
                     for _, run in sorted(by_seed.items())
                 ]
-                curve = Curve(row.id, row.label, ds, cs.label, runs=[r.run_id for _, r in sorted(by_seed.items())])
+                curve = Curve(
+                    row.id,
+                    row.label,
+                    ds,
+                    cs.label,
+                    runs=[r.run_id for _, r in sorted(by_seed.items())],
+                )
                 length = max((len(v) for v in per_run), default=0)
                 for i in range(length):
                     vals = [v[i] for v in per_run if i < len(v)]
@@ -99,8 +109,16 @@ def curves_table(spec: Spec, curves: list[Curve]) -> Table:
             cells = [Cell() for _ in columns]
             why = "no finished run" if not curve.runs else "no matching values in train_log.jsonl"
             missing.append(f"{label}: {why}")
-        rows.append(Row(f"{curve.row}/{curve.dataset}/{curve.label}", label, False, None,
-                        RowSpec(id=curve.row, label=curve.row_label), cells))
+        rows.append(
+            Row(
+                f"{curve.row}/{curve.dataset}/{curve.label}",
+                label,
+                False,
+                None,
+                RowSpec(id=curve.row, label=curve.row_label),
+                cells,
+            )
+        )
     return Table(
         name=spec.name, title=spec.title, source=spec.source, columns=columns,
         blocks=[Block(None, None, rows)], missing=missing, notes=[], reference=None,
@@ -113,6 +131,16 @@ def curves_csv(curves: list[Curve]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(("row", "dataset", "curve", "x", "mean", "std", "n_runs"))
     for c in curves:
-        for x, m, s, n in zip(c.xs, c.means, c.stds, c.counts):
-            writer.writerow((c.row, c.dataset, c.label, x, repr(round(m, 10)), "" if s is None else repr(round(s, 10)), n))
+        for x, m, s, n in zip(c.xs, c.means, c.stds, c.counts, strict=True):
+            writer.writerow(
+                (
+                    c.row,
+                    c.dataset,
+                    c.label,
+                    x,
+                    repr(round(m, 10)),
+                    "" if s is None else repr(round(s, 10)),
+                    n,
+                )
+            )
     return buf.getvalue()

@@ -42,7 +42,9 @@ def panel_grid(spec: Spec) -> tuple[int, int]:
 # -- sweep figures ------------------------------------------------------------------------------------
 
 
-def sweep_series(table: Table) -> dict[tuple[str, str, str, str], tuple[list[Any], list[float], list[float | None]]]:
+def sweep_series(
+    table: Table,
+) -> dict[tuple[str, str, str, str], tuple[list[Any], list[float], list[float | None]]]:
     """(axis key, dataset, column id, base row id) -> (xs, means, stds); NaN where missing."""
     spec = table.spec
     col_index = {(c.dataset, c.spec.id): j for j, c in enumerate(table.columns) if c.official}
@@ -58,7 +60,9 @@ def sweep_series(table: Table) -> dict[tuple[str, str, str, str], tuple[list[Any
                     xs, ys, sds = [], [], []
                     for value in axis.values:
                         row = next(
-                            r for r in rows if r.spec.base_id == base.id and r.spec.x == (axis.key, value)
+                            r
+                            for r in rows
+                            if r.spec.base_id == base.id and r.spec.x == (axis.key, value)
                         )
                         cell = row.cells[j]
                         xs.append(value)
@@ -84,8 +88,8 @@ def sweep_figure(table: Table) -> Any:
                     xs, ys, sds = series[(axis.key, ds, cs.id, base.id)]
                     (line,) = ax.plot(xs, ys, marker="o", markersize=3, label=base.label)
                     if any(s is not None for s in sds):
-                        lo = [y - (s or 0.0) for y, s in zip(ys, sds)]
-                        hi = [y + (s or 0.0) for y, s in zip(ys, sds)]
+                        lo = [y - (s or 0.0) for y, s in zip(ys, sds, strict=True)]
+                        hi = [y + (s or 0.0) for y, s in zip(ys, sds, strict=True)]
                         ax.fill_between(xs, lo, hi, alpha=0.2, color=line.get_color())
                 ax.set_title(f"{spec.dataset_label(ds)}: {cs.label}", fontsize=8)
                 ax.set_xlabel(axis.label or axis.key, fontsize=8)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import html
 import io
-from typing import Callable
+from collections.abc import Callable
 
 from leaderboards.build import MISSING_MARK, SIG_MARK, Cell, Column, Table, cell_text
 
@@ -60,7 +60,7 @@ def render_markdown(table: Table) -> str:
             out += [f"**{block.title}**", ""]
         out += [head, rule]
         for row in block.rows:
-            cells = [_md_cell(c, col) for c, col in zip(row.cells, table.columns)]
+            cells = [_md_cell(c, col) for c, col in zip(row.cells, table.columns, strict=True)]
             out.append(f"| {row.label} | " + " | ".join(cells) + " |")
         out.append("")
     out += [f"{line}  " for line in table.footnotes()]
@@ -132,7 +132,7 @@ def render_latex(table: Table) -> str:
             if row.group != prev_group:
                 out.append(r"\cmidrule{1-" + str(n + 1) + "}")
                 prev_group = row.group
-            cells = [_tex_cell(c, col) for c, col in zip(row.cells, table.columns)]
+            cells = [_tex_cell(c, col) for c, col in zip(row.cells, table.columns, strict=True)]
             out.append(" & ".join([tex_escape(row.label)] + cells) + r" \\")
     out += [r"\bottomrule", r"\end{tabular}}", r"\par\smallskip", r"\footnotesize"]
     out += [tex_escape(line) + r"\\" for line in table.footnotes()]
@@ -158,7 +158,7 @@ def render_csv(table: Table) -> str:
     writer.writerow(CSV_FIELDS)
     for block in table.blocks:
         for row in block.rows:
-            for cell, col in zip(row.cells, table.columns):
+            for cell, col in zip(row.cells, table.columns, strict=True):
                 dataset = col.dataset or block.dataset or ""
                 writer.writerow(
                     [
@@ -229,7 +229,11 @@ def render_html(table: Table) -> str:
         out.append("<tr>" + "".join(cells) + "</tr>")
         out.append("<tr>" + "".join(f"<th>{esc(c.label)}</th>" for c in table.columns) + "</tr>")
     else:
-        out.append("<tr><th>Model</th>" + "".join(f"<th>{esc(c.label)}</th>" for c in table.columns) + "</tr>")
+        out.append(
+            "<tr><th>Model</th>"
+            + "".join(f"<th>{esc(c.label)}</th>" for c in table.columns)
+            + "</tr>"
+        )
     out.append("</thead>")
     n = len(table.columns)
     for block in table.blocks:
@@ -245,13 +249,15 @@ def render_html(table: Table) -> str:
                 classes.append("group-start")
                 prev_group = row.group
             attr = f' class="{" ".join(classes)}"' if classes else ""
-            cells = "".join(_html_cell(c, col) for c, col in zip(row.cells, table.columns))
+            cells = "".join(
+                _html_cell(c, col) for c, col in zip(row.cells, table.columns, strict=True)
+            )
             out.append(f"<tr{attr}><td>{esc(row.label)}</td>{cells}</tr>")
         out.append("</tbody>")
     out.append("</table>")
     out += [f'<p class="note">{esc(line)}</p>' for line in table.footnotes()]
     if table.missing:
-        out.append('<details><summary>Missing cells</summary><ul>')
+        out.append("<details><summary>Missing cells</summary><ul>")
         out += [f"<li>{esc(m)}</li>" for m in table.missing]
         out.append("</ul></details>")
     out += ["</body>", "</html>"]

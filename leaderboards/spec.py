@@ -180,7 +180,9 @@ def _need(data: dict[str, Any], key: str, where: str) -> Any:
 def _check_keys(data: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        raise SpecError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
 
 
 def _flat_sets(raw: Any, where: str) -> dict[str, Any]:
@@ -222,7 +224,11 @@ def spec_from_dict(data: dict[str, Any], path: Path | None = None) -> Spec:
     columns = []
     for i, raw in enumerate(data.get("columns") or []):
         cw = f"{where}: columns[{i}]"
-        _check_keys(raw, {"id", "metric", "checkpoint", "label", "decimals", "higher_is_better", "group"}, cw)
+        _check_keys(
+            raw,
+            {"id", "metric", "checkpoint", "label", "decimals", "higher_is_better", "group"},
+            cw,
+        )
         metric = str(_need(raw, "metric", cw))
         ck = raw.get("checkpoint")
         columns.append(
@@ -260,13 +266,25 @@ def spec_from_dict(data: dict[str, Any], path: Path | None = None) -> Spec:
     for i, raw in enumerate(data.get("axes") or []):
         aw = f"{where}: axes[{i}]"
         _check_keys(raw, {"key", "values", "label"}, aw)
-        axes.append(Axis(str(_need(raw, "key", aw)), tuple(_need(raw, "values", aw)), str(raw.get("label") or raw["key"])))
+        axes.append(
+            Axis(
+                str(_need(raw, "key", aw)),
+                tuple(_need(raw, "values", aw)),
+                str(raw.get("label") or raw["key"]),
+            )
+        )
     curves = []
     for i, raw in enumerate(data.get("curves") or []):
         cw = f"{where}: curves[{i}]"
         _check_keys(raw, {"label", "keys", "stage"}, cw)
         keys = raw.get("keys") or []
-        curves.append(CurveSpec(str(_need(raw, "label", cw)), tuple(keys if isinstance(keys, list) else [keys]), raw.get("stage")))
+        curves.append(
+            CurveSpec(
+                str(_need(raw, "label", cw)),
+                tuple(keys if isinstance(keys, list) else [keys]),
+                raw.get("stage"),
+            )
+        )
 
     spec = Spec(
         name=str(_need(data, "name", where)),
@@ -316,11 +334,15 @@ def validate(spec: Spec) -> None:
     for row in spec.rows:
         bad = sorted(set(row.na) - col_ids)
         if bad:
-            raise SpecError(f"{where}: row {row.id!r}: `na` names unknown column(s) {', '.join(bad)}")
+            raise SpecError(
+                f"{where}: row {row.id!r}: `na` names unknown column(s) {', '.join(bad)}"
+            )
     if spec.reference is not None:
         ref = next((r for r in spec.rows if r.id == spec.reference), None)
         if ref is None or not ref.reproduced:
-            raise SpecError(f"{where}: reference {spec.reference!r} must be the id of a row with a method")
+            raise SpecError(
+                f"{where}: reference {spec.reference!r} must be the id of a row with a method"
+            )
     # Two rows that select the same runs would put one run in two cells.
     seen: dict[tuple[str, str], str] = {}
     for row in spec.cell_rows():

@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def _from_result(result: Any) -> float | None:
@@ -31,7 +32,7 @@ def paired_pvalue(a: Sequence[float], b: Sequence[float]) -> float | None:
     """Two-sided p of a paired t-test; None when undefined (fewer than 2 pairs, zero variance)."""
     if len(a) != len(b) or len(a) < 2:
         return None
-    diffs = [x - y for x, y in zip(a, b)]
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
     if max(diffs) == min(diffs):
         return None  # identical differences: the t statistic is undefined
     p: float | None = None

@@ -48,14 +48,20 @@ def plan(
             for seed in range(seeds):
                 # user --set first, the row's selector last: the selector defines the cell
                 cfg = resolve(
-                    row.method or "", dataset, sets=[*sets, *row.set_args(), *extra], seed=seed, profile=profile
+                    row.method or "",
+                    dataset,
+                    sets=[*sets, *row.set_args(), *extra],
+                    seed=seed,
+                    profile=profile,
                 )
                 run_id = run_id_for(cfg)
                 if run_id in seen:
                     continue
                 seen.add(run_id)
                 run_dir = Path(cfg.runs_dir) / run_id
-                status = DONE if (run_dir / "DONE").exists() else RESUME if run_dir.exists() else NEW
+                status = (
+                    DONE if (run_dir / "DONE").exists() else RESUME if run_dir.exists() else NEW
+                )
                 out.append(PlannedRun(row, dataset, seed, cfg, run_id, run_dir, status))
     return out
 
@@ -66,16 +72,27 @@ def print_plan(planned: list[PlannedRun], console: Any) -> None:
     width = max((len(p.row.label) for p in planned), default=0)
     for p in planned:
         selector = " ".join(f"--set {s}" for s in p.row.set_args())
-        line = f"  {p.status:<6}  {p.row.label:<{width}}  {p.run_id}" + (f"  {selector}" if selector else "")
+        line = f"  {p.status:<6}  {p.row.label:<{width}}  {p.run_id}" + (
+            f"  {selector}" if selector else ""
+        )
         console.print(line, soft_wrap=True, highlight=False, markup=False)
     counts = {s: sum(p.status == s for p in planned) for s in (DONE, RESUME, NEW)}
-    console.print(f"done: {counts[DONE]}  resume: {counts[RESUME]}  new: {counts[NEW]}", highlight=False)
+    console.print(
+        f"done: {counts[DONE]}  resume: {counts[RESUME]}  new: {counts[NEW]}", highlight=False
+    )
 
 
 def run_plan(planned: list[PlannedRun], console: Any) -> list[tuple[PlannedRun, str]]:
     """Run what is not done; returns the failures (run, message). A failing run does not stop
     the others."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from bench.results import ResultsStore, default_store_path
     from bench.runner import execute
@@ -85,7 +102,13 @@ def run_plan(planned: list[PlannedRun], console: Any) -> list[tuple[PlannedRun, 
     for p in planned:
         if p.status == DONE:  # make sure the store knows it (it may have been lost)
             ResultsStore(default_store_path(p.cfg.runs_dir)).add_run(p.run_dir)
-    columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    columns = [
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ]
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("sweep", total=len(todo))
         for p in todo:

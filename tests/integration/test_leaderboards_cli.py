@@ -29,9 +29,14 @@ def fill_reference_rows(runs_dir: Path, skip: tuple[str, str] | None = None) -> 
 
 def test_tables_prints_markdown_with_values(tmp_path, capsys):
     fill_reference_rows(tmp_path)
-    assert main(["tables", "--spec", "reference-rows", "--runs-dir", str(tmp_path), "--strict"]) == 0
+    assert (
+        main(["tables", "--spec", "reference-rows", "--runs-dir", str(tmp_path), "--strict"]) == 0
+    )
     out = capsys.readouterr().out
-    assert "| MF-bias | **0.9500** | **0.7400** | n/a | n/a | **0.9300** | **0.7300** | n/a | n/a |" in out
+    assert (
+        "| MF-bias | **0.9500** | **0.7400** | n/a | n/a | **0.9300** | **0.7300** | n/a | n/a |"
+        in out
+    )
     assert "| Retrieval | <u>1.1000</u> | <u>0.8500</u> | 0.6100 | 1.23 |" in out
 
 
@@ -39,9 +44,17 @@ def test_tables_missing_cell_and_strict(tmp_path, capsys):
     fill_reference_rows(tmp_path, skip=("retrieval", ML))
     assert main(["tables", "--spec", "reference-rows", "--runs-dir", str(tmp_path)]) == 0
     captured = capsys.readouterr()
-    assert "| Retrieval | <u>1.1000</u> | <u>0.8500</u> | 0.6100 | 1.23 | — | — | — | — |" in captured.out
-    assert "4 missing cell(s)" in captured.err and "Retrieval / ML-100K / USR: no finished run" in captured.err
-    assert main(["tables", "--spec", "reference-rows", "--runs-dir", str(tmp_path), "--strict"]) == 2
+    assert (
+        "| Retrieval | <u>1.1000</u> | <u>0.8500</u> | 0.6100 | 1.23 | — | — | — | — |"
+        in captured.out
+    )
+    assert (
+        "4 missing cell(s)" in captured.err
+        and "Retrieval / ML-100K / USR: no finished run" in captured.err
+    )
+    assert (
+        main(["tables", "--spec", "reference-rows", "--runs-dir", str(tmp_path), "--strict"]) == 2
+    )
     err = capsys.readouterr().err
     assert "error: --strict: spec 'reference-rows' has 4 missing cell(s)" in err
     assert "bench sweep --spec reference-rows" in err
@@ -54,8 +67,13 @@ def test_tables_writes_every_format(tmp_path, capsys):
     for fmt in ("md", "tex", "csv", "html"):
         args += ["--format", fmt]
     assert main(args) == 0
-    assert sorted(p.name for p in out.iterdir()) == [f"reference-rows.{f}" for f in ("csv", "html", "md", "tex")]
-    assert main(["tables", "--spec", "reference-rows", "--runs-dir", str(tmp_path), "--format", "png"]) == 2
+    assert sorted(p.name for p in out.iterdir()) == [
+        f"reference-rows.{f}" for f in ("csv", "html", "md", "tex")
+    ]
+    assert (
+        main(["tables", "--spec", "reference-rows", "--runs-dir", str(tmp_path), "--format", "png"])
+        == 2
+    )
     assert "is a table; --format png is for figure specs" in capsys.readouterr().err
 
 
@@ -63,7 +81,10 @@ def test_published_rows_shown_and_hidden(tmp_path, capsys):
     assert main(["tables", "--spec", "currrl-table3", "--runs-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "| Curr-RLCER (paper) | 0.6899 | 0.33 | 0.6943 | 0.3340 | 0.6099 | 0.3080 |" in out
-    assert main(["tables", "--spec", "currrl-table3", "--runs-dir", str(tmp_path), "--no-published"]) == 0
+    assert (
+        main(["tables", "--spec", "currrl-table3", "--runs-dir", str(tmp_path), "--no-published"])
+        == 0
+    )
     assert "(paper)" not in capsys.readouterr().out
 
 
@@ -74,7 +95,21 @@ def test_unknown_spec_suggests(tmp_path, capsys):
 
 def test_sweep_dry_run_plans_selectors_and_skips_published(tmp_path, capsys):
     write_run(tmp_path, "currrl", "amazon-baby", 0, {"mae": 0.3}, sets=["model.use_dpo=false"])
-    assert main(["sweep", "--spec", "currrl-table5", "--seeds", "2", "--dry-run", "--runs-dir", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--spec",
+                "currrl-table5",
+                "--seeds",
+                "2",
+                "--dry-run",
+                "--runs-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "12 planned run(s)" in out  # 3 rows (2 with selectors) x 2 datasets x 2 seeds
     assert "done: 1  resume: 0  new: 11" in out
@@ -94,7 +129,11 @@ def test_sweep_runs_what_is_missing_resumes_and_renders(tmp_path, capsys, monkey
 
     def fake_execute(cfg, *, resume=False, force=False, quiet=False):
         calls.append((cfg.method, cfg.dataset, cfg.seed, resume))
-        metrics = {"rmse": 1.2, "mae": 0.9, "usr": 0.7, "bleu4_peter": 2.0} if cfg.method == "retrieval" else {"rmse": 0.9, "mae": 0.7}
+        metrics = (
+            {"rmse": 1.2, "mae": 0.9, "usr": 0.7, "bleu4_peter": 2.0}
+            if cfg.method == "retrieval"
+            else {"rmse": 0.9, "mae": 0.7}
+        )
         write_run(Path(cfg.runs_dir), cfg.method, cfg.dataset, cfg.seed, metrics)
 
     monkeypatch.setattr(bench.runner, "execute", fake_execute)
@@ -102,7 +141,9 @@ def test_sweep_runs_what_is_missing_resumes_and_renders(tmp_path, capsys, monkey
     assert sorted(calls) == [("mf-bias", ML, 0, True), ("retrieval", INST, 0, True)]
     out = capsys.readouterr().out
     assert "| Retrieval | <u>1.2000</u> | <u>0.9000</u> | 0.7000 | 2.00 |" in out
-    assert (tmp_path / "tables" / "reference-rows.md").exists() and (tmp_path / "tables" / "reference-rows.csv").exists()
+    assert (tmp_path / "tables" / "reference-rows.md").exists() and (
+        tmp_path / "tables" / "reference-rows.csv"
+    ).exists()
 
 
 def test_sweep_reports_failures(tmp_path, capsys, monkeypatch):
@@ -114,7 +155,9 @@ def test_sweep_reports_failures(tmp_path, capsys, monkeypatch):
     assert "4 run(s) failed" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["currrl-table2", "currrl-fig2", "expctr-fig4", "expctr-fig3", "expctr-table1"])
+@pytest.mark.parametrize(
+    "name", ["currrl-table2", "currrl-fig2", "expctr-fig4", "expctr-fig3", "expctr-table1"]
+)
 def test_every_builtin_spec_plans(name, tmp_path, capsys):
     assert main(["sweep", "--spec", name, "--dry-run", "--runs-dir", str(tmp_path)]) == 0
     assert "planned run(s)" in capsys.readouterr().out

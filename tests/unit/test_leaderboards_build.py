@@ -31,7 +31,9 @@ def table(tmp_path_factory):
 
 
 def cell(table, row_id, dataset, column_id):
-    j = next(i for i, c in enumerate(table.columns) if c.dataset == dataset and c.spec.id == column_id)
+    j = next(
+        i for i, c in enumerate(table.columns) if c.dataset == dataset and c.spec.id == column_id
+    )
     row = next(r for b in table.blocks for r in b.rows if r.id == row_id)
     return row.cells[j], table.columns[j]
 
@@ -57,7 +59,9 @@ def test_best_bold_second_underlined_by_direction(table):
     peter = cell(table, "peter", "amazon-instruments", "bert_f1")[0]
     assert not (peter.bold or peter.underline)
     # published rows are never ranked
-    assert not any(c.bold or c.underline for b in table.blocks for r in b.rows if r.published for c in r.cells)
+    assert not any(
+        c.bold or c.underline for b in table.blocks for r in b.rows if r.published for c in r.cells
+    )
 
 
 def test_significance_mark_only_when_p_below_alpha(table):
@@ -69,7 +73,9 @@ def test_significance_mark_only_when_p_below_alpha(table):
     no_samples = cell(table, "peter", "amazon-instruments", "bert_f1@all-MiniLM-L6-v2")[0]
     assert no_samples.p is None and not no_samples.mark
     # the reference row is never marked
-    assert not any(c.mark for b in table.blocks for r in b.rows if r.id == "currrl" for c in r.cells)
+    assert not any(
+        c.mark for b in table.blocks for r in b.rows if r.id == "currrl" for c in r.cells
+    )
 
 
 def test_significance_matches_scipy(table):
@@ -86,7 +92,10 @@ def test_missing_cells_show_dash_and_are_listed(table):
     c, col = cell(table, "peter", "ml-100k", "rmse")
     assert c.missing and cell_text(c, col) == MISSING_MARK
     assert "PETER / ML-100K / RMSE↓: no finished run" in table.missing
-    assert any("Curr-RLCER / ML-100K / BERTScore-F1: metric bertscore_f1[roberta-large]" in m for m in table.missing)
+    assert any(
+        "Curr-RLCER / ML-100K / BERTScore-F1: metric bertscore_f1[roberta-large]" in m
+        for m in table.missing
+    )
     # n/a cells (the method cannot produce the metric) and variant columns are not "missing"
     assert not any(m.startswith("MF-bias") for m in table.missing)
     assert not any("all-MiniLM" in m for m in table.missing)
@@ -109,7 +118,15 @@ def test_selectors_put_each_run_in_one_row(table):
 
 def test_published_rows_beside_reproduced(table):
     labels = [r.label for r in table.blocks[0].rows]
-    assert labels == ["MF-bias", "PETER", "PETER (paper)", "XRec-3B (paper)", "Curr-RLCER", "Curr-RLCER (paper)", "w/o DPO"]
+    assert labels == [
+        "MF-bias",
+        "PETER",
+        "PETER (paper)",
+        "XRec-3B (paper)",
+        "Curr-RLCER",
+        "Curr-RLCER (paper)",
+        "w/o DPO",
+    ]
     c, col = cell(table, "currrl@paper", "ml-100k", "rmse")
     assert cell_text(c, col) == "0.70"  # as printed
 
@@ -122,7 +139,9 @@ def test_published_can_be_hidden(tmp_path):
 
 
 def test_duplicate_seed_keeps_latest_and_notes_it(tmp_path):
-    write_run(tmp_path, "peter", "amazon-instruments", 0, {"rmse": 1.5}, finished_at="2025-01-01T00:00:00")
+    write_run(
+        tmp_path, "peter", "amazon-instruments", 0, {"rmse": 1.5}, finished_at="2025-01-01T00:00:00"
+    )
     write_run(
         tmp_path, "peter", "amazon-instruments", 0, {"rmse": 0.7}, sets=["eval.max_records=50"],
         finished_at="2025-02-01T00:00:00",
@@ -151,8 +170,17 @@ def test_rows_selecting_the_same_runs_are_rejected():
 
 def test_selector_value_and_other_axis_keys_at_default(tmp_path):
     """A row fixes its selector keys; every other selector key of the spec must be at default."""
-    write_run(tmp_path, "currrl", "amazon-instruments", 0, {"rmse": 0.1}, sets=["model.use_dpo=false"])
-    write_run(tmp_path, "currrl", "amazon-instruments", 0, {"rmse": 0.2}, sets=["model.use_coherence_reward=false"])
+    write_run(
+        tmp_path, "currrl", "amazon-instruments", 0, {"rmse": 0.1}, sets=["model.use_dpo=false"]
+    )
+    write_run(
+        tmp_path,
+        "currrl",
+        "amazon-instruments",
+        0,
+        {"rmse": 0.2},
+        sets=["model.use_coherence_reward=false"],
+    )
     write_run(tmp_path, "currrl", "amazon-instruments", 0, {"rmse": 0.3},
               sets=["model.use_dpo=false", "model.use_coherence_reward=false"])  # fmt: skip
     write_run(tmp_path, "currrl", "amazon-instruments", 0, {"rmse": 0.4})

@@ -29,7 +29,14 @@ def png_size(path: Path) -> tuple[int, int]:
 def sweep_store(tmp_path):
     for ratio, value in ((0.0, 0.40), (0.1, 0.35), (0.3, 0.20)):
         for seed, delta in ((0, 0.01), (1, -0.01)):
-            write_run(tmp_path, "currrl", "amazon-baby", seed, {BERT: value + delta}, sets=[f"eval.mask_ratio={ratio}"])
+            write_run(
+                tmp_path,
+                "currrl",
+                "amazon-baby",
+                seed,
+                {BERT: value + delta},
+                sets=[f"eval.mask_ratio={ratio}"],
+            )
     # a run with another setting of the axis key that the figure does not ask for
     write_run(tmp_path, "currrl", "amazon-baby", 0, {BERT: 0.99}, sets=["eval.mask_ratio=0.5"])
     return ResultsStore(default_store_path(tmp_path))
@@ -53,7 +60,11 @@ def test_sweep_figure_plots_the_cell_means(sweep_store, tmp_path):
     (line,) = ax.lines
     xs, ys = line.get_xdata(), line.get_ydata()
     assert list(xs) == [0.0, 0.1, 0.2, 0.3]
-    assert ys[0] == pytest.approx(0.40) and ys[1] == pytest.approx(0.35) and ys[3] == pytest.approx(0.20)
+    assert (
+        ys[0] == pytest.approx(0.40)
+        and ys[1] == pytest.approx(0.35)
+        and ys[3] == pytest.approx(0.20)
+    )
     assert ys[2] != ys[2]  # 0.2 was never run: NaN, a gap in the line (and a listed missing cell)
     assert any("mask ratio=0.2" in m for m in table.missing)
     assert ax.get_title() == "Baby: BERT-F1" and ax.get_xlabel() == "mask ratio"
@@ -89,7 +100,9 @@ def test_curves_from_train_log(tmp_path):
     spec = curves_spec()
     curves = curve_data(spec, ResultsStore(default_store_path(tmp_path)))
     lc = next(c for c in curves if c.dataset == "ml-20m" and c.label == "LC")
-    assert lc.xs == [1, 2, 3] and lc.means == pytest.approx([0.1, 0.2, 0.3]) and lc.counts == [2, 2, 2]
+    assert (
+        lc.xs == [1, 2, 3] and lc.means == pytest.approx([0.1, 0.2, 0.3]) and lc.counts == [2, 2, 2]
+    )
     ic = next(c for c in curves if c.dataset == "ml-20m" and c.label == "IC")
     assert ic.means == pytest.approx([1.0, 2.0]) and ic.counts == [1, 1]  # stage filter drops 9.0
     fig = plot.curves_figure(spec, curves)
@@ -97,5 +110,8 @@ def test_curves_from_train_log(tmp_path):
     assert list(fig.axes[0].lines[0].get_ydata()) == pytest.approx([0.1, 0.2, 0.3])
     assert png_size(plot.save_figure(fig, tmp_path / "c.png", "png")) == (200, 150)
     table = curves_table(spec, curves)
-    assert [m.split(":")[0] for m in table.missing] == ["ExpCTR / bookcrossing / LC", "ExpCTR / bookcrossing / IC"]
+    assert [m.split(":")[0] for m in table.missing] == [
+        "ExpCTR / bookcrossing / LC",
+        "ExpCTR / bookcrossing / IC",
+    ]
     assert "expctr,ml-20m,LC,3,0.3,0.1414213562,2" in curves_csv(curves)  # seeds 0.2 and 0.4

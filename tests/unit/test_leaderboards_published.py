@@ -27,7 +27,9 @@ def paper_text(name: str) -> str:
 def paper_row(text: str, label: str, nvalues: int, occurrence: int = 0) -> list[str]:
     """The numbers of the `occurrence`-th line of the paper that starts with `label`."""
     num = r"-?\d+(?:\.\d+)?"
-    pattern = re.compile(rf"^(?:Ours )?{re.escape(label)} ({num}(?: {num}){{{nvalues - 1}}})$", re.M)
+    pattern = re.compile(
+        rf"^(?:Ours )?{re.escape(label)} ({num}(?: {num}){{{nvalues - 1}}})$", re.M
+    )
     matches = pattern.findall(text)
     assert len(matches) > occurrence, f"no line for {label!r} in the paper"
     return matches[occurrence].split()
@@ -38,16 +40,80 @@ def paper_row(text: str, label: str, nvalues: int, occurrence: int = 0) -> list[
     [
         # Table 2: row blocks Baby, Sports, Clothing; 13 columns split over header lines
         ("curr-rlcer-table2.csv", "curr-rlcer.txt", "PETER", 0, "amazon-baby", "gptscore", "45.11"),
-        ("curr-rlcer-table2.csv", "curr-rlcer.txt", "XRec-3B", 1, "amazon-sports", "bert_r", "0.4353"),
-        ("curr-rlcer-table2.csv", "curr-rlcer.txt", "Curr-RLCER-3B", 2, "amazon-clothing", "bleurt_std", "0.0811"),
-        ("curr-rlcer-table2.csv", "curr-rlcer.txt", "Att2Seq", 1, "amazon-sports", "bert_p", "-0.0326"),
+        (
+            "curr-rlcer-table2.csv",
+            "curr-rlcer.txt",
+            "XRec-3B",
+            1,
+            "amazon-sports",
+            "bert_r",
+            "0.4353",
+        ),
+        (
+            "curr-rlcer-table2.csv",
+            "curr-rlcer.txt",
+            "Curr-RLCER-3B",
+            2,
+            "amazon-clothing",
+            "bleurt_std",
+            "0.0811",
+        ),
+        (
+            "curr-rlcer-table2.csv",
+            "curr-rlcer.txt",
+            "Att2Seq",
+            1,
+            "amazon-sports",
+            "bert_p",
+            "-0.0326",
+        ),
         # Table 3 (R, M per dataset); Table 4 (judge groups x datasets); Table 5 (Baby, Clothing)
         ("curr-rlcer-table3.csv", "curr-rlcer.txt", "Curr-RLCER", 0, "amazon-baby", "mae", "0.33"),
-        ("curr-rlcer-table3.csv", "curr-rlcer.txt", "Qwen2.5-14B-Instruct", 0, "amazon-clothing", "rmse", "0.8882"),
-        ("curr-rlcer-table4.csv", "curr-rlcer.txt", "CER", 0, "amazon-sports", "coh_classifier", "0.8081"),
-        ("curr-rlcer-table4.csv", "curr-rlcer.txt", "NRT", 0, "amazon-clothing", "coh_human", "0.7324"),
-        ("curr-rlcer-table5.csv", "curr-rlcer.txt", "w/o DPO Training", 0, "amazon-clothing", "bert_f1", "0.3542"),
-        ("curr-rlcer-table5.csv", "curr-rlcer.txt", "w/o Coherence Reward", 0, "amazon-baby", "acc", "0.8307"),
+        (
+            "curr-rlcer-table3.csv",
+            "curr-rlcer.txt",
+            "Qwen2.5-14B-Instruct",
+            0,
+            "amazon-clothing",
+            "rmse",
+            "0.8882",
+        ),
+        (
+            "curr-rlcer-table4.csv",
+            "curr-rlcer.txt",
+            "CER",
+            0,
+            "amazon-sports",
+            "coh_classifier",
+            "0.8081",
+        ),
+        (
+            "curr-rlcer-table4.csv",
+            "curr-rlcer.txt",
+            "NRT",
+            0,
+            "amazon-clothing",
+            "coh_human",
+            "0.7324",
+        ),
+        (
+            "curr-rlcer-table5.csv",
+            "curr-rlcer.txt",
+            "w/o DPO Training",
+            0,
+            "amazon-clothing",
+            "bert_f1",
+            "0.3542",
+        ),
+        (
+            "curr-rlcer-table5.csv",
+            "curr-rlcer.txt",
+            "w/o Coherence Reward",
+            0,
+            "amazon-baby",
+            "acc",
+            "0.8307",
+        ),
         # ExpCTR Table 1: BookCrossing, ML-20M, Amazon Books x AUC, LogLoss, MAE, RMSE
         ("expctr-table1.csv", "expctr.txt", "ExpCTR-Aug", 0, "ml-20m", "auc", "0.6951"),
         ("expctr-table1.csv", "expctr.txt", "ICL", 0, "bookcrossing", "auc", "0.5663"),
@@ -55,8 +121,12 @@ def paper_row(text: str, label: str, nvalues: int, occurrence: int = 0) -> list[
         ("expctr-table1.csv", "expctr.txt", "GRU4Rec", 0, "bookcrossing", "logloss", "1.3650"),
     ],
 )
-def test_transcribed_cells_match_the_paper(csv_name, paper, label, occurrence, dataset, column, value):
-    cells = {(c.row, c.dataset, c.column): c.value for c in load_published(PUBLISHED_DIR / csv_name)}
+def test_transcribed_cells_match_the_paper(
+    csv_name, paper, label, occurrence, dataset, column, value
+):
+    cells = {
+        (c.row, c.dataset, c.column): c.value for c in load_published(PUBLISHED_DIR / csv_name)
+    }
     assert cells[(label, dataset, column)] == value
     ordered = [c for c in load_published(PUBLISHED_DIR / csv_name) if c.row == label]
     if csv_name.endswith("table2.csv"):

@@ -73,11 +73,23 @@ def test_latex_is_booktabs_with_escapes(store):
 
 def test_csv_round_trips_values(store):
     rows = list(csv.DictReader(io.StringIO(render(build_table(_spec(), store), "csv"))))
-    peter = next(r for r in rows if r["row"] == "peter" and r["dataset"] == "amazon-instruments" and r["column"] == "rmse")
+    peter = next(
+        r
+        for r in rows
+        if r["row"] == "peter" and r["dataset"] == "amazon-instruments" and r["column"] == "rmse"
+    )
     assert float(peter["mean"]) == pytest.approx(1.0) and peter["n_seeds"] == "2"
-    sig = next(r for r in rows if r["row"] == "peter" and r["column"] == "bert_f1" and r["dataset"] == "amazon-instruments")
+    sig = next(
+        r
+        for r in rows
+        if r["row"] == "peter" and r["column"] == "bert_f1" and r["dataset"] == "amazon-instruments"
+    )
     assert sig["significant"] == "1" and float(sig["p"]) < 0.05
-    pub = next(r for r in rows if r["row"] == "currrl@paper" and r["dataset"] == "ml-100k" and r["column"] == "rmse")
+    pub = next(
+        r
+        for r in rows
+        if r["row"] == "currrl@paper" and r["dataset"] == "ml-100k" and r["column"] == "rmse"
+    )
     assert (pub["kind"], pub["text"], pub["mean"]) == ("published", "0.70", "")
 
 

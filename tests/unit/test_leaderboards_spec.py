@@ -36,7 +36,9 @@ def test_importing_leaderboards_is_light():
         "registry_for('tables').names();"
         "heavy = [m for m in ('matplotlib', 'torch', 'scipy') if m in sys.modules]; print(heavy)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
@@ -51,7 +53,11 @@ def test_ablation_rows_select_by_config():
     spec = as_spec(registry_for("tables").get("currrl-table5"))
     sets = {r.id: r.sets for r in spec.rows}
     assert sets["currrl"] == {} and sets["currrl-no-dpo"] == {"model.use_dpo": False}
-    assert set(spec.axis_keys()) == {"eval.mask_ratio", "model.use_dpo", "model.use_coherence_reward"}
+    assert set(spec.axis_keys()) == {
+        "eval.mask_ratio",
+        "model.use_dpo",
+        "model.use_coherence_reward",
+    }
 
 
 def test_sweep_rows_expand_over_the_axis():
@@ -62,11 +68,19 @@ def test_sweep_rows_expand_over_the_axis():
 
 
 def test_metric_names_split_family_and_checkpoint():
-    assert split_metric_name("bertscore_f1_std[roberta-large]") == ("bertscore_f1_std", "roberta-large")
+    assert split_metric_name("bertscore_f1_std[roberta-large]") == (
+        "bertscore_f1_std",
+        "roberta-large",
+    )
     assert split_metric_name("rmse") == ("rmse", None)
 
 
-BASE = {"name": "t", "datasets": ["ml-100k"], "columns": [{"metric": "rmse"}], "rows": [{"method": "mf-bias"}]}
+BASE = {
+    "name": "t",
+    "datasets": ["ml-100k"],
+    "columns": [{"metric": "rmse"}],
+    "rows": [{"method": "mf-bias"}],
+}
 
 
 @pytest.mark.parametrize(
