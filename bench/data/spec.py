@@ -109,7 +109,8 @@ class DatasetSpec:
             f"  expected in: {root}",
         ]
         for f in missing:
-            alts = f" (or {', '.join(f.alternatives)})" if f.alternatives else ""
+            others = [*f.alternatives, *(f"{z}!{m}" for z, m in f.archives)]
+            alts = f" (or {', '.join(others)})" if others else ""
             lines.append(f"  - {root / f.name}{alts}" + (f"  <- {f.url}" if f.url else ""))
         lines.append(f"  download: {self.url}")
         if self.notes:
