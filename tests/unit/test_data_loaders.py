@@ -405,3 +405,18 @@ def test_max_records_is_a_seeded_subsample(tmp_path):
     assert sorted(ids, key=lambda u: int(u[1:])) == ids  # load order kept
     assert a.report.to_dict()["subsample"] == {"max_records": 10, "seed": 1, "kept": 10}
     assert a.report.to_dict()["records_kept"] == 50
+
+
+def test_tiny_fixture_data_dir_loads_and_splits():
+    tiny = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "tiny"
+    cfg = DataConfig(data_dir=str(tiny))
+    loaded = load_dataset("amazon-baby", cfg)
+    assert len(loaded.records) == 72 and loaded.report.bad_lines == 0
+    assert len({r.user_id for r in loaded.records}) == 12
+    assert loaded.records[0].title.startswith("Tiny Stroller ")
+    splits = make_splits(loaded, cfg, seed=0)
+    assert (len(splits.train), len(splits.valid), len(splits.test)) == (43, 14, 15)
+    assert all(
+        r.reference_explanation and r.item_profile.startswith("Title: Tiny Stroller")
+        for r in splits.test
+    )
