@@ -110,11 +110,21 @@ def _read_cache(folder: Path) -> tuple[list[Record], LoadReport, dict, dict] | N
 # -- loading ----------------------------------------------------------------------------
 
 
-def _parse(spec: DatasetSpec, root: Path, found: dict[str, Located], cfg: DataConfig):  # noqa: ANN202
+def _parse(  # noqa: ANN202
+    spec: DatasetSpec,
+    root: Path,
+    found: dict[str, Located],
+    cfg: DataConfig,
+    sample: tuple[int, int] | None = None,
+):
     from bench.data.loaders import loader_for
 
     problems = Problems(cfg.on_bad_line, cfg.max_bad_lines)
-    result = loader_for(spec.loader)(spec, found, cfg, problems)
+    loader = loader_for(spec.loader)
+    if sample is not None and getattr(loader, "line_sampling", False):
+        result = loader(spec, found, cfg, problems, sample=sample)
+    else:
+        result = loader(spec, found, cfg, problems)
     report = LoadReport(
         dataset=spec.name,
         loader=spec.loader,
@@ -123,6 +133,7 @@ def _parse(spec: DatasetSpec, root: Path, found: dict[str, Located], cfg: DataCo
         files=result.files,
         problems=list(problems.listed),
         records_loaded=len(result.records),
+        subsample=result.sampled,
     )
     if not report.reconciles():  # a loader bug, never a data problem
         raise AssertionError(
@@ -166,8 +177,11 @@ def load_dataset(
             problems.raise_if_any(spec.name)
         report.on_bad_line = cfg.on_bad_line
     else:
-        records, report, items, users = _parse(spec, root, found, cfg)
-    if cfg.max_records:
+        sample = (cfg.max_records, seed) if cfg.max_records else None
+        records, report, items, users = _parse(spec, root, found, cfg, sample)
+    if report.subsample is not None:  # the loader sampled lines already (large files)
+        pass
+    elif cfg.max_records:
         kept = subsample(records, cfg.max_records, seed)
         if len(kept) < len(records):
             report.subsample = {"max_records": cfg.max_records, "seed": seed, "kept": len(kept)}

@@ -97,7 +97,7 @@ class LoadReport:
     on_bad_line: str
     files: list[FileReport] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # the first max_bad_lines problems
-    records_loaded: int = 0  # records the loader produced (before any subsample)
+    records_loaded: int = 0  # records the loader produced (a line-sampling loader: the sample)
     subsample: dict[str, Any] | None = None  # {"max_records", "seed", "kept"} when applied
     from_cache: str | None = None  # path of the prepared cache used, if any
 

@@ -420,3 +420,29 @@ def test_tiny_fixture_data_dir_loads_and_splits():
         r.reference_explanation and r.item_profile.startswith("Title: Tiny Stroller")
         for r in splits.test
     )
+
+
+def test_large_csv_max_records_samples_lines_while_checking_all(tmp_path):
+    folder = tmp_path / "ml-20m"
+    folder.mkdir()
+    rows = "".join(
+        f"{u},{m},{(u + m) % 10 / 2 + 0.5},{1000 + u * 10 + m}\n"
+        for u in range(1, 21)
+        for m in (1, 3)
+    )
+    (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n" + rows + "21,1,9.0,1\n")
+    (folder / "movies.csv").write_text(MOVIES)
+    cfg = DataConfig(data_dir=str(tmp_path), max_records=10, on_bad_line="skip")
+    a = load_dataset("ml-20m", cfg, seed=3)
+    b = load_dataset("ml-20m", cfg, seed=3)
+    c = load_dataset("ml-20m", cfg, seed=4)
+    assert (
+        [r.source for r in a.records]
+        == [r.source for r in b.records]
+        != [r.source for r in c.records]
+    )
+    report = a.report.to_dict()
+    assert report["lines_read"] == 41 and report["bad_lines"] == 1  # every line is still checked
+    assert report["records_kept"] + report["bad_lines"] + sum(report["filtered"].values()) == 41
+    assert report["subsample"]["by"] == "line" and report["records"] == len(a.records) <= 10
+    assert len(a.records) >= 9  # the one bad line may fall inside the sample

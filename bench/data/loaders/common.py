@@ -27,6 +27,7 @@ class LoaderResult:
     files: list[FileReport]
     items: dict[str, dict[str, Any]] = field(default_factory=dict)  # item id -> metadata
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> metadata
+    sampled: dict[str, Any] | None = None  # set when the loader applied max_records itself
 
 
 def file_report(located: Located, raw: RawFile) -> FileReport:
