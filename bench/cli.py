@@ -98,8 +98,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bench.config import resolve
 
     sets = list(args.sets)
-    if args.runs_dir:
-        sets.append(f"runs_dir={args.runs_dir}")
+    runs_dir = args.runs_dir or os.environ.get("ERBENCH_RUNS_DIR")
+    if runs_dir:
+        sets.append(f"runs_dir={runs_dir}")
     if args.data_dir:
         sets.append(f"data.data_dir={args.data_dir}")
     if args.on_bad_line:

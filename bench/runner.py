@@ -93,7 +93,7 @@ def execute(
     from bench import data as data_layer
     from bench import provenance
 
-    loaded = data_layer.load_dataset(cfg.dataset, cfg.data)
+    loaded = data_layer.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed)
     splits = data_layer.make_splits(loaded, cfg.data, cfg.seed)
     atomic_write_json(run_dir / "splits.json", splits.info)
 

@@ -49,7 +49,7 @@ def patch_synthetic_data(monkeypatch, records: list[Record] | None = None) -> li
 
     records = records if records is not None else synthetic_records()
 
-    def load_dataset(name, cfg):
+    def load_dataset(name, cfg, seed=0):
         return FakeLoaded(list(records), FakeReport(len(records)))
 
     def make_splits(loaded, cfg, seed):
