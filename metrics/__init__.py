@@ -64,4 +64,5 @@ register_metric("ctr", "metrics.ctr:CTRMetrics", needs={"ctr_score", "label"},
 register_metric("coherence", "metrics.coherence:Coherence",
                 needs={"explanation", "rating", "rating_true"},
                 summary="Curr-RLCER eq. 8 Accuracy/Coherence/Acc and CIER |r2-r1|<=1 rate",
-                reports=("coh_accuracy", "coh_coherence", "coh_acc", "cier_rate"))
+                reports=("coh_accuracy", "coh_coherence", "coh_acc", "cier_rate", "coh_r2_heldout_acc",
+                         "coh_human_alpha", "coh_human_agreement"))

@@ -170,15 +170,16 @@ def score_rows(
             continue
         metric: Metric = cls(eval_cfg, **context)
         names = {b: named(b, metric.checkpoint) for b in keep}
-        for base, ck in want_ck.items():
-            if base in keep and ck != metric.checkpoint:
-                report.unavailable[named(base, ck)] = (
-                    f"configured scorer is {metric.checkpoint!r}, not {ck!r} "
-                    "(set eval.bertscore_model / the metric's checkpoint option)"
+        if metric.checkpoint is not None:
+            wrong = {b for b in keep if b in want_ck and want_ck[b] != metric.checkpoint}
+            for base in sorted(wrong):
+                report.unavailable[named(base, want_ck[base])] = (
+                    f"the configured scorer is {metric.checkpoint!r}, not {want_ck[base]!r} "
+                    "(set the metric's checkpoint option, e.g. eval.bertscore_model)"
                 )
-                keep = keep - {base}
-        if not keep:
-            continue
+            keep = keep - wrong
+            if not keep:
+                continue
         ok, reason = metric.available()
         if not ok:
             for base in sorted(keep):
@@ -192,15 +193,27 @@ def score_rows(
             continue
         for rep, why in metric.skipped.items():
             if _base_name(rep)[0] in keep:
-                report.unavailable[named(rep, metric.checkpoint)] = why
+                report.unavailable[named(rep, metric.checkpoint) if "[" not in rep else rep] = why
+        produced = set()
         for v in values:
-            base = _base_name(v.name)[0]
-            if base not in keep and v.name not in keep:
+            base, ck = _base_name(v.name)
+            if base not in keep:
+                continue
+            if base in want_ck and want_ck[base] != ck:
                 continue
             if v.value is None or (isinstance(v.value, float) and math.isnan(v.value)):
                 report.unavailable[v.name] = "undefined on these rows (NaN)"
                 continue
             report.values.append(v)
+            produced.add(v.name)
+        for base, ck in want_ck.items():
+            full = named(base, ck)
+            if base in keep and full not in produced and full not in report.unavailable:
+                got = sorted(v.name for v in values if _base_name(v.name)[0] == base)
+                report.unavailable[full] = (
+                    f"not produced with this configuration (got {', '.join(got) or 'nothing'}); "
+                    "set the metric's checkpoint option (e.g. eval.bertscore_model)"
+                )
         report.seconds[entry_name] = time.perf_counter() - started
     report.values.extend(std_values(report.values))
     report.per_example = _per_example(batch, report.values)

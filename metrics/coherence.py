@@ -1,0 +1,256 @@
+"""Explanation-rating coherence (Curr-RLCER §3.3, eq. 8) and the CIER-style agreement rate.
+
+r0: ground-truth rating, r1: predicted rating, r2: rating read off the explanation by
+  - "classifier": nlptown/bert-base-multilingual-uncased-sentiment when eval.sentiment_classifier
+    names it and it loads; "embedded" (default): a MiniLM + logistic-regression 1-5 star
+    classifier trained on the train split's reviews (its held-out accuracy is reported);
+  - "judge": an injected callable texts -> ratings (the LLM judge client);
+  - "human": ratings imported from a CSV (annotators averaged; agreement reported).
+
+Per sample, with R = rating_max - rating_min (4 on a 1-5 scale):
+    Accuracy  = ((1 - |r0 - r1|/R) + (1 - |r0 - r2|/R)) / 2
+    Coherence = 1 - |r1 - r2|/R
+    Acc       = (Accuracy + Coherence) / 2
+and cier_rate = mean(|r2 - r1| <= 1). Reported names carry the r2 source:
+coh_acc[minilm-logreg], coh_acc[nlptown-sentiment], coh_acc[judge:<model>], coh_acc[human].
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from bench.errors import DataError
+from metrics.base import Batch, Metric, MetricValue, named
+from metrics.rating import clip
+
+
+# -- eq. 8 -------------------------------------------------------------------------------------
+
+
+def coherence_scores(
+    r0: Sequence[float], r1: Sequence[float], r2: Sequence[float], scale: float = 4.0
+) -> dict[str, list[float]]:
+    """Per-sample Accuracy, Coherence and Acc of Curr-RLCER eq. 8, plus the CIER indicator."""
+    acc_part, coh, acc, cier = [], [], [], []
+    for a, b, c in zip(r0, r1, r2):
+        accuracy = ((1 - abs(a - b) / scale) + (1 - abs(a - c) / scale)) / 2
+        coherence = 1 - abs(b - c) / scale
+        acc_part.append(accuracy)
+        coh.append(coherence)
+        acc.append((accuracy + coherence) / 2)
+        cier.append(1.0 if abs(c - b) <= 1 else 0.0)
+    return {"coh_accuracy": acc_part, "coh_coherence": coh, "coh_acc": acc, "cier_rate": cier}
+
+
+# -- human ratings -------------------------------------------------------------------------------
+
+
+def read_human_ratings(path: str | Path) -> dict[str, list[float]]:
+    """CSV with a header: `idx` (or `user_id`,`item_id`), `annotator`, `rating`.
+
+    Returns key -> ratings (one per annotator), key = str(idx) or "user_id|item_id"."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"human ratings file not found: {path}")
+    out: dict[str, list[float]] = {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        cols = set(reader.fieldnames or [])
+        if "rating" not in cols or not ({"idx"} <= cols or {"user_id", "item_id"} <= cols):
+            raise DataError(
+                f"{path}:1: header must hold rating and idx (or user_id,item_id); got {sorted(cols)}"
+            )
+        for number, row in enumerate(reader, 2):
+            try:
+                rating = float(row["rating"])
+            except (TypeError, ValueError):
+                raise DataError(f"{path}:{number}: rating {row.get('rating')!r} is not a number") from None
+            if not math.isfinite(rating):
+                raise DataError(f"{path}:{number}: rating must be finite")
+            if row.get("idx") not in (None, ""):
+                key = str(int(float(row["idx"])))
+            else:
+                key = f"{row['user_id']}|{row['item_id']}"
+            out.setdefault(key, []).append(rating)
+    return out
+
+
+def mean_pairwise_agreement(ratings: dict[str, list[float]]) -> float:
+    """Share of annotator pairs (within an item) giving the same rating, averaged over pairs."""
+    agree = total = 0
+    for values in ratings.values():
+        for a, b in itertools.combinations(values, 2):
+            total += 1
+            agree += a == b
+    return agree / total if total else float("nan")
+
+
+def krippendorff_alpha_interval(ratings: dict[str, list[float]]) -> float:
+    """Krippendorff's alpha with the interval distance (d = (a-b)^2); units with < 2 values skip.
+
+    alpha = 1 - D_o / D_e, D_o = sum_u sum_{i!=j in u} d / (m_u - 1) / n,
+    D_e = sum_{all pairable values c!=k} d / (n (n - 1)), n = number of pairable values."""
+    units = [v for v in ratings.values() if len(v) >= 2]
+    values = [x for u in units for x in u]
+    n = len(values)
+    if n < 2:
+        return float("nan")
+    d_o = 0.0
+    for u in units:
+        m = len(u)
+        d_o += sum((a - b) ** 2 for a, b in itertools.permutations(u, 2)) / (m - 1)
+    d_o /= n
+    # sum over ordered pairs of distinct positions of (a-b)^2 = 2 n sum(x^2) - 2 (sum x)^2
+    s1, s2 = sum(values), sum(x * x for x in values)
+    d_e = (2 * n * s2 - 2 * s1 * s1) / (n * (n - 1))
+    if d_e == 0:
+        return 1.0 if d_o == 0 else float("nan")
+    return 1 - d_o / d_e
+
+
+# -- the metric ----------------------------------------------------------------------------------
+
+
+class Coherence(Metric):
+    name = "coherence"
+    needs = frozenset({"explanation", "rating", "rating_true"})
+    level = "sample"
+    higher_is_better = True
+    reports = ("coh_accuracy", "coh_coherence", "coh_acc", "cier_rate", "coh_r2_heldout_acc",
+               "coh_human_alpha", "coh_human_agreement")
+
+    def __init__(self, eval_cfg: Any = None, **context: Any):
+        super().__init__(eval_cfg, **context)
+        self.sources = list(getattr(eval_cfg, "coherence_sources", None) or ["classifier"])
+        self.rmin = float(getattr(eval_cfg, "rating_min", 1.0))
+        self.rmax = float(getattr(eval_cfg, "rating_max", 5.0))
+        self._versions: dict[str, dict[str, Any]] = {}
+
+    def version(self) -> dict[str, Any]:
+        return {**super().version(), "equation": "Curr-RLCER eq. 8", "scale": self.rmax - self.rmin,
+                "sources": self.sources}
+
+    def available(self) -> tuple[bool, str]:
+        unknown = [s for s in self.sources if s not in ("classifier", "judge", "human")]
+        if unknown:
+            return False, f"unknown coherence source(s) {unknown}; use classifier, judge, human"
+        return True, ""
+
+    # -- r2 providers: each returns (label, r2 list or None, version, extra values, reason) ----
+    def _classifier(self, batch: Batch) -> tuple[str, list[float | None] | None, dict, list, str]:
+        setting = getattr(self.eval_cfg, "sentiment_classifier", "embedded") or "embedded"
+        texts = batch.texts("explanation")
+        if setting != "embedded":
+            label = "nlptown-sentiment" if "nlptown" in setting else os.path.basename(setting.rstrip("/"))
+            try:
+                from metrics.rating_classifier import HFStarClassifier
+
+                clf = HFStarClassifier(setting)
+            except Exception as exc:  # noqa: BLE001 - any load failure means "not here"
+                return label, None, {}, [], (
+                    f"sentiment classifier {setting!r} is not loadable here ({type(exc).__name__}); "
+                    "set eval.sentiment_classifier to a local folder, or 'embedded'"
+                )
+            return label, clf.predict(texts), {"checkpoint": setting}, [], ""
+        from metrics.rating_classifier import RatingClassifier
+
+        label = RatingClassifier.label
+        clf = self.context.get("rating_classifier")
+        if clf is None:
+            train = self.context.get("train_records") or []
+            pairs = [(r.review, r.rating) for r in train if getattr(r, "review", "") and r.rating is not None]
+            if len(pairs) < 10:
+                return label, None, {}, [], (
+                    "the embedded rating classifier is trained on the train split's reviews; "
+                    "none were given (pass train_records, or a fitted rating_classifier)"
+                )
+            clf = RatingClassifier.fit_or_load(
+                [p[0] for p in pairs], [p[1] for p in pairs], self.context.get("cache_dir")
+            )
+        meta = clf.meta()
+        extra = []
+        if meta.get("heldout_accuracy") is not None:
+            extra.append(("coh_r2_heldout_acc", meta["heldout_accuracy"], meta["n_heldout"]))
+        return label, clf.predict(texts), {"checkpoint": label, "classifier": meta}, extra, ""
+
+    def _judge(self, batch: Batch) -> tuple[str, list[float | None] | None, dict, list, str]:
+        judge: Callable[[list[str]], list[float]] | None = self.context.get("judge")
+        model = getattr(self.eval_cfg, "judge_model", None)
+        if judge is None:
+            try:  # the judge engineer's client, when present: make_rating_judge(eval_cfg)
+                from metrics.judge import make_rating_judge  # type: ignore[attr-defined]
+
+                judge = make_rating_judge(self.eval_cfg)
+            except (ImportError, AttributeError):
+                judge = None
+            except Exception as exc:  # noqa: BLE001
+                return f"judge:{model or 'none'}", None, {}, [], f"judge client failed: {exc}"
+        label = f"judge:{model or getattr(judge, 'model', None) or 'injected'}"
+        if judge is None:
+            return label, None, {}, [], "no judge client (set eval.judge_base_url and eval.judge_model)"
+        ratings = judge(batch.texts("explanation"))
+        ver = {"checkpoint": label, "judge": getattr(judge, "version", lambda: {})()
+               if callable(getattr(judge, "version", None)) else {}}
+        return label, [None if r is None else float(r) for r in ratings], ver, [], ""
+
+    def _human(self, batch: Batch) -> tuple[str, list[float | None] | None, dict, list, str]:
+        ratings = self.context.get("human_ratings")
+        path = getattr(self.eval_cfg, "human_ratings_csv", None)
+        if ratings is None and path:
+            ratings = read_human_ratings(path)
+        if not ratings:
+            return "human", None, {}, [], "no human ratings (set eval.human_ratings_csv)"
+        ratings = {str(k): (list(v) if isinstance(v, (list, tuple)) else [float(v)]) for k, v in ratings.items()}
+        r2: list[float | None] = []
+        used: dict[str, list[float]] = {}
+        for row, idx in zip(batch.rows, batch.idx):
+            key = str(idx)
+            if key not in ratings:
+                key = f"{row.get('user_id')}|{row.get('item_id')}"
+            vals = ratings.get(key)
+            if vals:
+                used[key] = vals
+                r2.append(sum(vals) / len(vals))
+            else:
+                r2.append(None)
+        n_items = len(used)
+        extra = [
+            ("coh_human_alpha", krippendorff_alpha_interval(used), n_items),
+            ("coh_human_agreement", mean_pairwise_agreement(used), n_items),
+        ]
+        annotators = max((len(v) for v in used.values()), default=0)
+        return "human", r2, {"checkpoint": "human", "source": str(path or "injected"),
+                             "max_annotators": annotators}, extra, ""
+
+    def compute(self, batch: Batch) -> list[MetricValue]:
+        clip_on = bool(getattr(self.eval_cfg, "rating_clip", True))
+        lo, hi = (self.rmin, self.rmax) if clip_on else (None, None)
+        r0_all = batch.floats("rating_true")
+        r1_all = clip(batch.floats("rating"), lo, hi)
+        scale = self.rmax - self.rmin
+        out: list[MetricValue] = []
+        providers = {"classifier": self._classifier, "judge": self._judge, "human": self._human}
+        for source in self.sources:
+            label, r2, ver, extra, reason = providers[source](batch)
+            if r2 is None:
+                for base in ("coh_accuracy", "coh_coherence", "coh_acc", "cier_rate"):
+                    self.skipped[named(base, label)] = reason
+                continue
+            keep = [i for i, v in enumerate(r2) if v is not None]
+            r2c = clip([float(r2[i]) for i in keep], lo, hi)  # type: ignore[arg-type]
+            scores = coherence_scores([r0_all[i] for i in keep], [r1_all[i] for i in keep], r2c, scale)
+            version = {**self.version(), **ver, "source": source, "n_scored": len(keep)}
+            full = len(keep) == len(batch)
+            for base, vals in scores.items():
+                mean = sum(vals) / len(vals) if vals else float("nan")
+                # per-sample scores only when aligned with every row (human: a subset)
+                out.append(MetricValue(named(base, label), mean, len(vals), True, version,
+                                       vals if full else None))
+            for base, value, n in extra:
+                out.append(MetricValue(named(base, label), float(value), int(n), True, version, None))
+        return out
