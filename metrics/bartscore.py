@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from metrics.base import Batch, Metric, MetricValue
+from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
 
 DEFAULT_MAX_LENGTH = 1024
 DEFAULT_BATCH_SIZE = 4
 
 
-class CheckpointUnavailable(Exception):
+class CheckpointUnavailable(MetricUnavailable):
     """A scorer checkpoint could not be loaded here; the message says why."""
 
 

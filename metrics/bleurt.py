@@ -44,8 +44,9 @@ from __future__ import annotations
 import importlib.util
 import sys
 import types
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from metrics.bartscore import CheckpointUnavailable, load_hf_checkpoint
 from metrics.base import Batch, Metric, MetricValue
@@ -163,7 +164,7 @@ class PairEncoder:
         self.kind = kind
 
     @classmethod
-    def sentencepiece(cls, model_file: str | Path) -> "PairEncoder":
+    def sentencepiece(cls, model_file: str | Path) -> PairEncoder:
         import sentencepiece as spm
 
         sp = spm.SentencePieceProcessor()
@@ -175,7 +176,7 @@ class PairEncoder:
                    kind="sentencepiece")
 
     @classmethod
-    def wordpiece(cls, folder: str | Path, **hub_kw: Any) -> "PairEncoder":
+    def wordpiece(cls, folder: str | Path, **hub_kw: Any) -> PairEncoder:
         from transformers import BertTokenizer  # v5: the tokenizers-backed WordPiece
 
         tok = BertTokenizer.from_pretrained(str(folder), **hub_kw)

@@ -19,10 +19,11 @@ where the reply was not an integer in 1..5 (the caller counts and excludes those
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from metrics.base import Batch, Metric, MetricValue
+from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
 from metrics.judge import (
     JudgeClient,
     JudgeSettings,
@@ -113,7 +114,7 @@ class GPTScore(Metric):
 
     def score_pairs(self, predictions: Sequence[str], references: Sequence[str]) -> ParsedScores:
         if self.client is None:
-            raise RuntimeError(unconfigured_reason(self.eval_cfg))
+            raise MetricUnavailable(unconfigured_reason(self.eval_cfg))
         inputs = [{"prediction": p, "reference": r} for p, r in zip(predictions, references, strict=True)]
         self.last = self.client.score(GPTSCORE_TEMPLATE, inputs, *GPTSCORE_RANGE)
         return self.last
@@ -135,6 +136,10 @@ class JudgeRater:
     def __init__(self, client: JudgeClient):
         self.client = client
         self.last: ParsedScores | None = None
+
+    @property
+    def model(self) -> str:
+        return self.client.settings.model
 
     def version(self) -> dict[str, Any]:
         return {**self.client.version(RATING_TEMPLATE), "scale": list(RATING_RANGE)}
@@ -161,5 +166,5 @@ def judge_rating(
     """Explanation -> the 1-5 star rating the judge infers (None where the reply was invalid)."""
     rater = make_judge(eval_cfg, judge_client)
     if rater is None:
-        raise RuntimeError(unconfigured_reason(eval_cfg))
+        raise MetricUnavailable(unconfigured_reason(eval_cfg))
     return rater(texts)

@@ -29,19 +29,19 @@ import math
 import os
 import random
 import re
-import socket
 import sqlite3
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from bench.errors import BenchError
-
+from metrics.base import MetricUnavailable
 
 
 def is_retryable_status(code: int) -> bool:
@@ -49,8 +49,12 @@ def is_retryable_status(code: int) -> bool:
     return code in (408, 429) or 500 <= code <= 599
 
 
-class JudgeError(BenchError):
-    """The judge endpoint refused a request (4xx) or kept failing after every retry."""
+class JudgeError(BenchError, MetricUnavailable):
+    """The judge endpoint refused a request (4xx) or kept failing after every retry.
+
+    A MetricUnavailable, so the suite reports the metric unavailable with this message (the
+    replies obtained so far stay cached) instead of aborting the other metrics.
+    """
 
 
 # -- prompt templates ---------------------------------------------------------------------------
@@ -197,7 +201,7 @@ class JudgeSettings:
     cache_path: str | None = None  # None: <cache_dir>/judge/replies.sqlite; "" disables caching
 
     @classmethod
-    def from_eval_cfg(cls, eval_cfg: Any, **overrides: Any) -> "JudgeSettings | None":
+    def from_eval_cfg(cls, eval_cfg: Any, **overrides: Any) -> JudgeSettings | None:
         """Settings from EvalConfig (judge_base_url, judge_model, ...); None when unconfigured."""
         base_url = overrides.pop("base_url", None) or getattr(eval_cfg, "judge_base_url", None)
         model = overrides.pop("model", None) or getattr(eval_cfg, "judge_model", None)
@@ -354,7 +358,7 @@ class JudgeClient:
         prompt_sha = template.sha256
         replies: dict[str, str | None] = {}
         todo: dict[str, dict[str, Any]] = {}
-        for key, payload in zip(keys, payloads):
+        for key, payload in zip(keys, payloads, strict=True):
             if key in replies or key in todo:
                 continue
             if self.cache is not None:
@@ -432,7 +436,7 @@ class JudgeClient:
                     ) from None
                 last_problem = f"HTTP {exc.code}: {detail}"
                 retry_after = exc.headers.get("Retry-After") if exc.headers else None
-            except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError) as exc:
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 reason = getattr(exc, "reason", exc)
                 last_problem = f"{type(reason).__name__}: {reason}"
             else:
@@ -463,3 +467,14 @@ def _message_content(raw: bytes, url: str) -> str | None:
 def with_settings(client: JudgeClient, **changes: Any) -> JudgeClient:
     """A client sharing the cache of `client` with some settings changed (e.g. max_tokens)."""
     return JudgeClient(replace(client.settings, **changes), cache=client.cache, sleep=client._sleep)
+
+
+def make_rating_judge(eval_cfg: Any = None, cache_dir: str | os.PathLike[str] | None = None):
+    """The 1-5 judge-rating callable (metrics.gptscore.JudgeRater), or None when unconfigured.
+
+    For the coherence metric (Curr-RLCER eq. 8, r2 from the LLM judge): call it with texts, get
+    one float or None (invalid reply, excluded and counted in `.last`) per text.
+    """
+    from metrics.gptscore import make_judge  # the prompt lives with the other judge prompts
+
+    return make_judge(eval_cfg, cache_dir=cache_dir)

@@ -80,7 +80,7 @@ def test_gptscore_on_real_model_with_cache(judge_server, tmp_path):
     assert judge_server["model"] == "SmolLM2-135M-Instruct"
     client = make_client(judge_server, tmp_path / "judge.sqlite")
     metric = GPTScore(judge_client=client)
-    preds, refs = zip(*PAIRS)
+    preds, refs = zip(*PAIRS, strict=True)
 
     t0 = time.perf_counter()
     first = metric.score_pairs(preds, refs)

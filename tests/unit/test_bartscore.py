@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from bench.config import EvalConfig
-from metrics.base import Batch
 from metrics.bartscore import BARTScore, BARTScorer, CheckpointUnavailable, load_hf_checkpoint
+from metrics.base import Batch
 
 WORDS = "the a headphones sound great comfortable fit blender is loud noisy powerful tent".split()
 
@@ -63,7 +63,7 @@ def hand_score(model, tok, src, tgt):
 
 def test_score_equals_hand_computed_mean_token_logprob():
     model, tok = tiny_bart(), tiny_tokenizer()
-    expected = [hand_score(model, tok, p, r) for p, r in zip(PREDS, REFS)]
+    expected = [hand_score(model, tok, p, r) for p, r in zip(PREDS, REFS, strict=True)]
     # batch_size 2: one padded batch of two different lengths, then a batch of one
     got = BARTScorer(model, tok, batch_size=2).score(PREDS, REFS)
     assert got == pytest.approx(expected, abs=1e-5)
@@ -80,9 +80,9 @@ def test_metric_reports_mean_and_per_sample():
     scorer = BARTScorer(model, tok, batch_size=4)
     metric = BARTScore(EvalConfig(), checkpoint="/models/bart-large-cnn", scorer=scorer)
     assert metric.available() == (True, "")
-    rows = [{"explanation": p, "reference": r} for p, r in zip(PREDS, REFS)]
+    rows = [{"explanation": p, "reference": r} for p, r in zip(PREDS, REFS, strict=True)]
     (value,) = metric.compute(Batch(rows))
-    expected = [hand_score(model, tok, p, r) for p, r in zip(PREDS, REFS)]
+    expected = [hand_score(model, tok, p, r) for p, r in zip(PREDS, REFS, strict=True)]
     assert value.name == "bartscore[bart-large-cnn]"
     assert value.per_sample == pytest.approx(expected, abs=1e-5)
     assert value.value == pytest.approx(sum(expected) / 3, abs=1e-5) and value.n == 3
@@ -96,13 +96,13 @@ def test_real_load_path_from_folder_and_parabank_weights(tmp_path):
     folder = tmp_path / "bart-tiny"
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
-    rows = [{"explanation": p, "reference": r} for p, r in zip(PREDS, REFS)]
+    rows = [{"explanation": p, "reference": r} for p, r in zip(PREDS, REFS, strict=True)]
 
     metric = BARTScore(EvalConfig(bartscore_checkpoint=str(folder)))
     assert metric.available() == (True, "")
     (value,) = metric.compute(Batch(rows))
     assert value.name == "bartscore[bart-tiny]"
-    assert value.per_sample == pytest.approx([hand_score(model, tok, p, r) for p, r in zip(PREDS, REFS)], abs=1e-5)
+    assert value.per_sample == pytest.approx([hand_score(model, tok, p, r) for p, r in zip(PREDS, REFS, strict=True)], abs=1e-5)
 
     # ParaBank-style state dict on top of the base checkpoint (safe torch.load)
     other = tiny_bart(seed=1)
@@ -112,7 +112,7 @@ def test_real_load_path_from_folder_and_parabank_weights(tmp_path):
     (tuned_value,) = tuned.compute(Batch(rows))
     assert tuned_value.name == "bartscore[bart-tiny+parabank]"
     assert tuned_value.per_sample == pytest.approx(
-        [hand_score(other, tok, p, r) for p, r in zip(PREDS, REFS)], abs=1e-5)
+        [hand_score(other, tok, p, r) for p, r in zip(PREDS, REFS, strict=True)], abs=1e-5)
     assert len(tuned_value.version["weights_sha256"]) == 64
 
 

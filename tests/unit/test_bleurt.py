@@ -33,9 +33,8 @@ def tiny_checkpoint(folder, seed=0):
 
 def test_shims_make_bleurt_pytorch_importable():
     install_shims()
-    import transformers.pytorch_utils as pu
-
     import bleurt_pytorch
+    import transformers.pytorch_utils as pu
 
     assert hasattr(pu, "find_pruneable_heads_and_indices")
     heads, index = pu.find_pruneable_heads_and_indices({1}, 2, 3, set())
@@ -94,12 +93,12 @@ def test_load_and_score_tiny_checkpoint(tmp_path):
     assert metric.available() == (True, "")
     refs = ["the headphones sound great", "the blender is loud", "tent"]
     preds = ["headphones sound great", "blender is loud", "the tent is great"]
-    rows = [{"explanation": p, "reference": r} for p, r in zip(preds, refs)]
+    rows = [{"explanation": p, "reference": r} for p, r in zip(preds, refs, strict=True)]
     (value,) = metric.compute(Batch(rows))
     assert value.name == "bleurt[bleurt-tiny-test]" and value.n == 3
     enc = PairEncoder.wordpiece(folder)
     expected = []
-    for r, p in zip(refs, preds):  # one pair at a time, no padding, reference first
+    for r, p in zip(refs, preds, strict=True):  # one pair at a time, no padding, reference first
         with torch.no_grad():
             expected.append(model(**enc([r], [p], 32)).logits.item())
     assert value.per_sample == pytest.approx(expected, abs=1e-5)

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bench.config import EvalConfig
-from metrics.base import Batch
+from metrics.base import Batch, MetricUnavailable
 from metrics.gptscore import (
     GPTSCORE_TEMPLATE,
     RATING_TEMPLATE,
@@ -26,6 +26,7 @@ from metrics.judge import (
     PromptTemplate,
     ReplyCache,
     is_retryable_status,
+    make_rating_judge,
     parse_score,
 )
 
@@ -257,7 +258,7 @@ def test_retries_429_and_5xx_with_exponential_backoff(stub_factory, tmp_path):
     assert GPTScore(judge_client=client).score_pairs(["x"], ["y"]).scores == [70.0]
     assert len(stub.requests) == 4 and client.stats.retries == 3
     assert len(sleeps) == 3
-    for delay, base in zip(sleeps, (1.0, 2.0, 4.0)):
+    for delay, base in zip(sleeps, (1.0, 2.0, 4.0), strict=True):
         assert base <= delay <= base * 1.1  # exponential, jitter at most 10%
 
 
@@ -278,8 +279,9 @@ def test_4xx_is_not_retried(stub_factory, tmp_path, status):
     stub = stub_factory(lambda body, n: (status, {"error": {"message": "nope"}}, None))
     sleeps: list[float] = []
     client = client_for(stub, tmp_path, sleeps)
-    with pytest.raises(JudgeError, match=f"HTTP {status}"):
+    with pytest.raises(JudgeError, match=f"HTTP {status}") as info:
         GPTScore(judge_client=client).score_pairs(["x"], ["y"])
+    assert isinstance(info.value, MetricUnavailable)  # the suite reports it, other metrics run
     assert len(stub.requests) == 1 and sleeps == []
     assert len(client.cache) == 0  # failures are never cached
 
@@ -350,7 +352,7 @@ def test_judge_rating(stub_factory, tmp_path):
     assert judge_rating(list(answers), judge_client=client) == [5.0, 3.0, None, None]
     rater = make_judge(judge_client=client)
     assert rater(["meh", "?"]) == [3.0, None] and rater.last.n_invalid == 1
-    assert rater.version()["prompt_sha256"] == RATING_TEMPLATE.sha256
+    assert rater.version()["prompt_sha256"] == RATING_TEMPLATE.sha256 and rater.model == "stub-judge"
     assert stub.requests[0]["messages"][0]["content"] == RATING_TEMPLATE.system
 
 
@@ -360,8 +362,9 @@ def test_unconfigured_judge_is_unavailable_with_reason():
     assert not ok and "judge_base_url" in reason and "judge_model" in reason
     assert metric.checkpoint is None
     assert make_judge(EvalConfig()) is None
-    with pytest.raises(RuntimeError, match="no judge endpoint"):
+    with pytest.raises(MetricUnavailable, match="no judge endpoint"):
         judge_rating(["x"], eval_cfg=EvalConfig())
+    assert make_rating_judge(EvalConfig()) is None
 
 
 def test_settings_from_eval_config(tmp_path):
