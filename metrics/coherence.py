@@ -185,7 +185,7 @@ class Coherence(Metric):
             try:  # the judge engineer's client, when present: make_rating_judge(eval_cfg)
                 from metrics.judge import make_rating_judge  # type: ignore[attr-defined]
 
-                judge = make_rating_judge(self.eval_cfg)
+                judge = make_rating_judge(self.eval_cfg, cache_dir=self.context.get("cache_dir"))
             except (ImportError, AttributeError):
                 judge = None
             except Exception as exc:  # noqa: BLE001
