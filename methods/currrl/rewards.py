@@ -15,7 +15,7 @@ FORMAT_PATTERN = re.compile(r"^<think>.*?</think>\s*<answer>.*?</answer>$", re.D
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 _TAGS = re.compile(r"</?(think|answer)>", re.IGNORECASE)
 _YESNO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
-_DIGIT = re.compile(r"(?<![\d.])([1-5])(?![\d])")
+_DIGIT = re.compile(r"(?<![\d.])([1-5])(?!\.\d|\d)")
 
 
 def format_reward(completions: Sequence[str]) -> list[float]:

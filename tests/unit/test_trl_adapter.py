@@ -1,0 +1,86 @@
+"""bench.adapters.trl: CPU-safe configs, version pin, experimental imports, and one real
+GRPO / DPO step on the tiny random Llama that moves the LoRA weights."""
+
+import pytest
+
+from bench.adapters import trl as A
+
+
+def test_configs_are_cpu_safe(tmp_path):
+    g = A.grpo_config(A.GRPOSettings(max_steps=1, per_device_train_batch_size=4, device="cpu"), tmp_path)
+    assert g.bf16 is False and g.use_cpu is True
+    assert g.num_generations == 4 and g.max_completion_length == 64 and g.save_strategy == "no"
+    d = A.dpo_config(A.DPOSettings(max_steps=1, device="cpu"), tmp_path)
+    assert d.bf16 is False and d.use_cpu is True and d.beta == 0.1
+
+
+def test_grpo_batch_must_hold_whole_groups(tmp_path):
+    with pytest.raises(ValueError, match="multiple of num_generations"):
+        A.grpo_config(A.GRPOSettings(per_device_train_batch_size=6, num_generations=4), tmp_path)
+
+
+def test_version_pin_and_trainer_hooks():
+    assert A.check_trl_version() == A.TRL_VERSION
+    orpo = A.experimental("orpo")
+    assert hasattr(orpo, "ORPOTrainer") and hasattr(orpo, "ORPOConfig")
+    with pytest.raises(A.TRLUnsupported):
+        A.experimental("no_such_trainer")
+    with pytest.raises(A.TRLUnsupported, match="PPOTrainer"):
+        A.train_ppo()
+
+
+def test_completion_text_forms():
+    assert A.completion_text("abc") == "abc"
+    assert A.completion_text([{"role": "assistant", "content": "abc"}]) == "abc"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from bench.backbones import load_backbone
+
+    return load_backbone("tiny-random", device="cpu", cache_dir=tmp_path_factory.getbasetemp() / "cache")
+
+
+def _changed(before, after):
+    return sum(float((before[k] - after[k]).abs().sum()) for k in before)
+
+
+def test_grpo_step_moves_lora_and_logs_rewards(tiny, tmp_path):
+    from bench.backbones.lora import add_lora, lora_config, lora_state
+
+    model = add_lora(tiny.model, lora_config(r=4, alpha=8))
+    before = lora_state(model)
+    rows = [{"prompt": [{"role": "user", "content": f"say {i}"}], "target": i} for i in range(2)]
+    logs = []
+
+    def length(completions, target, **_):  # varies within a group, so advantages are non-zero
+        return [len(A.completion_text(c)) / 10 for c in completions]
+
+    trained = A.train_grpo(
+        model, tiny.tokenizer, rows, {"length": length},
+        A.GRPOSettings(max_steps=1, per_device_train_batch_size=4, num_generations=4,
+                       max_completion_length=6, learning_rate=1e-2, device="cpu"),
+        tmp_path, log_fn=lambda step, scalars: logs.append((step, scalars)),
+    )  # fmt: skip
+    assert _changed(before, lora_state(trained)) > 0
+    assert logs and logs[0][0] == 1 and "rewards.length.mean" in logs[0][1]
+    trained.unload()  # restore the shared tiny model
+
+
+def test_dpo_step_moves_lora(tiny, tmp_path):
+    from bench.backbones.lora import add_lora, lora_config, lora_state
+
+    model = add_lora(tiny.model, lora_config(r=4, alpha=8))
+    before = lora_state(model)
+    rows = [{
+        "prompt": [{"role": "user", "content": "why?"}],
+        "chosen": [{"role": "assistant", "content": "great tone"}],
+        "rejected": [{"role": "assistant", "content": "it broke"}],
+    }] * 2  # fmt: skip
+    trained = A.train_dpo(
+        model, tiny.tokenizer, rows,
+        A.DPOSettings(max_steps=1, per_device_train_batch_size=2, learning_rate=1e-2, device="cpu"),
+        tmp_path,
+    )  # fmt: skip
+    assert _changed(before, lora_state(trained)) > 0
+    trained.unload()
