@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from baselines.text import tokenize
 
@@ -137,7 +137,7 @@ class FeatureExtractor:
                 pairs.append((i, min(near, key=lambda j: abs(j - i))))
         return pairs
 
-    def fit(self, train: Iterable) -> "FeatureExtractor":
+    def fit(self, train: Iterable) -> FeatureExtractor:
         per_item: dict[str, Counter[str]] = defaultdict(Counter)
         counts: Counter[str] = Counter()
         for record in train:

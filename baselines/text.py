@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 from bench.method import Method
 
@@ -54,7 +54,7 @@ class Vocab:
     unk = property(lambda self: self.stoi[UNK])
 
     @classmethod
-    def build(cls, texts: Iterable[Sequence[str]], max_size: int = 20000) -> "Vocab":
+    def build(cls, texts: Iterable[Sequence[str]], max_size: int = 20000) -> Vocab:
         counts: Counter[str] = Counter()
         for tokens in texts:
             counts.update(tokens)
@@ -127,7 +127,7 @@ class Corpus:
         vocab_size: int = 20000,
         explanation_fn: Callable[[object], str],
         feature_fn: Callable[[object], str] | None = None,
-    ) -> "Corpus":
+    ) -> Corpus:
         texts = [tokenize(explanation_fn(r)) for r in train]
         features = [tokenize(feature_fn(r)) for r in train] if feature_fn else []
         vocab = Vocab.build(texts + features, vocab_size)
@@ -178,7 +178,7 @@ class Corpus:
 
 
 def greedy_decode(
-    step: Callable[["torch.Tensor"], "torch.Tensor"],  # noqa: F821
+    step: Callable[[torch.Tensor], torch.Tensor],  # noqa: F821
     batch_size: int,
     *,
     bos: int,
@@ -277,7 +277,7 @@ class ExplainerMethod(Method):
                 chunk = records[start : start + bs]
                 batch = {k: v.to(self.run.device) for k, v in self.corpus.encode(chunk).items()}
                 ratings, ids, extras = self.generate(batch)
-                for b, (record, seq) in enumerate(zip(chunk, ids)):
+                for b, (record, seq) in enumerate(zip(chunk, ids, strict=True)):
                     extra = {"feature": self.extractor.feature(record)}
                     extra.update({k: v[b] for k, v in extras.items()})
                     rating = self.corpus.clamp_rating(float(ratings[b])) if produces_rating else None

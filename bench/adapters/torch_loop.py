@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -46,7 +47,7 @@ class LoopSettings:
     weight_decay: float = 0.0
 
     @classmethod
-    def from_params(cls, params: Any) -> "LoopSettings":
+    def from_params(cls, params: Any) -> LoopSettings:
         """Take the loop's fields from a method's Params (fields it lacks keep defaults)."""
         kwargs = {}
         for name in cls.__dataclass_fields__:

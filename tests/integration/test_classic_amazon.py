@@ -69,6 +69,6 @@ def test_beats_the_simple_references(name, splits, tmp_path):
 
     if "rating" in cls.produces:
         mean = sum(r.rating for r in splits.train) / len(splits.train)
-        rmse = math.sqrt(sum((p.rating - r.rating) ** 2 for p, r in zip(preds, test)) / len(test))
+        rmse = math.sqrt(sum((p.rating - r.rating) ** 2 for p, r in zip(preds, test, strict=True)) / len(test))
         base = math.sqrt(sum((mean - r.rating) ** 2 for r in test) / len(test))
         assert rmse < base, f"{name}: RMSE {rmse:.4f} >= global mean {base:.4f}"

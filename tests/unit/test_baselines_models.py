@@ -9,7 +9,7 @@ import random
 import pytest
 import torch
 
-from bench.adapters.torch_loop import make_optimizer, train_step, LoopSettings
+from bench.adapters.torch_loop import LoopSettings, make_optimizer, train_step
 from bench.config import RunConfig, build_dataclass
 from bench.records import Record, Splits
 from bench.rundir import RunContext
@@ -100,7 +100,7 @@ def test_fit_predict_and_resume(name, tmp_path):
     again.loss = None  # training would fail
     again.fit(sp)
     assert again.run.stages_reused == [m.stage_name] and again.run.stages_run == []
-    for a, b in zip(again.model.state_dict().values(), m.model.state_dict().values()):
+    for a, b in zip(again.model.state_dict().values(), m.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert [p.explanation for p in again.predict(sp.test)] == [p.explanation for p in preds]
 
