@@ -38,7 +38,10 @@ def domain_for(dataset: str, override: str = "auto") -> Domain:
 
 
 def _titles(titles: list[str], max_items: int | None = None) -> str:
-    titles = [t for t in titles if t][-max_items:] if max_items else [t for t in titles if t]
+    """Quoted titles, the most recent `max_items` (histories are oldest first)."""
+    titles = [t for t in titles if t]
+    if max_items:
+        titles = titles[-max_items:]
     return ", ".join(f'"{t}"' for t in titles) if titles else "None"
 
 
@@ -46,15 +49,15 @@ def target_title(record: Record) -> str:
     return record.title or f"item {record.item_id}"
 
 
-def explanation_prompt(record: Record, domain: Domain = BOOKS) -> str:
+def explanation_prompt(record: Record, domain: Domain = BOOKS, max_items: int | None = None) -> str:
     """§4.1 "Prompt Template for Explanation Generation"."""
     d = domain
     return (
         f"You are a helpful online recommendation assistant with access to a vast database of "
         f"{d.items} and {d.reviewer} reviews. A customer has provided you with information about "
         f"their {d.activity} preferences:\n"
-        f"The liked {d.items}: {_titles(record.history_liked)}\n"
-        f"The disliked {d.items}: {_titles(record.history_disliked)}\n"
+        f"The liked {d.items}: {_titles(record.history_liked, max_items)}\n"
+        f"The disliked {d.items}: {_titles(record.history_disliked, max_items)}\n"
         f'Considering the preference of the customer, predict how the customer will consider '
         f'"{target_title(record)}" and give a reason. The answer should be within one sentence.'
     )
@@ -71,15 +74,15 @@ def ctr_prompt(explanation: str, record: Record, domain: Domain = BOOKS) -> str:
     )
 
 
-def history_prompt(record: Record, domain: Domain = BOOKS) -> str:
+def history_prompt(record: Record, domain: Domain = BOOKS, max_items: int | None = None) -> str:
     """TALLRec's instruction (Bao et al. 2023), also the ICL query: liked/disliked history,
     target item, answer Yes or No."""
     d = domain
     return (
         f"Given the user's preference and unpreference, identify whether the user will like the "
         f'target {d.item} by answering "Yes." or "No.".\n'
-        f"User Preference: {_titles(record.history_liked)}\n"
-        f"User Unpreference: {_titles(record.history_disliked)}\n"
+        f"User Preference: {_titles(record.history_liked, max_items)}\n"
+        f"User Unpreference: {_titles(record.history_disliked, max_items)}\n"
         f'Whether the user will like the target {d.item} "{target_title(record)}"?'
     )
 

@@ -1,0 +1,155 @@
+"""TALLRec (Bao et al., RecSys 2023; ExpCTR Table 1): LoRA instruction tuning on the yes/no task.
+
+Each train record becomes one instruction example: the history prompt (liked / disliked titles,
+target item; methods.expctr.prompts.history_prompt) rendered with the backbone's chat template,
+answered "Yes." (label 1) or "No." (label 0). A LoRA adapter is trained with the causal-LM loss
+on the answer tokens only (our own loop; no TRL trainer needed for this loss). The score is the
+first answer token's P(Yes) / (P(Yes) + P(No)). Defaults follow TALLRec / ExpCTR §5.1.4:
+LoRA r=8, alpha=16, dropout 0.05 on q/v projections, lr 1e-4, the whole train split.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.errors import BenchError
+from bench.method import Method
+from bench.records import Prediction, Record, Splits
+
+
+@dataclass
+class Params:
+    backbone: str = "embedded"  # "embedded" (SmolLM2-135M-Instruct) or an HF id / folder
+    item_domain: str = "auto"
+    prompt_history: int | None = None  # most recent liked / disliked titles shown (None: all)
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
+    lr: float = 1e-4
+    epochs: int = 1
+    batch_size: int = 8
+    grad_accum: int = 1
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    train_records: int | None = None  # seeded subsample of train (None: all, as the paper)
+    balance: bool = False  # subsample with equal Yes/No counts (TALLRec's few-shot setting)
+    yes_words: list[str] = field(default_factory=lambda: ["Yes"])
+    no_words: list[str] = field(default_factory=lambda: ["No"])
+    score_batch_size: int = 8
+    max_prompt_tokens: int = 768
+
+
+class TALLRec(Method):
+    produces = frozenset({"ctr_score"})
+    Params = Params
+
+    def fit(self, splits: Splits) -> None:
+        import torch
+
+        from bench.backbones import load_backbone
+        from bench.backbones.lora import add_lora, lora_config
+        from methods.expctr.prompts import domain_for
+
+        p: Params = self.params  # type: ignore[assignment]
+        self.domain = domain_for(self.run.cfg.dataset, p.item_domain)
+        train = [r for r in splits.train if r.label is not None]
+        if not train:
+            raise BenchError("TALLRec needs binary labels in the train split")
+        rng = random.Random(self.run.seed)
+        if p.train_records and p.train_records < len(train):
+            if p.balance:
+                pos = [r for r in train if r.label == 1]
+                neg = [r for r in train if r.label == 0]
+                half = p.train_records // 2
+                train = rng.sample(pos, min(half, len(pos))) + rng.sample(neg, min(p.train_records - half, len(neg)))
+            else:
+                train = [train[i] for i in sorted(rng.sample(range(len(train)), p.train_records))]
+        self.train_records = train
+        torch.manual_seed(self.run.seed)
+        bb = load_backbone(p.backbone, device=self.run.device, seed=self.run.seed)
+        self.tok = bb.tokenizer
+        for param in bb.model.parameters():
+            param.requires_grad_(False)
+        self.model = add_lora(bb.model, lora_config(p.lora_r, p.lora_alpha, p.lora_dropout, p.lora_targets))
+        self.run.stage("sft", self._train, self._load)
+
+    def _examples(self, records: list[Record]) -> list[tuple[list[int], list[int]]]:
+        from bench.backbones.generate import render_chat
+        from methods.expctr.prompts import answer_text, history_prompt
+
+        p: Params = self.params  # type: ignore[assignment]
+        eos = self.tok.eos_token or ""
+        out = []
+        for r in records:
+            prompt = render_chat(self.tok, history_prompt(r, self.domain, p.prompt_history))
+            q = self.tok.encode(prompt, add_special_tokens=False)[-p.max_prompt_tokens :]
+            a = self.tok.encode(answer_text(r.label) + eos, add_special_tokens=False)
+            out.append((q, a))
+        return out
+
+    def _train(self, stage_dir: Path) -> None:
+        import torch
+
+        p: Params = self.params  # type: ignore[assignment]
+        examples = self._examples(self.train_records)
+        params = [q for q in self.model.parameters() if q.requires_grad]
+        opt = torch.optim.AdamW(params, lr=p.lr, weight_decay=p.weight_decay)
+        device = next(self.model.parameters()).device
+        pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else self.tok.eos_token_id
+        gen = random.Random(self.run.seed)
+        steps = p.epochs * math.ceil(len(examples) / p.batch_size)
+        self.model.train()
+        step = 0
+        with self.run.progress("tallrec sft", steps) as advance:
+            for epoch in range(p.epochs):
+                order = list(range(len(examples)))
+                gen.shuffle(order)
+                for start in range(0, len(order), p.batch_size):
+                    batch = [examples[i] for i in order[start : start + p.batch_size]]
+                    width = max(len(q) + len(a) for q, a in batch)
+                    ids = torch.full((len(batch), width), pad, dtype=torch.long)
+                    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+                    attn = torch.zeros((len(batch), width), dtype=torch.long)
+                    for row, (q, a) in enumerate(batch):  # right padding
+                        seq = q + a
+                        ids[row, : len(seq)] = torch.tensor(seq)
+                        labels[row, len(q) : len(seq)] = torch.tensor(a)
+                        attn[row, : len(seq)] = 1
+                    out = self.model(input_ids=ids.to(device), attention_mask=attn.to(device),
+                                     labels=labels.to(device), use_cache=False)
+                    (out.loss / p.grad_accum).backward()
+                    if (step + 1) % p.grad_accum == 0 or start + p.batch_size >= len(order):
+                        if p.max_grad_norm:
+                            torch.nn.utils.clip_grad_norm_(params, p.max_grad_norm)
+                        opt.step()
+                        opt.zero_grad(set_to_none=True)
+                    self.run.log("sft", step, epoch=epoch, loss=out.loss.item())
+                    step += 1
+                    advance(1)
+        self.model.eval()
+        self.model.save_pretrained(str(stage_dir / "adapter"))
+
+    def _load(self, stage_dir: Path) -> None:
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        state = load_file(str(stage_dir / "adapter" / "adapter_model.safetensors"))
+        set_peft_model_state_dict(self.model, state)
+        self.model.eval()
+
+    def predict(self, records: list[Record]) -> list[Prediction]:
+        from methods.expctr.scoring import history_ctr_scores
+
+        p: Params = self.params  # type: ignore[assignment]
+        self.model.eval()
+        with self.run.progress("tallrec score", len(records)) as advance:
+            scores = history_ctr_scores(
+                self.model, self.tok, records, self.domain, yes_words=p.yes_words, no_words=p.no_words,
+                max_items=p.prompt_history, batch_size=p.score_batch_size,
+                max_prompt_tokens=p.max_prompt_tokens, advance=advance,
+            )  # fmt: skip
+        return [Prediction(ctr_score=float(s)) for s in scores]

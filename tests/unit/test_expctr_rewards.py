@@ -1,0 +1,59 @@
+"""ExpCTR rewards (§4.2) against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from methods.expctr.rewards import ic_reward, lc_reward, lc_score, normalize_clip
+
+
+def test_lc_score_eq8():
+    # eq. 8: exp(.6/T) / (exp(.6/T) + exp(.2/T)) = 1 / (1 + exp(-.4/T))
+    assert lc_score(torch.tensor([0.6]), torch.tensor([0.2]), 1.0).item() == pytest.approx(1 / (1 + math.exp(-0.4)))
+    assert lc_score(torch.tensor([0.6]), torch.tensor([0.2]), 0.5).item() == pytest.approx(0.689974, abs=1e-6)
+    assert lc_score(torch.tensor([0.3]), torch.tensor([0.3]), 1.0).item() == pytest.approx(0.5)
+
+
+def test_lc_reward_eq9():
+    # eq. 9: 1 - |y - s|
+    r = lc_reward(torch.tensor([1, 0, 1]), torch.tensor([0.8, 0.3, 0.4]))
+    assert r.tolist() == pytest.approx([0.8, 0.7, 0.4])
+
+
+def test_normalize_clip_eq10():
+    # eq. 10: mean .63333, population std .169967 -> z = [.98058, .39223, -1.37281], clipped at delta=1
+    r = normalize_clip(torch.tensor([0.8, 0.7, 0.4]), delta=1.0)
+    assert r.tolist() == pytest.approx([0.980581, 0.392232, -1.0], abs=1e-5)
+    r2 = normalize_clip(torch.tensor([0.8, 0.7, 0.4]), delta=0.5)
+    assert r2.tolist() == pytest.approx([0.5, 0.392232, -0.5], abs=1e-5)
+
+
+def test_normalize_clip_degenerate_batches():
+    # eq. 10 with std = 0 (or a batch of one): no signal, zero reward
+    assert normalize_clip(torch.tensor([0.5, 0.5]), 1.0).tolist() == [0.0, 0.0]
+    assert normalize_clip(torch.tensor([0.9]), 1.0).tolist() == [0.0]
+
+
+def test_ic_reward_eq13():
+    # eq. 13: 1 - |y - s| + |s - s~|: [1 - .3 + .2, 1 - .4 + .1]
+    r = ic_reward(torch.tensor([1, 0]), torch.tensor([0.7, 0.4]), torch.tensor([0.5, 0.5]))
+    assert r.tolist() == pytest.approx([0.9, 0.7])
+
+
+def test_deepfm_eq12_concat_and_zeroed_explanation():
+    from methods.expctr.deepfm import DeepFM, DeepFMConfig
+
+    torch.manual_seed(0)
+    m = DeepFM(3, 4, z_dim=5, cfg=DeepFMConfig(embed_dim=4, hidden=(8,), z_proj=6)).eval()
+    u, i = torch.tensor([1, 2]), torch.tensor([3, 0])
+    assert m.hidden_rep(u, i).shape == (2, 8)  # h_ui
+    assert m.head.in_features == 8 + 6  # Concat(h_ui, g(z)) feeds the output layer (eq. 12)
+    z = torch.randn(2, 5)
+    with torch.no_grad():
+        with_z, without = m(u, i, z), m(u, i, None)
+        zeros = m(u, i, torch.zeros(2, 5))
+    assert torch.allclose(without, zeros)  # s~: the explanation representation set to 0
+    assert not torch.allclose(with_z, without)
