@@ -147,10 +147,19 @@ class Coherence(Metric):
         texts = batch.texts("explanation")
         if setting != "embedded":
             label = "nlptown-sentiment" if "nlptown" in setting else os.path.basename(setting.rstrip("/"))
+            from metrics.bertscore import _local_hf_dir
+
+            local = _local_hf_dir(setting)
+            if local is None:
+                return label, None, {}, [], (
+                    f"sentiment classifier {setting!r} is not loadable here (no local folder and "
+                    "not in the Hugging Face cache; no hub access); set eval.sentiment_classifier "
+                    "to a local folder, or 'embedded'"
+                )
             try:
                 from metrics.rating_classifier import HFStarClassifier
 
-                clf = HFStarClassifier(setting)
+                clf = HFStarClassifier(local)
             except Exception as exc:  # noqa: BLE001 - any load failure means "not here"
                 return label, None, {}, [], (
                     f"sentiment classifier {setting!r} is not loadable here ({type(exc).__name__}); "

