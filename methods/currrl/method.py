@@ -241,10 +241,11 @@ class CurrRLCER(LLMZeroShot):
             texts = [r.review for r in train if r.review and r.rating is not None]
             ratings = [r.rating for r in train if r.review and r.rating is not None]
             self._classifier = sentiment_classifier(
-                self.params.sentiment_classifier, texts, ratings,
-                cache_path=self.run.dir / "stages" / "sentiment_classifier.joblib",
-                device=self.run.device,
-            )  # fmt: skip
+                self.params.sentiment_classifier, texts, ratings, cache_dir=self.run.cache_dir
+            )
+            clf = getattr(self._classifier, "classifier", None)
+            if getattr(clf, "heldout_accuracy", None) is not None:
+                self.run.log("3b_explain", 0, classifier_heldout_accuracy=clf.heldout_accuracy)
         return self._classifier
 
     # -- training ------------------------------------------------------------------------

@@ -88,6 +88,7 @@ def test_accuracy_reward_eq6_cosine():
     assert out == pytest.approx([1.0, 0.6, 0.0, 0.0])
 
 
+@pytest.mark.slow  # loads MiniLM (slow to import on a shared CPU)
 def test_accuracy_reward_with_minilm():
     from methods.currrl.encoders import TextEncoder
 
