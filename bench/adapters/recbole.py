@@ -62,6 +62,7 @@ NEXT_ITEM_MODELS = ("Caser", "GRU4Rec", "SASRec", "BERT4Rec")
 ALL_MODELS = CONTEXT_MODELS + POINTWISE_SEQ_MODELS + NEXT_ITEM_MODELS
 
 SPLIT_NAMES = ("train", "valid", "test")
+HISTORY_SOURCES = ("all", "liked")
 NO_HISTORY = "<none>"
 DATASET_NAME = "erbench"
 USER, ITEM, LABEL = "user_id", "item_id", "label"
@@ -105,8 +106,8 @@ class AtomicFiles:
     def inter_path(self, split: str) -> Path:
         return self.dir / f"{self.name}.{split}.inter"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, tokens: bool = False) -> dict[str, Any]:
+        out = {
             "dir": str(self.dir),
             "name": self.name,
             "counts": self.counts,
@@ -114,6 +115,25 @@ class AtomicFiles:
             "with_history": self.with_history,
             "with_neg_history": self.with_neg_history,
         }
+        if tokens:
+            out["user_tokens"] = self.user_tokens
+            out["item_tokens"] = self.item_tokens
+        return out
+
+    MANIFEST = "atomic_files.json"
+
+    def save(self) -> None:
+        """Write the manifest (with the id -> token maps) beside the files."""
+        from bench.rundir import atomic_write_json
+
+        atomic_write_json(self.dir / self.MANIFEST, self.to_json(tokens=True))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "AtomicFiles":
+        folder = Path(folder)
+        data = json.loads((folder / cls.MANIFEST).read_text(encoding="utf-8"))
+        data["dir"] = folder  # the run folder may have moved
+        return cls(**data)
 
 
 def _clean_token(value: Any) -> str:
@@ -121,10 +141,15 @@ def _clean_token(value: Any) -> str:
     return "_".join(text.split()) or "_"
 
 
-def _item_feature_values(record: Record, keys: Sequence[str]) -> dict[str, list[str]]:
+def _item_feature_values(
+    record: Record, keys: Sequence[str], metadata: dict[str, dict[str, Any]] | None = None
+) -> dict[str, list[str]]:
     out = {}
+    meta = (metadata or {}).get(record.item_id) or {}
     for key in keys:
         value = record.extras.get(key) if record.extras else None
+        if value is None or value == "" or value == []:
+            value = meta.get(key)
         if value is None or value == "" or value == []:
             continue
         values = value if isinstance(value, (list, tuple)) else str(value).split("|")
@@ -132,39 +157,50 @@ def _item_feature_values(record: Record, keys: Sequence[str]) -> dict[str, list[
     return out
 
 
-class HistoryIndex:
-    """Each user's train items in time order; gives any record its prior items.
+def _event_key(record: Record) -> tuple[str, str, int]:
+    return (record.user_id, record.item_id, int(record.timestamp or 0))
 
-    `source="all"`: every earlier train item; `"liked"`: only earlier train items labelled 1.
+
+class HistoryIndex:
+    """Each user's observed items in time order; gives any record its prior items.
+
+    `source="all"`: the items of every split (train, valid, test; items only, never labels)
+    that the user interacted with earlier in time, i.e. the same "up to N prior items" the
+    data layer's history_liked/history_disliked hold. `source="liked"`: only earlier *train*
+    items labelled 1 (labels of valid/test records are never an input).
+    Ties on timestamp are broken by position (train, then valid, then test, in list order);
+    a record that is not one of the indexed ones sees only strictly earlier timestamps.
     """
 
-    def __init__(self, train: Sequence[Record], source: str = "all"):
-        if source not in ("all", "liked"):
-            raise BenchError(f"history source must be 'all' or 'liked', got {source!r}")
+    def __init__(self, splits: Splits, source: str = "all"):
+        if source not in HISTORY_SOURCES:
+            raise BenchError(f"history source must be one of {HISTORY_SOURCES}, got {source!r}")
         self.source = source
+        pool = list(splits.train)
+        if source == "all":
+            pool += list(splits.valid) + list(splits.test)
         self._by_user: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-        for position, rec in enumerate(train):
+        self._position: dict[tuple[str, str, int], int] = {}
+        for position, rec in enumerate(pool):
+            self._position.setdefault(_event_key(rec), position)
             if source == "liked" and rec.label != 1:
                 continue
             self._by_user[rec.user_id].append((int(rec.timestamp or 0), position, rec.item_id))
         for events in self._by_user.values():
             events.sort()
 
-    def prior_items(
-        self, record: Record, max_len: int, train_position: int | None = None
-    ) -> list[str]:
-        """Items of the user's train events strictly before this record, last `max_len`.
-
-        For a train record pass its position so ties on timestamp are broken by order and the
-        record never sees itself."""
+    def prior_items(self, record: Record, max_len: int) -> list[str]:
+        """The last `max_len` items the user had before this record, oldest first."""
         import bisect
 
         events = self._by_user.get(record.user_id, [])
-        # (timestamp, position) < (t, p): earlier, or same time and earlier in the train list;
-        # records outside train (p = -1) see only strictly earlier timestamps.
-        key = (int(record.timestamp or 0), -1 if train_position is None else train_position)
-        end = bisect.bisect_left(events, key)
+        position = self._position.get(_event_key(record), -1)
+        # (timestamp, position) < (t, p): earlier, or same time and earlier in the pool.
+        end = bisect.bisect_left(events, (int(record.timestamp or 0), position))
         return [item for _, _, item in events[max(0, end - max_len) : end]]
+
+    def histories(self, records: Iterable[Record], max_len: int) -> list[list[str]]:
+        return [self.prior_items(r, max_len) for r in records]
 
 
 def write_atomic_files(
@@ -177,14 +213,17 @@ def write_atomic_files(
     history_len: int = 10,
     history_source: str = "all",
     item_feature_keys: Sequence[str] = (),
+    item_metadata: dict[str, dict[str, Any]] | None = None,
     train_records: Sequence[Record] | None = None,
     seed: int = 0,
 ) -> AtomicFiles:
     """Write `splits` as RecBole benchmark files under `out_dir/name/`.
 
     `train_records` (default: splits.train) is what goes into the train file (a subsample,
-    or only liked records for next-item models); histories always come from all of
-    splits.train. valid and test files hold every record of their split, in order.
+    or only liked records for next-item models); item features named by `item_feature_keys`
+    come from Record.extras, else from `item_metadata` (item id -> {key: value or list});
+    histories always come from the whole
+    splits (see HistoryIndex). valid and test files hold every record of their split, in order.
     """
     out = Path(out_dir) / name
     out.mkdir(parents=True, exist_ok=True)
@@ -204,8 +243,7 @@ def write_atomic_files(
             user_tokens.setdefault(rec.user_id, f"u{len(user_tokens)}")
             item_tokens.setdefault(rec.item_id, f"i{len(item_tokens)}")
 
-    history = HistoryIndex(splits.train, history_source) if with_history else None
-    train_pos = {id(rec): i for i, rec in enumerate(splits.train)}
+    history = HistoryIndex(splits, history_source) if with_history else None
     all_item_tokens = list(item_tokens.values())
     rng = random.Random(seed)
 
@@ -221,7 +259,7 @@ def write_atomic_files(
         for rec in records:
             row = [user_tokens[rec.user_id], item_tokens[rec.item_id], str(float(rec.label))]
             if with_history:
-                prior = history.prior_items(rec, history_len, train_pos.get(id(rec)))
+                prior = history.prior_items(rec, history_len)
                 seq = [item_tokens[i] for i in prior] or [NO_HISTORY]
                 row.append(" ".join(seq))
                 if with_neg_history:
@@ -242,7 +280,7 @@ def write_atomic_files(
         for records in (splits.train, splits.valid, splits.test):
             for rec in records:
                 if rec.item_id not in feats:
-                    values = _item_feature_values(rec, item_feature_keys)
+                    values = _item_feature_values(rec, item_feature_keys, item_metadata)
                     if values:
                         feats[rec.item_id] = values
         feature_fields = [k for k in item_feature_keys if any(k in v for v in feats.values())]
@@ -259,7 +297,7 @@ def write_atomic_files(
             (out / f"{name}.item").write_text("\n".join(lines) + "\n", encoding="utf-8")
             feature_fields = names
 
-    return AtomicFiles(
+    files = AtomicFiles(
         dir=out,
         name=name,
         counts=counts,
@@ -269,6 +307,8 @@ def write_atomic_files(
         with_history=with_history,
         with_neg_history=with_neg_history,
     )
+    files.save()
+    return files
 
 
 def read_inter_file(path: str | Path) -> list[dict[str, str]]:
@@ -363,7 +403,7 @@ def build_config(settings: RecBoleSettings, files: AtomicFiles, checkpoint_dir: 
 
     cfg = recbole_config_dict(settings, files)
     cfg["checkpoint_dir"] = str(checkpoint_dir)
-    with recbole_compat.isolated_argv(), recbole_compat.preserved_cuda_env():
+    with recbole_compat.isolated_argv(), recbole_compat.preserved_cuda_env(), recbole_compat.quiet():
         config = Config(model=settings.model, dataset=files.name, config_dict=cfg)
     if settings.device.startswith("cuda"):
         import torch
@@ -390,10 +430,11 @@ class RecBoleRun:
         self.config = build_config(settings, files, self.work_dir)
         init_seed(self.config["seed"], self.config["reproducibility"])
         started = time.time()
-        self.dataset = create_dataset(self.config)
-        self.train_data, self.valid_data, self.test_data = data_preparation(
-            self.config, self.dataset
-        )
+        with recbole_compat.quiet():
+            self.dataset = create_dataset(self.config)
+            self.train_data, self.valid_data, self.test_data = data_preparation(
+                self.config, self.dataset
+            )
         self.data_seconds = time.time() - started
         init_seed(self.config["seed"], self.config["reproducibility"])
         self.model = get_model(self.config["model"])(self.config, self.train_data._dataset).to(
@@ -408,9 +449,10 @@ class RecBoleRun:
         """Train with per-epoch validation (AUC) and early stopping; keep the best weights."""
         from recbole.utils import get_trainer
 
-        trainer = get_trainer(self.config["MODEL_TYPE"], self.config["model"])(
-            self.config, self.model
-        )
+        with recbole_compat.quiet():
+            trainer = get_trainer(self.config["MODEL_TYPE"], self.config["model"])(
+                self.config, self.model
+            )
         trainer.saved_model_file = str(self.work_dir / self.CHECKPOINT)
         history = self.history
 
@@ -434,10 +476,11 @@ class RecBoleRun:
 
         trainer._train_epoch = train_epoch
         started = time.time()
-        best_score, _ = trainer.fit(
-            self.train_data, self.valid_data, verbose=False, saved=True, show_progress=False,
-            callback_fn=callback,
-        )  # fmt: skip
+        with recbole_compat.quiet():
+            best_score, _ = trainer.fit(
+                self.train_data, self.valid_data, verbose=False, saved=True,
+                show_progress=False, callback_fn=callback,
+            )  # fmt: skip
         train_seconds = time.time() - started
         checkpoint = self.work_dir / self.CHECKPOINT
         if checkpoint.exists():  # the best epoch's weights
@@ -598,9 +641,7 @@ def fit_platt(scores: Any, labels: Any, iterations: int = 100) -> dict[str, floa
 
 
 def histories_for(
-    records: Iterable[Record], train: Sequence[Record], history_len: int, source: str = "all"
+    records: Iterable[Record], splits: Splits, history_len: int, source: str = "all"
 ) -> list[list[str]]:
-    """The prior train items of each record (what the atomic files hold for them)."""
-    index = HistoryIndex(train, source)
-    train_pos = {id(rec): i for i, rec in enumerate(train)}
-    return [index.prior_items(r, history_len, train_pos.get(id(r))) for r in records]
+    """The prior items of each record (what the atomic files hold for them)."""
+    return HistoryIndex(splits, source).histories(records, history_len)

@@ -28,6 +28,12 @@ tests/unit/test_recbole_compat.py checks that each is applied and that a Config 
 6. pandas 3 breaks RecBole's id remap; that is handled by the `pandas<3` pin in
    pyproject.toml, and `apply()` raises a clear error if pandas 3 is found.
 
+7. Warnings. Under pandas 2.3 RecBole's dataset code emits FutureWarnings (chained
+   `fillna(inplace=True)`, `Series.agg(len)`) and its Trainer a torch.cuda.amp deprecation
+   warning, once per model; they are harmless with the pinned versions. `quiet()` silences
+   FutureWarning/DeprecationWarning/UserWarning raised from recbole's own modules while the
+   adapter calls into RecBole, and nothing else.
+
 Config also sets `os.environ["CUDA_VISIBLE_DEVICES"]` from its `gpu_id`; the adapter passes
 the current value through (or "" for CPU runs) and restores the variable afterwards.
 """
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -120,6 +127,15 @@ def isolated_argv() -> Iterator[None]:
         yield
     finally:
         sys.argv = saved
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Silence RecBole's own FutureWarning/DeprecationWarning/UserWarning (patch 7)."""
+    with warnings.catch_warnings():
+        for category in (FutureWarning, DeprecationWarning, UserWarning):
+            warnings.filterwarnings("ignore", category=category, module=r"recbole(\..*)?$")
+        yield
 
 
 @contextmanager
