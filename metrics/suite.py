@@ -92,7 +92,9 @@ def select_metrics(requested: Sequence[str]) -> dict[str, set[str] | None]:
                 chosen.setdefault(entry, set()).add(base)  # type: ignore[union-attr]
         else:
             known = sorted(set(METRICS.names()) | set(reported))
-            close = difflib.get_close_matches(base, known, n=3, cutoff=0.5)
+            close = [k for k in known if k.lower() == base.lower()]
+            close += [c for c in difflib.get_close_matches(base, known, n=3, cutoff=0.5) if c not in close]
+            close = close[:3]
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise BenchError(f"unknown metric {req!r} in eval.metrics{hint} Known: {', '.join(known)}")
     return chosen

@@ -1,0 +1,130 @@
+"""Metric suite: registration, selection, unavailable reasons, pairs files, bench score helpers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench.config import EvalConfig
+from bench.errors import BenchError, DataError
+from bench.registry import METRICS
+from metrics.base import Metric, MetricValue, std_values
+from metrics.score_cli import report_to_json, score_pairs, score_run_dir
+from metrics.suite import pairs_to_rows, score_rows
+
+
+def test_importing_metrics_does_not_import_torch():
+    code = "import metrics, sys; from bench.registry import METRICS; METRICS.names(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_registrations_are_lazy_with_needs():
+    import metrics  # noqa: F401
+
+    for name in ("bleu_sacre", "bleu_peter", "rouge", "usr", "feature", "bertscore", "rating",
+                 "ctr", "coherence"):
+        entry = METRICS.entry(name)
+        assert entry.is_lazy or isinstance(entry.target, type)
+        assert entry.meta["needs"] and entry.meta["reports"]
+
+
+def test_unknown_metric_name_is_a_clear_error():
+    with pytest.raises(BenchError, match="did you mean 'rougeL_f'"):
+        score_rows([{"idx": 0, "explanation": "a", "reference": "a"}], EvalConfig(metrics=["rougeL_F"]))
+
+
+def test_applicable_metrics_follow_present_fields():
+    rep = score_rows([{"idx": 0, "rating": 4.0, "rating_true": 5.0}], EvalConfig())
+    assert set(rep.as_dict()) == {"rmse", "mae", "mae_std"}
+    assert "bleu4_sacre" in rep.not_applicable and not rep.unavailable
+
+
+def test_requested_metric_lacking_fields_is_unavailable():
+    rep = score_rows([{"idx": 0, "rating": 4.0, "rating_true": 5.0}], EvalConfig(metrics=["auc"]))
+    assert "ctr_score" in rep.unavailable["auc"]
+
+
+def test_official_bertscore_unavailable_not_substituted():
+    rows = [{"idx": 0, "explanation": "good", "reference": "fine"}]
+    rep = score_rows(rows, EvalConfig(bertscore_model="roberta-large", metrics=["bertscore"]))
+    assert not rep.values
+    assert "not loadable" in rep.unavailable["bertscore_f1[roberta-large]"]
+    # asking for the official name while the embedded scorer is configured computes nothing
+    rep = score_rows(rows, EvalConfig(metrics=["bertscore_f1[roberta-large]"]))
+    assert not rep.values and "all-MiniLM-L6-v2" in rep.unavailable["bertscore_f1[roberta-large]"]
+
+
+def test_std_names_keep_checkpoint_suffix():
+    v = MetricValue("bertscore_f1[ck]", 0.5, 2, True, {}, [0.25, 0.75])
+    (s,) = std_values([v])
+    assert (s.name, s.value, s.higher_is_better) == ("bertscore_f1_std[ck]", 0.25, False)
+
+
+def test_metric_subclass_plugs_in(monkeypatch):
+    class Echo(Metric):
+        name = "echo"
+        needs = frozenset({"explanation"})
+        reports = ("echo",)
+
+        @property
+        def checkpoint(self):
+            return "ck-1"
+
+        def compute(self, batch):
+            return [self.value_from_samples("echo", [float(len(t)) for t in batch.texts("explanation")])]
+
+    import metrics
+
+    metrics.register_metric("echo", Echo, needs={"explanation"}, summary="test", reports=("echo",))
+    try:
+        rep = score_rows([{"idx": 7, "explanation": "ab"}, {"idx": 8, "explanation": "abcd"}],
+                         EvalConfig(metrics=["echo"]))
+    finally:
+        METRICS.unregister("echo")
+    assert rep.as_dict() == {"echo[ck-1]": 3.0, "echo_std[ck-1]": 1.0}
+    assert rep.per_example == [{"idx": 7, "echo[ck-1]": 2.0}, {"idx": 8, "echo[ck-1]": 4.0}]
+    assert rep.to_rows(run_id="r")[0]["metric"] == "echo[ck-1]"
+
+
+def test_pairs_to_rows_maps_fields_and_reports_bad_lines(tmp_path):
+    good = tmp_path / "p.jsonl"
+    good.write_text(
+        json.dumps({"uid": 1, "iid": 2, "prediction": "a b", "reference": "a c", "rating": 4,
+                    "predicted_rating": 3.5}) + "\n\n", encoding="utf-8")
+    (row,) = pairs_to_rows(good)
+    assert row["explanation"] == "a b" and row["rating_true"] == 4.0 and row["rating"] == 3.5
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prediction": "a", "reference": "b"}\n{oops\n{"prediction": 3, "reference": "b"}\n',
+                   encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        pairs_to_rows(bad)
+    assert f"{bad}:2" in str(err.value) and f"{bad}:3" in str(err.value)
+
+
+def test_score_pairs_and_report_to_json(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps({"prediction": p, "reference": "the cat sat"}) + "\n"
+                            for p in ("the cat sat", "the cat sat")), encoding="utf-8")
+    rep = score_pairs(path, EvalConfig(metrics=["usr", "bleu1_peter"]))
+    assert report_to_json(rep) == {"usr": 0.5, "bleu1_peter": pytest.approx(100.0)}
+
+
+def test_score_run_dir_writes_metrics_json(tmp_path):
+    run = tmp_path / "m__d__s0__abc"
+    run.mkdir()
+    rows = [{"idx": i, "user_id": "u", "item_id": "i", "rating_true": 5.0, "label": 1,
+             "reference": "r", "rating": r, "ctr_score": None, "explanation": None, "extras": {}}
+            for i, r in enumerate([4.0, 5.0])]
+    (run / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (run / "config.resolved.yaml").write_text("method: m\ndataset: d\nseed: 0\n")
+    rep = score_run_dir(run, EvalConfig())
+    data = json.loads((run / "metrics.json").read_text())
+    assert data["run"]["method"] == "m" and data["schema_version"] == 1
+    by = {r["metric"]: r for r in data["rows"]}
+    assert by["mae"]["value"] == pytest.approx(0.5) and by["mae"]["split"] == "test"
+    assert rep.as_dict()["rmse"] == pytest.approx(0.5 ** 0.5)
+    assert (run / "per_example.jsonl").read_text().count("\n") == 2
