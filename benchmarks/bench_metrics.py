@@ -1,0 +1,118 @@
+"""Score XRec's 3,000 released Amazon pairs with the whole offline metric suite and compare
+against calling the libraries directly.
+
+    python benchmarks/bench_metrics.py [--n 3000] [--pairs PATH] [--skip-direct]
+
+Prints wall and CPU seconds for the suite (per metric entry) and for the direct calls
+(sacrebleu x2, the PETER BLEU code, rouge-score, USR, bert_score.score), and the overhead of
+the suite over the direct calls. CPU seconds (this process, all threads) are less sensitive to
+other load on the machine than wall seconds; the load average is printed alongside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def default_pairs() -> Path:
+    root = Path(os.environ.get("ERBENCH_DATA_DIR", REPO.parent / "shared" / "data"))
+    return root / "xrec" / "amazon" / "xrec_predictions.jsonl"
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
+
+    def __enter__(self) -> "Timer":
+        self._w, self._c = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._w
+        self.cpu = time.process_time() - self._c
+
+
+def direct(preds: list[str], refs: list[str]) -> dict[str, float]:
+    import bert_score
+    import numpy as np
+    from rouge_score import rouge_scorer
+    from sacrebleu.metrics import BLEU
+
+    from metrics.encoder import minilm_path
+    from metrics.text import corpus_bleu_peter, peter_tokenize
+
+    out: dict[str, float] = {}
+    out["bleu1_sacre"] = BLEU(max_ngram_order=1).corpus_score(preds, [refs]).score
+    out["bleu4_sacre"] = BLEU().corpus_score(preds, [refs]).score
+    hyp_t, ref_t = [peter_tokenize(p) for p in preds], [peter_tokenize(r) for r in refs]
+    out["bleu1_peter"] = 100 * corpus_bleu_peter(ref_t, hyp_t, 1)
+    out["bleu4_peter"] = 100 * corpus_bleu_peter(ref_t, hyp_t, 4)
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
+    scores = [scorer.score(r, p) for p, r in zip(preds, refs)]
+    out["rougeL_f"] = float(np.mean([s["rougeL"].fmeasure for s in scores]))
+    out["usr"] = len({tuple(p.split()) for p in preds}) / len(preds)
+    P, R, F = bert_score.score(preds, refs, model_type=minilm_path(), num_layers=6)
+    out["bertscore_f1[all-MiniLM-L6-v2]"] = float(F.mean())
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairs", type=Path, default=default_pairs())
+    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--skip-direct", action="store_true")
+    args = ap.parse_args()
+    if not args.pairs.exists():
+        print(f"pairs file not found: {args.pairs} (set ERBENCH_DATA_DIR)")
+        return 2
+
+    import torch  # warm the heavy imports so neither side pays them
+    import transformers  # noqa: F401
+    import bert_score  # noqa: F401
+
+    from bench.config import EvalConfig
+    from metrics.suite import pairs_to_rows, score_rows
+
+    rows = pairs_to_rows(args.pairs)[: args.n]
+    preds = [r["explanation"] for r in rows]
+    refs = [r["reference"] for r in rows]
+    print(f"pairs: {len(rows)}  torch threads: {torch.get_num_threads()}  "
+          f"cpus: {len(os.sched_getaffinity(0))}  load avg: {os.getloadavg()[0]:.1f}")
+
+    d_values: dict[str, float] = {}
+    if not args.skip_direct:
+        with Timer() as td:
+            d_values = direct(preds, refs)
+        print(f"direct library calls: wall {td.wall:7.1f} s   cpu {td.cpu:7.1f} s")
+
+    with Timer() as ts:
+        report = score_rows(rows, EvalConfig())
+    print(f"suite (score_rows):   wall {ts.wall:7.1f} s   cpu {ts.cpu:7.1f} s   "
+          f"load avg now: {os.getloadavg()[0]:.1f}")
+    for name, sec in sorted(report.seconds.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:12s} {sec:7.1f} s wall")
+    if d_values:
+        print(f"suite overhead vs direct: wall {100 * (ts.wall / td.wall - 1):+.1f}%   "
+              f"cpu {100 * (ts.cpu / td.cpu - 1):+.1f}%")
+        got = report.as_dict()
+        for name, val in d_values.items():
+            print(f"  {name:34s} suite {got.get(name, float('nan')):10.5f}  direct {val:10.5f}")
+    print("values:")
+    for v in report.values:
+        print(f"  {v.name:40s} {v.value:10.5f}  n={v.n}")
+    if report.unavailable:
+        print("unavailable:")
+        for name, why in sorted(report.unavailable.items()):
+            print(f"  {name}: {why}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
