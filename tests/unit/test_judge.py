@@ -384,8 +384,22 @@ def test_settings_from_eval_config(tmp_path):
 
 def test_reply_cache_roundtrip(tmp_path):
     cache = ReplyCache(tmp_path / "x" / "c.sqlite")
-    assert cache.get("m", "p", "i") == (False, None)
+    assert cache.get("m", "p", "i") == (False, None, None)
     cache.put("m", "p", "i", None)  # a null reply is cached as such (and is unparseable)
-    assert cache.get("m", "p", "i") == (True, None)
-    cache.put("m", "p", "i", "7")
-    assert cache.get("m", "p", "i") == (True, "7") and len(cache) == 1
+    assert cache.get("m", "p", "i") == (True, None, None)
+    cache.put("m", "p", "i", "7", "m-2024-01-01")
+    assert cache.get("m", "p", "i") == (True, "7", "m-2024-01-01") and len(cache) == 1
+
+
+def test_served_model_snapshot_is_recorded(stub_factory, tmp_path):
+    def respond(body, n):
+        return 200, {**completion("90"), "model": "stub-judge-0125"}, None
+
+    stub = stub_factory(respond)
+    metric = GPTScore(judge_client=client_for(stub, tmp_path))
+    main, _ = metric.compute(Batch([{"explanation": "a", "reference": "b"}]))
+    assert main.value == 90.0 and main.version["judge_served_models"] == ["stub-judge-0125"]
+    # a later run served from the cache still knows which snapshot produced the replies
+    again = GPTScore(judge_client=client_for(stub, tmp_path))
+    main2, _ = again.compute(Batch([{"explanation": "a", "reference": "b"}]))
+    assert len(stub.requests) == 1 and main2.version == main.version
