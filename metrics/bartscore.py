@@ -83,6 +83,15 @@ def load_hf_checkpoint(ref: str, load: Callable[..., Any], what: str) -> Any:
         ) from exc
 
 
+def resolve_device(device: str) -> str:
+    """"auto" -> "cuda" when a CUDA device is present, else "cpu"; anything else unchanged."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def file_digest(path: str | os.PathLike[str]) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -180,14 +189,14 @@ class BARTScore(Metric):
 
     def __init__(self, eval_cfg: Any = None, *, checkpoint: str | None = None,
                  weights: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
-                 max_length: int = DEFAULT_MAX_LENGTH, device: str = "cpu",
+                 max_length: int = DEFAULT_MAX_LENGTH, device: str = "auto",
                  scorer: BARTScorer | None = None, **context: Any):
         super().__init__(eval_cfg, **context)
         self.checkpoint_ref = checkpoint or getattr(eval_cfg, "bartscore_checkpoint", None)
         self.weights = weights or getattr(eval_cfg, "bartscore_weights", None)
         self.batch_size = batch_size
         self.max_length = max_length
-        self.device = device
+        self.device = resolve_device(context.get("device") or device)
         self._scorer = scorer
         self._error: str | None = None
         self._weights_sha: str | None = None

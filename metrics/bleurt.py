@@ -48,7 +48,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from metrics.bartscore import CheckpointUnavailable, load_hf_checkpoint
+from metrics.bartscore import CheckpointUnavailable, load_hf_checkpoint, resolve_device
 from metrics.base import Batch, Metric, MetricValue
 
 DEFAULT_BATCH_SIZE = 16
@@ -278,12 +278,12 @@ class BLEURT(Metric):
 
     def __init__(self, eval_cfg: Any = None, *, checkpoint: str | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, max_length: int = DEFAULT_MAX_LENGTH,
-                 device: str = "cpu", scorer: BleurtScorer | None = None, **context: Any):
+                 device: str = "auto", scorer: BleurtScorer | None = None, **context: Any):
         super().__init__(eval_cfg, **context)
         self.checkpoint_ref = checkpoint or getattr(eval_cfg, "bleurt_checkpoint", None)
         self.batch_size = batch_size
         self.max_length = max_length
-        self.device = device
+        self.device = resolve_device(context.get("device") or device)
         self._scorer = scorer
         self._error: str | None = None
 

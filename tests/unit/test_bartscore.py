@@ -98,7 +98,7 @@ def test_real_load_path_from_folder_and_parabank_weights(tmp_path):
     tok.save_pretrained(folder)
     rows = [{"explanation": p, "reference": r} for p, r in zip(PREDS, REFS, strict=True)]
 
-    metric = BARTScore(EvalConfig(bartscore_checkpoint=str(folder)))
+    metric = BARTScore(EvalConfig(bartscore_checkpoint=str(folder)), device="cpu")
     assert metric.available() == (True, "")
     (value,) = metric.compute(Batch(rows))
     assert value.name == "bartscore[bart-tiny]"
@@ -108,7 +108,7 @@ def test_real_load_path_from_folder_and_parabank_weights(tmp_path):
     other = tiny_bart(seed=1)
     weights = tmp_path / "bart_score.pth"
     torch.save(other.state_dict(), weights)
-    tuned = BARTScore(EvalConfig(bartscore_checkpoint=str(folder)), weights=str(weights))
+    tuned = BARTScore(EvalConfig(bartscore_checkpoint=str(folder)), weights=str(weights), device="cpu")
     (tuned_value,) = tuned.compute(Batch(rows))
     assert tuned_value.name == "bartscore[bart-tiny+parabank]"
     assert tuned_value.per_sample == pytest.approx(

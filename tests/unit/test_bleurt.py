@@ -89,7 +89,7 @@ def test_sentencepiece_encoding_keeps_dummy_prefix(tmp_path):
 def test_load_and_score_tiny_checkpoint(tmp_path):
     folder = tmp_path / "bleurt-tiny-test"
     model = tiny_checkpoint(folder)
-    metric = BLEURT(EvalConfig(bleurt_checkpoint=str(folder)), batch_size=2)
+    metric = BLEURT(EvalConfig(bleurt_checkpoint=str(folder)), batch_size=2, device="cpu")
     assert metric.available() == (True, "")
     refs = ["the headphones sound great", "the blender is loud", "tent"]
     preds = ["headphones sound great", "blender is loud", "the tent is great"]
