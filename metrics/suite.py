@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from metrics.base import (
     present_fields,
     std_values,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -119,8 +122,12 @@ def score_rows(
     judge: Callable[[list[str]], list[float]] | None = None,
     human_ratings: dict[Any, float] | None = None,
     feature_set: Sequence[str] | None = None,
+    strict: bool = False,
 ) -> ScoreReport:
-    """Score prediction rows (predictions.jsonl lines) with every applicable metric."""
+    """Score prediction rows (predictions.jsonl lines) with every applicable metric.
+
+    A metric that raises MetricUnavailable, or (unless `strict`) any other error, is listed in
+    `unavailable` with the reason; the others are still scored."""
     if eval_cfg is None:
         from bench.config import EvalConfig
 
@@ -192,6 +199,13 @@ def score_rows(
         except MetricUnavailable as exc:
             for base in sorted(keep):
                 report.unavailable[names[base]] = str(exc)
+            continue
+        except Exception as exc:  # noqa: BLE001 - one broken scorer must not sink a finished run
+            if strict:
+                raise
+            log.warning("metric %s failed: %s: %s", entry_name, type(exc).__name__, exc)
+            for base in sorted(keep):
+                report.unavailable[names[base]] = f"error while scoring: {type(exc).__name__}: {exc}"
             continue
         for rep, why in metric.skipped.items():
             if _base_name(rep)[0] in keep:
