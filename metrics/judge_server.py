@@ -193,8 +193,10 @@ def handle_chat(model: ChatModel, body: Any) -> tuple[int, dict[str, Any]]:
         return _error(404, f"model {requested!r} is not served here (serving {model.name!r})",
                       "model_not_found")
     try:
-        max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 64)
-        temperature = float(body.get("temperature", 0.0) or 0.0)
+        raw_max = body.get("max_tokens", body.get("max_completion_tokens"))
+        max_tokens = 64 if raw_max is None else int(raw_max)
+        raw_temp = body.get("temperature")
+        temperature = 0.0 if raw_temp is None else float(raw_temp)
         seed = body.get("seed")
         seed = None if seed is None else int(seed)
     except (TypeError, ValueError):
