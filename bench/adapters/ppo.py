@@ -16,9 +16,9 @@ update itself (InstructGPT-style RLHF PPO, Ouyang et al. 2022; Schulman et al. 2
 
 The pure functions (gae, token_rewards, policy_loss, value_loss, kl_per_token) take tensors
 and are unit-tested on hand-computed numbers; `PPOTrainer` wires them to a PEFT model.
-`algorithm="rloo"` is offered as an explicit extra (leave-one-out baseline of the sequence
-score instead of a learned value; same clipped surrogate and KL penalty) and is never used
-unless asked for.
+`algorithm="rloo"` is offered as an explicit extra (sequence-level advantage = the KL-penalised
+score minus the leave-one-out mean over the other rollouts of the batch, no value head; same
+clipped surrogate) and is never used unless asked for.
 """
 
 from __future__ import annotations

@@ -16,20 +16,32 @@ from bench.encoders import EMBEDDED, checkpoint_name, embedded_minilm_path
 from bench.errors import BenchError
 
 
+_MODELS: dict[tuple[str, str], tuple[object, object]] = {}
+
+
+def _load(path: str, device: str) -> tuple[object, object]:
+    """(tokenizer, frozen model), loaded once per process."""
+    if (path, device) not in _MODELS:
+        from transformers import AutoModel, AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(path)
+        model = AutoModel.from_pretrained(path).to(device).eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        _MODELS[(path, device)] = (tok, model)
+    return _MODELS[(path, device)]
+
+
 class MeanPoolEncoder:
     def __init__(self, model: str = EMBEDDED, device: str = "cpu", batch_size: int = 64,
                  max_length: int = 128, normalize: bool = False):
         import torch
-        from transformers import AutoModel, AutoTokenizer
 
         path = str(embedded_minilm_path()) if model == EMBEDDED else model
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModel.from_pretrained(path).to(device).eval()
+            self.tokenizer, self.model = _load(path, device)
         except OSError as exc:
             raise BenchError(f"IC encoder {model!r} is not available offline: {exc}") from None
-        for p in self.model.parameters():
-            p.requires_grad_(False)
         self.name = model
         self.checkpoint = checkpoint_name(model)
         self.device = device
