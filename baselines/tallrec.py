@@ -65,7 +65,9 @@ class TALLRec(Method):
                 pos = [r for r in train if r.label == 1]
                 neg = [r for r in train if r.label == 0]
                 half = p.train_records // 2
-                train = rng.sample(pos, min(half, len(pos))) + rng.sample(neg, min(p.train_records - half, len(neg)))
+                train = rng.sample(pos, min(half, len(pos))) + rng.sample(
+                    neg, min(p.train_records - half, len(neg))
+                )
             else:
                 train = [train[i] for i in sorted(rng.sample(range(len(train)), p.train_records))]
         self.train_records = train
@@ -74,7 +76,9 @@ class TALLRec(Method):
         self.tok = bb.tokenizer
         for param in bb.model.parameters():
             param.requires_grad_(False)
-        self.model = add_lora(bb.model, lora_config(p.lora_r, p.lora_alpha, p.lora_dropout, p.lora_targets))
+        self.model = add_lora(
+            bb.model, lora_config(p.lora_r, p.lora_alpha, p.lora_dropout, p.lora_targets)
+        )
         self.run.stage("sft", self._train, self._load)
 
     def _examples(self, records: list[Record]) -> list[tuple[list[int], list[int]]]:
@@ -119,8 +123,12 @@ class TALLRec(Method):
                         ids[row, : len(seq)] = torch.tensor(seq)
                         labels[row, len(q) : len(seq)] = torch.tensor(a)
                         attn[row, : len(seq)] = 1
-                    out = self.model(input_ids=ids.to(device), attention_mask=attn.to(device),
-                                     labels=labels.to(device), use_cache=False)
+                    out = self.model(
+                        input_ids=ids.to(device),
+                        attention_mask=attn.to(device),
+                        labels=labels.to(device),
+                        use_cache=False,
+                    )
                     (out.loss / p.grad_accum).backward()
                     if (step + 1) % p.grad_accum == 0 or start + p.batch_size >= len(order):
                         if p.max_grad_norm:

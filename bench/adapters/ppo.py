@@ -24,9 +24,10 @@ clipped surrogate) and is never used unless asked for.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -110,7 +111,11 @@ def token_rewards(
 
 
 def gae(
-    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0, lam: float = 0.95
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    mask: torch.Tensor,
+    gamma: float = 1.0,
+    lam: float = 0.95,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimation over a right-padded (B, T) batch.
 
@@ -133,7 +138,11 @@ def gae(
 
 
 def policy_loss(
-    logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, clip_eps: float
+    logp: torch.Tensor,
+    old_logp: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+    clip_eps: float,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Clipped surrogate: mean over tokens of max(-A*ratio, -A*clip(ratio, 1-eps, 1+eps))."""
     ratio = torch.exp(logp - old_logp)
@@ -143,11 +152,19 @@ def policy_loss(
     with torch.no_grad():
         clipfrac = masked_mean((pg2 > pg1).to(logp.dtype), mask).item()
         approx_kl = masked_mean(0.5 * (logp - old_logp) ** 2, mask).item()
-    return loss, {"clipfrac": clipfrac, "approx_kl": approx_kl, "ratio": masked_mean(ratio.detach(), mask).item()}
+    return loss, {
+        "clipfrac": clipfrac,
+        "approx_kl": approx_kl,
+        "ratio": masked_mean(ratio.detach(), mask).item(),
+    }
 
 
 def value_loss(
-    values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor, clip_value: float
+    values: torch.Tensor,
+    old_values: torch.Tensor,
+    returns: torch.Tensor,
+    mask: torch.Tensor,
+    clip_value: float,
 ) -> torch.Tensor:
     """0.5 * mean over tokens of max((V - R)^2, (V_clipped - R)^2)."""
     clipped = old_values + torch.clamp(values - old_values, -clip_value, clip_value)
@@ -192,7 +209,9 @@ class Rollout:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def response_mask_from(ids: torch.Tensor, eos_ids: Sequence[int], pad_id: int | None) -> torch.Tensor:
+def response_mask_from(
+    ids: torch.Tensor, eos_ids: Sequence[int], pad_id: int | None
+) -> torch.Tensor:
     """1 up to and including the first EOS of each row; pad after it."""
     is_eos = torch.zeros_like(ids, dtype=torch.bool)
     for e in eos_ids:
@@ -210,7 +229,9 @@ class PPOTrainer:
     adapters disabled, so one base model serves as policy, reference and (for ExpCTR) the
     frozen LC scorer."""
 
-    def __init__(self, model: Any, tokenizer: Any, config: PPOConfig | None = None, *, seed: int = 0):
+    def __init__(
+        self, model: Any, tokenizer: Any, config: PPOConfig | None = None, *, seed: int = 0
+    ):
         self.model = model
         self.tok = tokenizer
         self.cfg = config or PPOConfig()
@@ -218,7 +239,11 @@ class PPOTrainer:
             raise ValueError(f"unknown algorithm {self.cfg.algorithm!r} (ppo or rloo)")
         self.seed = seed
         self.device = next(model.parameters()).device
-        hidden = model.config.hidden_size if hasattr(model, "config") else model.base_model.config.hidden_size
+        hidden = (
+            model.config.hidden_size
+            if hasattr(model, "config")
+            else model.base_model.config.hidden_size
+        )
         self.value_head = ValueHead(hidden).to(self.device)
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
@@ -230,7 +255,9 @@ class PPOTrainer:
         self.steps = 0
         eos = tokenizer.eos_token_id
         self.eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
+        self.pad_id = (
+            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
+        )
 
     # -- model passes -------------------------------------------------------------------------
 
@@ -260,12 +287,19 @@ class PPOTrainer:
             r_ids = torch.full((q_ids.shape[0], 1), self.eos_ids[0], device=self.device)
         r_mask = response_mask_from(r_ids, self.eos_ids, None)
         r_ids = torch.where(r_mask.bool(), r_ids, torch.full_like(r_ids, self.pad_id))
-        texts = self.tok.batch_decode(r_ids * r_mask + self.pad_id * (1 - r_mask), skip_special_tokens=True)
+        texts = self.tok.batch_decode(
+            r_ids * r_mask + self.pad_id * (1 - r_mask), skip_special_tokens=True
+        )
         return Rollout(list(prompts), q_ids, q_mask, r_ids, r_mask, [t.strip() for t in texts])
 
     def forward(
-        self, q_ids: torch.Tensor, q_mask: torch.Tensor, r_ids: torch.Tensor, r_mask: torch.Tensor,
-        *, values: bool = True,
+        self,
+        q_ids: torch.Tensor,
+        q_mask: torch.Tensor,
+        r_ids: torch.Tensor,
+        r_mask: torch.Tensor,
+        *,
+        values: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Log-probs (B, T) of the response tokens under the current model (temperature-scaled
         as when sampling) and, with values=True, the value of the state before each token."""
@@ -289,9 +323,13 @@ class PPOTrainer:
     def score_rollout(self, ro: Rollout) -> Rollout:
         """Fill old log-probs, values and reference log-probs (adapters disabled)."""
         self.model.eval()
-        ro.old_logp, ro.old_values = self.forward(ro.query_ids, ro.query_mask, ro.response_ids, ro.response_mask)
+        ro.old_logp, ro.old_values = self.forward(
+            ro.query_ids, ro.query_mask, ro.response_ids, ro.response_mask
+        )
         with self.model.disable_adapter():
-            ro.ref_logp, _ = self.forward(ro.query_ids, ro.query_mask, ro.response_ids, ro.response_mask, values=False)
+            ro.ref_logp, _ = self.forward(
+                ro.query_ids, ro.query_mask, ro.response_ids, ro.response_mask, values=False
+            )
         return ro
 
     def rollout(self, prompts: Sequence[str]) -> Rollout:
@@ -308,7 +346,9 @@ class PPOTrainer:
         scores = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
         mask = ro.response_mask
         maskf = mask.float()
-        rewards, kl = token_rewards(scores, ro.old_logp, ro.ref_logp, mask, cfg.beta, cfg.kl_estimator)
+        rewards, kl = token_rewards(
+            scores, ro.old_logp, ro.ref_logp, mask, cfg.beta, cfg.kl_estimator
+        )
         if cfg.algorithm == "ppo":
             advantages, returns = gae(rewards, ro.old_values, mask, cfg.gamma, cfg.lam)
         else:  # rloo: sequence-level leave-one-out advantage of (score - beta * KL_sum)
@@ -319,7 +359,12 @@ class PPOTrainer:
         if cfg.whiten_advantages and mask.sum() > 1:
             advantages = masked_whiten(advantages, mask)
         B = ro.response_ids.shape[0]
-        stats: dict[str, list[float]] = {"policy_loss": [], "value_loss": [], "clipfrac": [], "approx_kl": []}
+        stats: dict[str, list[float]] = {
+            "policy_loss": [],
+            "value_loss": [],
+            "clipfrac": [],
+            "approx_kl": [],
+        }
         self.model.eval()  # no dropout: the ratio is exactly 1 on the first minibatch
         gen = torch.Generator().manual_seed(self.seed + self.steps)
         for _ in range(cfg.ppo_epochs):
@@ -328,7 +373,11 @@ class PPOTrainer:
                 idx = order[start : start + cfg.minibatch_size].to(self.device)
                 m = mask[idx]
                 logp, values = self.forward(
-                    ro.query_ids[idx], ro.query_mask[idx], ro.response_ids[idx], m, values=cfg.algorithm == "ppo"
+                    ro.query_ids[idx],
+                    ro.query_mask[idx],
+                    ro.response_ids[idx],
+                    m,
+                    values=cfg.algorithm == "ppo",
                 )
                 pg, info = policy_loss(logp, ro.old_logp[idx], advantages[idx], m, cfg.clip_eps)
                 loss = pg
@@ -366,7 +415,9 @@ class PPOTrainer:
         self.model.save_pretrained(str(folder / "adapter"))
         torch.save(self.value_head.state_dict(), folder / "value_head.pt")
         torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
-        (folder / "ppo.json").write_text(json.dumps({"config": asdict(self.cfg), "steps": self.steps}, indent=2))
+        (folder / "ppo.json").write_text(
+            json.dumps({"config": asdict(self.cfg), "steps": self.steps}, indent=2)
+        )
 
     def load(self, folder: str | Path) -> None:
         """Restore a checkpoint written by `save` into this trainer's (same-shaped) model."""
@@ -379,11 +430,17 @@ class PPOTrainer:
         if weights.exists():
             state = load_file(str(weights), device=str(self.device))
         else:
-            state = torch.load(adapter / "adapter_model.bin", map_location=self.device, weights_only=True)
+            state = torch.load(
+                adapter / "adapter_model.bin", map_location=self.device, weights_only=True
+            )
         set_peft_model_state_dict(self.model, state)
-        self.value_head.load_state_dict(torch.load(folder / "value_head.pt", map_location=self.device, weights_only=True))
+        self.value_head.load_state_dict(
+            torch.load(folder / "value_head.pt", map_location=self.device, weights_only=True)
+        )
         opt = folder / "optimizer.pt"
         if opt.exists():
-            self.optimizer.load_state_dict(torch.load(opt, map_location=self.device, weights_only=True))
+            self.optimizer.load_state_dict(
+                torch.load(opt, map_location=self.device, weights_only=True)
+            )
         meta = json.loads((folder / "ppo.json").read_text())
         self.steps = int(meta.get("steps", 0))

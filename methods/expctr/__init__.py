@@ -17,7 +17,7 @@ def sweep_cells(grid: str | None = None) -> list[dict[str, object]]:
     combos: list[dict[str, object]] = []
     if grid == "full":
         keys = list(axes)
-        combos = [dict(zip(keys, values)) for values in product(*axes.values())]
+        combos = [dict(zip(keys, values, strict=False)) for values in product(*axes.values())]
     else:
         for key, values in axes.items():
             for v in values:
@@ -28,6 +28,11 @@ def sweep_cells(grid: str | None = None) -> list[dict[str, object]]:
     cells = []
     for dataset in spec["datasets"]:
         for combo in combos:
-            cells.append({"dataset": dataset, "profile": spec["profiles"][dataset],
-                          "sets": [f"{k}={v}" for k, v in combo.items()]})
+            cells.append(
+                {
+                    "dataset": dataset,
+                    "profile": spec["profiles"][dataset],
+                    "sets": [f"{k}={v}" for k, v in combo.items()],
+                }
+            )
     return cells

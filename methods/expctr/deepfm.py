@@ -15,8 +15,9 @@ plain ID DeepFM.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -60,7 +61,9 @@ class DeepFM(nn.Module):
         """h_ui: the deep part's last hidden layer."""
         return self.mlp(torch.cat([self.e_user(users), self.e_item(items)], dim=-1))
 
-    def forward(self, users: torch.Tensor, items: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, users: torch.Tensor, items: torch.Tensor, z: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Logits; z=None means the zero explanation vector."""
         eu, ei = self.e_user(users), self.e_item(items)
         first = self.bias + self.w_user(users).squeeze(-1) + self.w_item(items).squeeze(-1)
@@ -86,10 +89,13 @@ class IdIndex:
         return u, i
 
     def to_dict(self) -> dict[str, list[str]]:
-        return {"users": sorted(self.users, key=self.users.get), "items": sorted(self.items, key=self.items.get)}
+        return {
+            "users": sorted(self.users, key=self.users.get),
+            "items": sorted(self.items, key=self.items.get),
+        }
 
     @classmethod
-    def from_dict(cls, data: dict[str, list[str]]) -> "IdIndex":
+    def from_dict(cls, data: dict[str, list[str]]) -> IdIndex:
         return cls(data["users"], data["items"])
 
 
@@ -141,6 +147,8 @@ def train_deepfm(
 
 
 @torch.no_grad()
-def predict_proba(model: DeepFM, users: torch.Tensor, items: torch.Tensor, z: torch.Tensor | None = None) -> np.ndarray:
+def predict_proba(
+    model: DeepFM, users: torch.Tensor, items: torch.Tensor, z: torch.Tensor | None = None
+) -> np.ndarray:
     model.eval()
     return torch.sigmoid(model(users, items, z)).numpy().astype(np.float64)

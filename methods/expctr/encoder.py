@@ -8,13 +8,12 @@ own sentence-transformers config would use the CLS token). No L2 normalisation u
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from bench.encoders import EMBEDDED, checkpoint_name, embedded_minilm_path
 from bench.errors import BenchError
-
 
 _MODELS: dict[tuple[str, str], tuple[object, object]] = {}
 
@@ -33,8 +32,14 @@ def _load(path: str, device: str) -> tuple[object, object]:
 
 
 class MeanPoolEncoder:
-    def __init__(self, model: str = EMBEDDED, device: str = "cpu", batch_size: int = 64,
-                 max_length: int = 128, normalize: bool = False):
+    def __init__(
+        self,
+        model: str = EMBEDDED,
+        device: str = "cpu",
+        batch_size: int = 64,
+        max_length: int = 128,
+        normalize: bool = False,
+    ):
         import torch
 
         path = str(embedded_minilm_path()) if model == EMBEDDED else model
@@ -57,15 +62,20 @@ class MeanPoolEncoder:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         for start in range(0, len(missing), self.batch_size):
             chunk = missing[start : start + self.batch_size]
-            enc = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length,
-                                 return_tensors="pt").to(self.device)
+            enc = self.tokenizer(
+                chunk,
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+            ).to(self.device)
             with torch.inference_mode():
                 hidden = self.model(**enc).last_hidden_state
             m = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
             if self.normalize:
                 pooled = torch.nn.functional.normalize(pooled, dim=-1)
-            for text, vec in zip(chunk, pooled.float().cpu().numpy()):
+            for text, vec in zip(chunk, pooled.float().cpu().numpy(), strict=False):
                 self._cache[text] = vec
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

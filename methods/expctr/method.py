@@ -47,7 +47,9 @@ class Params:
     lora_r: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.0  # 0: the PPO ratio is exactly 1 before the first update
-    lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    lora_targets: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"]
+    )
     # PPO (§4.2.1 / §5.1.4)
     algorithm: str = "ppo"  # "ppo" (paper); "rloo" only when asked for explicitly
     lr: float = 1e-5
@@ -111,11 +113,15 @@ class ExpCTR(Method):
         if p.score_with not in ("llm", "aug"):
             raise BenchError(f"model.score_with must be 'llm' or 'aug', got {p.score_with!r}")
         if p.lc_score_input not in ("prob", "logit"):
-            raise BenchError(f"model.lc_score_input must be 'prob' or 'logit', got {p.lc_score_input!r}")
+            raise BenchError(
+                f"model.lc_score_input must be 'prob' or 'logit', got {p.lc_score_input!r}"
+            )
         if p.algorithm not in ("ppo", "rloo"):
             raise BenchError(f"model.algorithm must be 'ppo' or 'rloo', got {p.algorithm!r}")
         if p.ctr_records not in ("all", "explained"):
-            raise BenchError(f"model.ctr_records must be 'all' or 'explained', got {p.ctr_records!r}")
+            raise BenchError(
+                f"model.ctr_records must be 'all' or 'explained', got {p.ctr_records!r}"
+            )
 
     def _setup_llm(self) -> None:
         import torch
@@ -151,7 +157,9 @@ class ExpCTR(Method):
         from methods.expctr.encoder import MeanPoolEncoder
 
         p: Params = self.params  # type: ignore[assignment]
-        self.encoder = MeanPoolEncoder(p.encoder, device=self.run.device, normalize=p.encoder_normalize)
+        self.encoder = MeanPoolEncoder(
+            p.encoder, device=self.run.device, normalize=p.encoder_normalize
+        )
         self.index = IdIndex([r.user_id for r in train], [r.item_id for r in train])
         torch.manual_seed(self.run.seed)
         self.deepfm = DeepFM(
@@ -170,7 +178,9 @@ class ExpCTR(Method):
             raise BenchError("ExpCTR needs binary labels in the train split (ratings + threshold)")
         rl = labelled
         if p.train_records and p.train_records < len(labelled):
-            keep = sorted(random.Random(self.run.seed).sample(range(len(labelled)), p.train_records))
+            keep = sorted(
+                random.Random(self.run.seed).sample(range(len(labelled)), p.train_records)
+            )
             rl = [labelled[i] for i in keep]
         self.rl_records = rl
         self.ctr_train = labelled if p.ctr_records == "all" else rl
@@ -182,14 +192,20 @@ class ExpCTR(Method):
         self.run.stage("ctr_pretrain", self._train_ctr_pretrain, self._load_ctr)
         self.run.stage("lc", lambda d: self._train_ppo("lc", p.lc_epochs, d), self._load_ppo)
         for k in range(1, p.iterations + 1):
-            self.run.stage(f"ctr_{k}", lambda d, k=k: self._train_ctr(f"ctr_{k}", d), self._load_ctr)
-            self.run.stage(f"ic_{k}", lambda d, k=k: self._train_ppo(f"ic_{k}", p.ic_epochs, d), self._load_ppo)
+            self.run.stage(
+                f"ctr_{k}", lambda d, k=k: self._train_ctr(f"ctr_{k}", d), self._load_ctr
+            )
+            self.run.stage(
+                f"ic_{k}", lambda d, k=k: self._train_ppo(f"ic_{k}", p.ic_epochs, d), self._load_ppo
+            )
         if p.final_ctr_refit:
             self.run.stage("ctr_final", lambda d: self._train_ctr("ctr_final", d), self._load_ctr)
 
     # -- rewards ------------------------------------------------------------------------------
 
-    def _lc_scores(self, records: list[Record], explanations: list[str], advance: Any = None) -> np.ndarray:
+    def _lc_scores(
+        self, records: list[Record], explanations: list[str], advance: Any = None
+    ) -> np.ndarray:
         """Eq. 8 with the frozen base (adapter disabled) on the §4.2.2 CTR prompt."""
         import torch
 
@@ -198,7 +214,10 @@ class ExpCTR(Method):
         from methods.expctr.scoring import first_token_probs
 
         p: Params = self.params  # type: ignore[assignment]
-        prompts = [render_chat(self.tok, ctr_prompt(e, r, self.domain)) for r, e in zip(records, explanations)]
+        prompts = [
+            render_chat(self.tok, ctr_prompt(e, r, self.domain))
+            for r, e in zip(records, explanations, strict=False)
+        ]
         with self.model.disable_adapter():
             p_yes, p_no = first_token_probs(
                 self.model, self.tok, prompts, self.yes_ids, self.no_ids,
@@ -208,7 +227,9 @@ class ExpCTR(Method):
             p_yes, p_no = np.log(np.maximum(p_yes, 1e-30)), np.log(np.maximum(p_no, 1e-30))
         return lc_score(torch.from_numpy(p_yes), torch.from_numpy(p_no), p.lc_temperature).numpy()
 
-    def _aug_scores(self, records: list[Record], explanations: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
+    def _aug_scores(
+        self, records: list[Record], explanations: list[str] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(s^r with the explanation embedding, s~^r with z = 0) of eq. 12/13."""
         import torch
 
@@ -221,7 +242,9 @@ class ExpCTR(Method):
         z = torch.from_numpy(self.encoder.encode(explanations))
         return predict_proba(self.deepfm, u, i, z), s0
 
-    def _rewards(self, kind: str, records: list[Record], texts: list[str]) -> tuple[Any, dict[str, float]]:
+    def _rewards(
+        self, kind: str, records: list[Record], texts: list[str]
+    ) -> tuple[Any, dict[str, float]]:
         import torch
 
         from methods.expctr.rewards import ic_reward, lc_reward
@@ -230,7 +253,10 @@ class ExpCTR(Method):
         if kind == "lc":
             s = torch.from_numpy(self._lc_scores(records, texts))
             raw = lc_reward(y, s)  # eq. 9
-            return raw, {"ctr_score_mean": s.mean().item(), "acc": ((s > 0.5).double() == y).double().mean().item()}
+            return raw, {
+                "ctr_score_mean": s.mean().item(),
+                "acc": ((s > 0.5).double() == y).double().mean().item(),
+            }
         s, s0 = self._aug_scores(records, texts)
         s, s0 = torch.from_numpy(s), torch.from_numpy(s0)
         raw = ic_reward(y, s, s0)  # eq. 13
@@ -260,13 +286,16 @@ class ExpCTR(Method):
                 rng.shuffle(order)
                 for start in range(0, len(order), p.batch_size):
                     batch = [records[j] for j in order[start : start + p.batch_size]]
-                    prompts = [render_chat(self.tok, explanation_prompt(r, self.domain, p.prompt_history)) for r in batch]
+                    prompts = [
+                        render_chat(self.tok, explanation_prompt(r, self.domain, p.prompt_history))
+                        for r in batch
+                    ]
                     torch.manual_seed(self.run.seed * 100003 + self.global_step)
                     ro = self.trainer.rollout(prompts)
                     raw, extra = self._rewards(kind, batch, ro.texts)
                     norm = normalize_clip(raw, p.delta)  # eq. 10
                     stats = self.trainer.step(ro, norm.float())
-                    for r, text in zip(batch, ro.texts):
+                    for r, text in zip(batch, ro.texts, strict=False):
                         self.explanations[_key(r)] = text
                     self.run.log(
                         stage, step, kind=kind, epoch=epoch, global_step=self.global_step,
@@ -286,7 +315,9 @@ class ExpCTR(Method):
         atomic_write_json(stage_dir / "state.json", {"global_step": self.global_step})
 
     def _load_state(self, stage_dir: Path) -> None:
-        self.explanations = json.loads((stage_dir / "explanations.json").read_text(encoding="utf-8"))
+        self.explanations = json.loads(
+            (stage_dir / "explanations.json").read_text(encoding="utf-8")
+        )
         self.global_step = json.loads((stage_dir / "state.json").read_text())["global_step"]
 
     def _load_ppo(self, stage_dir: Path) -> None:
@@ -337,8 +368,15 @@ class ExpCTR(Method):
         from bench.rundir import atomic_write_json
 
         torch.save(self.deepfm.state_dict(), stage_dir / "deepfm.pt")
-        atomic_write_json(stage_dir / "deepfm.json", {"config": asdict(self.deepfm.cfg), "z_dim": self.deepfm.z_dim,
-                                                     "encoder": self.encoder.checkpoint, **self.index.to_dict()})
+        atomic_write_json(
+            stage_dir / "deepfm.json",
+            {
+                "config": asdict(self.deepfm.cfg),
+                "z_dim": self.deepfm.z_dim,
+                "encoder": self.encoder.checkpoint,
+                **self.index.to_dict(),
+            },
+        )
 
     def _load_ctr(self, stage_dir: Path) -> None:
         import torch
@@ -369,7 +407,7 @@ class ExpCTR(Method):
             llm = self._lc_scores(records, texts, advance)
         aug, aug0 = self._aug_scores(records, texts)
         out = []
-        for text, s_llm, s_aug, s0 in zip(texts, llm, aug, aug0):
+        for text, s_llm, s_aug, s0 in zip(texts, llm, aug, aug0, strict=False):
             score = float(s_llm if p.score_with == "llm" else s_aug)
             out.append(Prediction(ctr_score=score, explanation=text, extras={
                 "ctr_llm": float(s_llm), "ctr_aug": float(s_aug), "ctr_aug_no_expl": float(s0),

@@ -58,7 +58,7 @@ def explanation_prompt(record: Record, domain: Domain = BOOKS, max_items: int | 
         f"their {d.activity} preferences:\n"
         f"The liked {d.items}: {_titles(record.history_liked, max_items)}\n"
         f"The disliked {d.items}: {_titles(record.history_disliked, max_items)}\n"
-        f'Considering the preference of the customer, predict how the customer will consider '
+        f"Considering the preference of the customer, predict how the customer will consider "
         f'"{target_title(record)}" and give a reason. The answer should be within one sentence.'
     )
 

@@ -7,7 +7,8 @@ probabilities of the first tokens of "Yes" and "No" (V_pos / V_neg of eq. 8).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,14 +51,25 @@ def first_token_probs(
             chunk = list(prompts[start : start + batch_size])
             old = tokenizer.truncation_side
             tokenizer.truncation_side = "left"
-            enc = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False,
-                            truncation=max_prompt_tokens is not None, max_length=max_prompt_tokens)
+            enc = tokenizer(
+                chunk,
+                return_tensors="pt",
+                padding=True,
+                add_special_tokens=False,
+                truncation=max_prompt_tokens is not None,
+                max_length=max_prompt_tokens,
+            )
             tokenizer.truncation_side = old
             ids = enc["input_ids"].to(device)
             attn = enc["attention_mask"].to(device)
             position_ids = (attn.cumsum(-1) - 1).clamp(min=0)
-            out = model(input_ids=ids, attention_mask=attn, position_ids=position_ids,
-                        logits_to_keep=1, use_cache=False)
+            out = model(
+                input_ids=ids,
+                attention_mask=attn,
+                position_ids=position_ids,
+                logits_to_keep=1,
+                use_cache=False,
+            )
             probs = torch.softmax(out.logits[:, -1, :].float(), dim=-1)
             pos.append(probs[:, list(pos_ids)].sum(-1).detach().cpu().numpy())
             neg.append(probs[:, list(neg_ids)].sum(-1).detach().cpu().numpy())

@@ -16,15 +16,27 @@ from bench.rundir import RunContext
 def _records(n: int, seed: int) -> list[Record]:
     rng = random.Random(seed)
     # labels are independent of the ids, so only the explanation can carry the signal
-    return [Record(user_id=f"u{rng.randrange(60)}", item_id=f"i{rng.randrange(80)}", rating=None,
-                   label=rng.randrange(2), title="t") for _ in range(n)]
+    return [
+        Record(
+            user_id=f"u{rng.randrange(60)}",
+            item_id=f"i{rng.randrange(80)}",
+            rating=None,
+            label=rng.randrange(2),
+            title="t",
+        )
+        for _ in range(n)
+    ]
 
 
 def _explain(label: int, k: int) -> str:
-    liked = ["They will love this film because it matches the comedies they enjoyed.",
-             "A great fit: the user adores this kind of story and will enjoy it."]
-    disliked = ["They will dislike this film because it resembles the dramas they hated.",
-                "A poor fit: the user finds this kind of story boring and will not enjoy it."]
+    liked = [
+        "They will love this film because it matches the comedies they enjoyed.",
+        "A great fit: the user adores this kind of story and will enjoy it.",
+    ]
+    disliked = [
+        "They will dislike this film because it resembles the dramas they hated.",
+        "A poor fit: the user finds this kind of story boring and will not enjoy it.",
+    ]
     return (liked if label else disliked)[k % 2]
 
 
@@ -32,13 +44,17 @@ def _explain(label: int, k: int) -> str:
 def ic_method(tmp_path_factory):
     from methods.expctr.method import ExpCTR, Params
 
-    run = RunContext(tmp_path_factory.mktemp("ic"), RunConfig(method="expctr", dataset="ml-100k"), quiet=True)
+    run = RunContext(
+        tmp_path_factory.mktemp("ic"), RunConfig(method="expctr", dataset="ml-100k"), quiet=True
+    )
     params = Params(ctr_epochs=60, ctr_lr=2e-2, ctr_batch_size=256, ctr_z_dropout=0.25)
     m = ExpCTR(params, run)
     train = _records(256, 0)
     m._setup_ctr(train)
     m.ctr_train = train
-    m.explanations = {f"{r.user_id}\t{r.item_id}": _explain(r.label, k) for k, r in enumerate(train)}
+    m.explanations = {
+        f"{r.user_id}\t{r.item_id}": _explain(r.label, k) for k, r in enumerate(train)
+    }
     m._train_ctr("ctr_1", run.stage_dir("ctr_1"))  # stage 2, eq. 15
     return m
 
@@ -53,8 +69,12 @@ def test_informative_explanations_earn_more_ic_reward(ic_method):
     r_shuf, _ = ic_method._rewards("ic", test, shuffled)
     assert r_info.mean().item() > r_shuf.mean().item() + 0.1
     # and per record: wherever shuffling flipped the explanation's polarity, reward drops
-    flipped = np.array([("love" in a or "great" in a) != ("love" in b or "great" in b)
-                        for a, b in zip(informative, shuffled)])
+    flipped = np.array(
+        [
+            ("love" in a or "great" in a) != ("love" in b or "great" in b)
+            for a, b in zip(informative, shuffled, strict=False)
+        ]
+    )
     assert (r_info.numpy()[flipped] > r_shuf.numpy()[flipped]).mean() > 0.9
 
 

@@ -20,9 +20,17 @@ def _splits() -> Splits:
         out = []
         for _ in range(n):
             label = rng.randrange(2)
-            out.append(Record(user_id=f"u{rng.randrange(5)}", item_id=f"i{rng.randrange(12)}", rating=4.0 + label,
-                              label=label, title=rng.choice(titles), history_liked=rng.sample(titles, 2),
-                              history_disliked=rng.sample(titles, 1)))
+            out.append(
+                Record(
+                    user_id=f"u{rng.randrange(5)}",
+                    item_id=f"i{rng.randrange(12)}",
+                    rating=4.0 + label,
+                    label=label,
+                    title=rng.choice(titles),
+                    history_liked=rng.sample(titles, 2),
+                    history_disliked=rng.sample(titles, 1),
+                )
+            )
         return out
 
     return Splits(rec(12), rec(3), rec(4))
@@ -31,9 +39,21 @@ def _splits() -> Splits:
 def _params(**kw):
     from methods.expctr.method import Params
 
-    base = dict(backbone="tiny-random", train_records=4, batch_size=2, minibatch_size=2, lc_epochs=1,
-                ic_epochs=1, iterations=1, max_new_tokens=4, lr=1e-3, ctr_pretrain_epochs=1, ctr_epochs=1,
-                gen_batch_size=4, score_batch_size=4)
+    base = dict(
+        backbone="tiny-random",
+        train_records=4,
+        batch_size=2,
+        minibatch_size=2,
+        lc_epochs=1,
+        ic_epochs=1,
+        iterations=1,
+        max_new_tokens=4,
+        lr=1e-3,
+        ctr_pretrain_epochs=1,
+        ctr_epochs=1,
+        gen_batch_size=4,
+        score_batch_size=4,
+    )
     base.update(kw)
     return Params(**base)
 
@@ -43,7 +63,9 @@ def fitted(tmp_path_factory):
     from methods.expctr.method import ExpCTR
 
     folder = tmp_path_factory.mktemp("expctr")
-    run = RunContext(folder, RunConfig(method="expctr", dataset="ml-100k", device="cpu"), quiet=True)
+    run = RunContext(
+        folder, RunConfig(method="expctr", dataset="ml-100k", device="cpu"), quiet=True
+    )
     splits = _splits()
     m = ExpCTR(_params(), run)
     m.fit(splits)
@@ -72,12 +94,16 @@ def test_resume_reuses_every_stage(fitted):
     from methods.expctr.method import ExpCTR
 
     m, _, splits, folder = fitted
-    run2 = RunContext(folder, RunConfig(method="expctr", dataset="ml-100k", device="cpu"), resume=True, quiet=True)
+    run2 = RunContext(
+        folder, RunConfig(method="expctr", dataset="ml-100k", device="cpu"), resume=True, quiet=True
+    )
     m2 = ExpCTR(_params(score_with="aug"), run2)
     m2.fit(splits)
     assert run2.stages_run == [] and len(run2.stages_reused) == 5
     assert m2.explanations == m.explanations
     a, b = m.predict(splits.test), m2.predict(splits.test)
-    assert [p.extras["ctr_aug"] for p in a] == pytest.approx([p.extras["ctr_aug"] for p in b], abs=1e-6)
+    assert [p.extras["ctr_aug"] for p in a] == pytest.approx(
+        [p.extras["ctr_aug"] for p in b], abs=1e-6
+    )
     assert [p.explanation for p in a] == [p.explanation for p in b]
     assert all(p.ctr_score == p.extras["ctr_aug"] for p in b)

@@ -15,8 +15,15 @@ from methods.expctr.prompts import (
 
 
 def _record(**kw):
-    base = dict(user_id="u1", item_id="i9", rating=5.0, label=1, title="Dune",
-                history_liked=["Emma", "Ulysses", "Hamlet"], history_disliked=["Twilight"])
+    base = dict(
+        user_id="u1",
+        item_id="i9",
+        rating=5.0,
+        label=1,
+        title="Dune",
+        history_liked=["Emma", "Ulysses", "Hamlet"],
+        history_disliked=["Twilight"],
+    )
     base.update(kw)
     return Record(**base)
 
@@ -39,7 +46,9 @@ def test_explanation_prompt_empty_history_and_truncation():
 
 def test_ctr_prompt_embeds_the_explanation():
     text = ctr_prompt("  They love sci-fi classics. ", _record(), BOOKS)
-    assert 'identify whether the user will like the target book by answering "Yes." or "No."' in text
+    assert (
+        'identify whether the user will like the target book by answering "Yes." or "No."' in text
+    )
     assert "The user thought: They love sci-fi classics.\n" in text
     assert text.endswith('Whether the user will like the target book "Dune":')
 

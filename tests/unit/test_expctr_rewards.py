@@ -12,8 +12,12 @@ from methods.expctr.rewards import ic_reward, lc_reward, lc_score, normalize_cli
 
 def test_lc_score_eq8():
     # eq. 8: exp(.6/T) / (exp(.6/T) + exp(.2/T)) = 1 / (1 + exp(-.4/T))
-    assert lc_score(torch.tensor([0.6]), torch.tensor([0.2]), 1.0).item() == pytest.approx(1 / (1 + math.exp(-0.4)))
-    assert lc_score(torch.tensor([0.6]), torch.tensor([0.2]), 0.5).item() == pytest.approx(0.689974, abs=1e-6)
+    assert lc_score(torch.tensor([0.6]), torch.tensor([0.2]), 1.0).item() == pytest.approx(
+        1 / (1 + math.exp(-0.4))
+    )
+    assert lc_score(torch.tensor([0.6]), torch.tensor([0.2]), 0.5).item() == pytest.approx(
+        0.689974, abs=1e-6
+    )
     assert lc_score(torch.tensor([0.3]), torch.tensor([0.3]), 1.0).item() == pytest.approx(0.5)
 
 

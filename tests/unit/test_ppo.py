@@ -47,8 +47,13 @@ def test_clipped_surrogate_by_hand():
     assert loss.item() == pytest.approx((-1.2 - 0.5 + 2.2) / 3)
     assert info["clipfrac"] == pytest.approx(1 / 3)
     # negative advantage, ratio below 1 - eps: the pessimistic (clipped) term wins
-    loss2, _ = policy_loss(torch.log(torch.tensor([[0.25]])), torch.log(torch.tensor([[0.5]])),
-                           torch.tensor([[-1.0]]), torch.ones(1, 1), clip_eps=0.2)
+    loss2, _ = policy_loss(
+        torch.log(torch.tensor([[0.25]])),
+        torch.log(torch.tensor([[0.5]])),
+        torch.tensor([[-1.0]]),
+        torch.ones(1, 1),
+        clip_eps=0.2,
+    )
     assert loss2.item() == pytest.approx(0.8)
 
 
@@ -75,17 +80,25 @@ def test_kl_penalty_rewards_by_hand():
 
 def test_value_loss_by_hand():
     # clipped value 0.5 + 0.2 = 0.7; max((1-2)^2, (0.7-2)^2) = 1.69 -> 0.5 * 1.69
-    loss = value_loss(torch.tensor([[1.0]]), torch.tensor([[0.5]]), torch.tensor([[2.0]]), torch.ones(1, 1), 0.2)
+    loss = value_loss(
+        torch.tensor([[1.0]]), torch.tensor([[0.5]]), torch.tensor([[2.0]]), torch.ones(1, 1), 0.2
+    )
     assert loss.item() == pytest.approx(0.845)
 
 
 def test_response_mask_stops_after_first_eos():
     ids = torch.tensor([[5, 6, 2, 2, 2], [5, 2, 7, 2, 2], [5, 6, 7, 8, 9]])
-    assert response_mask_from(ids, [2], None).tolist() == [[1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 1, 1]]
+    assert response_mask_from(ids, [2], None).tolist() == [
+        [1, 1, 1, 0, 0],
+        [1, 1, 0, 0, 0],
+        [1, 1, 1, 1, 1],
+    ]
 
 
 def test_rloo_leave_one_out():
-    assert rloo_advantages(torch.tensor([1.0, 2.0, 3.0]), 3).tolist() == pytest.approx([-1.5, 0.0, 1.5])
+    assert rloo_advantages(torch.tensor([1.0, 2.0, 3.0]), 3).tolist() == pytest.approx(
+        [-1.5, 0.0, 1.5]
+    )
 
 
 def test_ppo_config_defaults_follow_expctr():
@@ -110,8 +123,13 @@ def test_ppo_step_changes_lora_and_value_head(tiny_policy):
 
     model, tok = tiny_policy
     torch.manual_seed(0)
-    trainer = PPOTrainer(model, tok, PPOConfig(lr=1e-3, max_new_tokens=6, minibatch_size=2, ppo_epochs=1))
-    prompts = [render_chat(tok, "Recommend a movie."), render_chat(tok, "Explain why in one sentence, please.")]
+    trainer = PPOTrainer(
+        model, tok, PPOConfig(lr=1e-3, max_new_tokens=6, minibatch_size=2, ppo_epochs=1)
+    )
+    prompts = [
+        render_chat(tok, "Recommend a movie."),
+        render_chat(tok, "Explain why in one sentence, please."),
+    ]
     ro = trainer.rollout(prompts)
     # before any update: the policy equals the reference (LoRA B = 0) and the recomputed
     # log-probs equal the rollout's (ratio exactly 1 on the first minibatch)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 
 from bench.config import RunConfig
 from bench.records import Record, Splits
@@ -11,12 +10,19 @@ from bench.rundir import RunContext
 
 
 def _splits() -> Splits:
-    rng = random.Random(1)
-
     def rec(n):
-        return [Record(user_id=f"u{k}", item_id=f"i{k}", rating=3.0 + (k % 2) * 2, label=k % 2,
-                       title=f"Film {k}", history_liked=[f"Film {k + 1}"], history_disliked=[])
-                for k in range(n)]
+        return [
+            Record(
+                user_id=f"u{k}",
+                item_id=f"i{k}",
+                rating=3.0 + (k % 2) * 2,
+                label=k % 2,
+                title=f"Film {k}",
+                history_liked=[f"Film {k + 1}"],
+                history_disliked=[],
+            )
+            for k in range(n)
+        ]
 
     return Splits(rec(6), rec(2), rec(3))
 
