@@ -30,7 +30,7 @@ class Timer:
     def __init__(self) -> None:
         self.wall = self.cpu = 0.0
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self._w, self._c = time.perf_counter(), time.process_time()
         return self
 
@@ -55,7 +55,7 @@ def direct(preds: list[str], refs: list[str]) -> dict[str, float]:
     out["bleu1_peter"] = 100 * corpus_bleu_peter(ref_t, hyp_t, 1)
     out["bleu4_peter"] = 100 * corpus_bleu_peter(ref_t, hyp_t, 4)
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
-    scores = [scorer.score(r, p) for p, r in zip(preds, refs)]
+    scores = [scorer.score(r, p) for p, r in zip(preds, refs, strict=False)]
     out["rougeL_f"] = float(np.mean([s["rougeL"].fmeasure for s in scores]))
     out["usr"] = len({tuple(p.split()) for p in preds}) / len(preds)
     P, R, F = bert_score.score(preds, refs, model_type=minilm_path(), num_layers=6)
@@ -73,9 +73,9 @@ def main() -> int:
         print(f"pairs file not found: {args.pairs} (set ERBENCH_DATA_DIR)")
         return 2
 
+    import bert_score  # noqa: F401
     import torch  # warm the heavy imports so neither side pays them
     import transformers  # noqa: F401
-    import bert_score  # noqa: F401
 
     from bench.config import EvalConfig
     from metrics.suite import pairs_to_rows, score_rows
@@ -83,8 +83,10 @@ def main() -> int:
     rows = pairs_to_rows(args.pairs)[: args.n]
     preds = [r["explanation"] for r in rows]
     refs = [r["reference"] for r in rows]
-    print(f"pairs: {len(rows)}  torch threads: {torch.get_num_threads()}  "
-          f"cpus: {len(os.sched_getaffinity(0))}  load avg: {os.getloadavg()[0]:.1f}")
+    print(
+        f"pairs: {len(rows)}  torch threads: {torch.get_num_threads()}  "
+        f"cpus: {len(os.sched_getaffinity(0))}  load avg: {os.getloadavg()[0]:.1f}"
+    )
 
     d_values: dict[str, float] = {}
     if not args.skip_direct:
@@ -94,13 +96,17 @@ def main() -> int:
 
     with Timer() as ts:
         report = score_rows(rows, EvalConfig())
-    print(f"suite (score_rows):   wall {ts.wall:7.1f} s   cpu {ts.cpu:7.1f} s   "
-          f"load avg now: {os.getloadavg()[0]:.1f}")
+    print(
+        f"suite (score_rows):   wall {ts.wall:7.1f} s   cpu {ts.cpu:7.1f} s   "
+        f"load avg now: {os.getloadavg()[0]:.1f}"
+    )
     for name, sec in sorted(report.seconds.items(), key=lambda kv: -kv[1]):
         print(f"  {name:12s} {sec:7.1f} s wall")
     if d_values:
-        print(f"suite overhead vs direct: wall {100 * (ts.wall / td.wall - 1):+.1f}%   "
-              f"cpu {100 * (ts.cpu / td.cpu - 1):+.1f}%")
+        print(
+            f"suite overhead vs direct: wall {100 * (ts.wall / td.wall - 1):+.1f}%   "
+            f"cpu {100 * (ts.cpu / td.cpu - 1):+.1f}%"
+        )
         got = report.as_dict()
         for name, val in d_values.items():
             print(f"  {name:34s} suite {got.get(name, float('nan')):10.5f}  direct {val:10.5f}")

@@ -44,13 +44,23 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterable, Sequence
+from typing import Any, ClassVar
 
 # Every field a metric may need. "features" = per-row feature words (extras.features / row
 # features); "review" = the ground-truth review text (extras.review or the row's review).
 FIELDS = frozenset(
-    {"explanation", "reference", "rating", "rating_true", "label", "ctr_score", "features", "review"}
+    {
+        "explanation",
+        "reference",
+        "rating",
+        "rating_true",
+        "label",
+        "ctr_score",
+        "features",
+        "review",
+    }
 )
 
 
@@ -225,7 +235,9 @@ def std_values(values: Sequence[MetricValue]) -> list[MetricValue]:
         else:
             std_name = f"{v.name}_std"
         out.append(
-            MetricValue(std_name, pstd(v.per_sample), v.n, False, {**v.version, "stat": "pstd"}, None)
+            MetricValue(
+                std_name, pstd(v.per_sample), v.n, False, {**v.version, "stat": "pstd"}, None
+            )
         )
     return out
 

@@ -144,18 +144,19 @@ class BERTScore(Metric):
         tag = json.dumps(self.version(), sort_keys=True)
         disk = self._load_disk(tag)
         todo = [
-            (c, r) for c, r in dict.fromkeys(zip(cands, refs))
+            (c, r)
+            for c, r in dict.fromkeys(zip(cands, refs, strict=False))
             if (tag, c, r) not in _PAIR_CACHE and _pair_key(c, r) not in disk
         ]
-        for c, r in dict.fromkeys(zip(cands, refs)):
+        for c, r in dict.fromkeys(zip(cands, refs, strict=False)):
             if (tag, c, r) not in _PAIR_CACHE and _pair_key(c, r) in disk:
                 _PAIR_CACHE[(tag, c, r)] = tuple(disk[_pair_key(c, r)])  # type: ignore[assignment]
         if todo:
             P, R, F = self._scorer().score([c for c, _ in todo], [r for _, r in todo])
-            for (c, r), p, rr, f in zip(todo, P.tolist(), R.tolist(), F.tolist()):
+            for (c, r), p, rr, f in zip(todo, P.tolist(), R.tolist(), F.tolist(), strict=False):
                 _PAIR_CACHE[(tag, c, r)] = (p, rr, f)
             self._save_disk(tag, disk, todo)
-        scores = [_PAIR_CACHE[(tag, c, r)] for c, r in zip(cands, refs)]
+        scores = [_PAIR_CACHE[(tag, c, r)] for c, r in zip(cands, refs, strict=False)]
         return [
             self.value_from_samples("bertscore_p", [s[0] for s in scores]),
             self.value_from_samples("bertscore_r", [s[1] for s in scores]),
@@ -179,7 +180,9 @@ class BERTScore(Metric):
         except (OSError, ValueError):
             return {}
 
-    def _save_disk(self, tag: str, disk: dict[str, list[float]], todo: list[tuple[str, str]]) -> None:
+    def _save_disk(
+        self, tag: str, disk: dict[str, list[float]], todo: list[tuple[str, str]]
+    ) -> None:
         f = self._disk_file(tag)
         if f is None:
             return
@@ -191,4 +194,4 @@ class BERTScore(Metric):
 
 
 def _pair_key(cand: str, ref: str) -> str:
-    return hashlib.sha1(f"{cand}\x00{ref}".encode("utf-8")).hexdigest()
+    return hashlib.sha1(f"{cand}\x00{ref}".encode()).hexdigest()

@@ -21,13 +21,13 @@ import csv
 import itertools
 import math
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from bench.errors import DataError
 from metrics.base import Batch, Metric, MetricValue, named
 from metrics.rating import clip
-
 
 # -- eq. 8 -------------------------------------------------------------------------------------
 
@@ -37,7 +37,7 @@ def coherence_scores(
 ) -> dict[str, list[float]]:
     """Per-sample Accuracy, Coherence and Acc of Curr-RLCER eq. 8, plus the CIER indicator."""
     acc_part, coh, acc, cier = [], [], [], []
-    for a, b, c in zip(r0, r1, r2):
+    for a, b, c in zip(r0, r1, r2, strict=False):
         accuracy = ((1 - abs(a - b) / scale) + (1 - abs(a - c) / scale)) / 2
         coherence = 1 - abs(b - c) / scale
         acc_part.append(accuracy)
@@ -69,7 +69,9 @@ def read_human_ratings(path: str | Path) -> dict[str, list[float]]:
             try:
                 rating = float(row["rating"])
             except (TypeError, ValueError):
-                raise DataError(f"{path}:{number}: rating {row.get('rating')!r} is not a number") from None
+                raise DataError(
+                    f"{path}:{number}: rating {row.get('rating')!r} is not a number"
+                ) from None
             if not math.isfinite(rating):
                 raise DataError(f"{path}:{number}: rating must be finite")
             if row.get("idx") not in (None, ""):
@@ -121,8 +123,15 @@ class Coherence(Metric):
     needs = frozenset({"explanation", "rating", "rating_true"})
     level = "sample"
     higher_is_better = True
-    reports = ("coh_accuracy", "coh_coherence", "coh_acc", "cier_rate", "coh_r2_heldout_acc",
-               "coh_human_alpha", "coh_human_agreement")
+    reports = (
+        "coh_accuracy",
+        "coh_coherence",
+        "coh_acc",
+        "cier_rate",
+        "coh_r2_heldout_acc",
+        "coh_human_alpha",
+        "coh_human_agreement",
+    )
 
     def __init__(self, eval_cfg: Any = None, **context: Any):
         super().__init__(eval_cfg, **context)
@@ -132,8 +141,12 @@ class Coherence(Metric):
         self._versions: dict[str, dict[str, Any]] = {}
 
     def version(self) -> dict[str, Any]:
-        return {**super().version(), "equation": "Curr-RLCER eq. 8", "scale": self.rmax - self.rmin,
-                "sources": self.sources}
+        return {
+            **super().version(),
+            "equation": "Curr-RLCER eq. 8",
+            "scale": self.rmax - self.rmin,
+            "sources": self.sources,
+        }
 
     def available(self) -> tuple[bool, str]:
         unknown = [s for s in self.sources if s not in ("classifier", "judge", "human")]
@@ -146,24 +159,40 @@ class Coherence(Metric):
         setting = getattr(self.eval_cfg, "sentiment_classifier", "embedded") or "embedded"
         texts = batch.texts("explanation")
         if setting != "embedded":
-            label = "nlptown-sentiment" if "nlptown" in setting else os.path.basename(setting.rstrip("/"))
+            label = (
+                "nlptown-sentiment"
+                if "nlptown" in setting
+                else os.path.basename(setting.rstrip("/"))
+            )
             from metrics.bertscore import _local_hf_dir
 
             local = _local_hf_dir(setting)
             if local is None:
-                return label, None, {}, [], (
-                    f"sentiment classifier {setting!r} is not loadable here (no local folder and "
-                    "not in the Hugging Face cache; no hub access); set eval.sentiment_classifier "
-                    "to a local folder, or 'embedded'"
+                return (
+                    label,
+                    None,
+                    {},
+                    [],
+                    (
+                        f"sentiment classifier {setting!r} is not loadable here (no local folder and "
+                        "not in the Hugging Face cache; no hub access); set eval.sentiment_classifier "
+                        "to a local folder, or 'embedded'"
+                    ),
                 )
             try:
                 from metrics.rating_classifier import HFStarClassifier
 
                 clf = HFStarClassifier(local)
             except Exception as exc:  # noqa: BLE001 - any load failure means "not here"
-                return label, None, {}, [], (
-                    f"sentiment classifier {setting!r} is not loadable here ({type(exc).__name__}); "
-                    "set eval.sentiment_classifier to a local folder, or 'embedded'"
+                return (
+                    label,
+                    None,
+                    {},
+                    [],
+                    (
+                        f"sentiment classifier {setting!r} is not loadable here ({type(exc).__name__}); "
+                        "set eval.sentiment_classifier to a local folder, or 'embedded'"
+                    ),
                 )
             return label, clf.predict(texts), {"checkpoint": setting}, [], ""
         from metrics.rating_classifier import RatingClassifier
@@ -172,11 +201,21 @@ class Coherence(Metric):
         clf = self.context.get("rating_classifier")
         if clf is None:
             train = self.context.get("train_records") or []
-            pairs = [(r.review, r.rating) for r in train if getattr(r, "review", "") and r.rating is not None]
+            pairs = [
+                (r.review, r.rating)
+                for r in train
+                if getattr(r, "review", "") and r.rating is not None
+            ]
             if len(pairs) < 10:
-                return label, None, {}, [], (
-                    "the embedded rating classifier is trained on the train split's reviews; "
-                    "none were given (pass train_records, or a fitted rating_classifier)"
+                return (
+                    label,
+                    None,
+                    {},
+                    [],
+                    (
+                        "the embedded rating classifier is trained on the train split's reviews; "
+                        "none were given (pass train_records, or a fitted rating_classifier)"
+                    ),
                 )
             clf = RatingClassifier.fit_or_load(
                 [p[0] for p in pairs], [p[1] for p in pairs], self.context.get("cache_dir")
@@ -201,10 +240,20 @@ class Coherence(Metric):
                 return f"judge:{model or 'none'}", None, {}, [], f"judge client failed: {exc}"
         label = f"judge:{model or getattr(judge, 'model', None) or 'injected'}"
         if judge is None:
-            return label, None, {}, [], "no judge client (set eval.judge_base_url and eval.judge_model)"
+            return (
+                label,
+                None,
+                {},
+                [],
+                "no judge client (set eval.judge_base_url and eval.judge_model)",
+            )
         ratings = judge(batch.texts("explanation"))
-        ver = {"checkpoint": label, "judge": getattr(judge, "version", lambda: {})()
-               if callable(getattr(judge, "version", None)) else {}}
+        ver = {
+            "checkpoint": label,
+            "judge": getattr(judge, "version", lambda: {})()
+            if callable(getattr(judge, "version", None))
+            else {},
+        }
         return label, [None if r is None else float(r) for r in ratings], ver, [], ""
 
     def _human(self, batch: Batch) -> tuple[str, list[float | None] | None, dict, list, str]:
@@ -214,10 +263,13 @@ class Coherence(Metric):
             ratings = read_human_ratings(path)
         if not ratings:
             return "human", None, {}, [], "no human ratings (set eval.human_ratings_csv)"
-        ratings = {str(k): (list(v) if isinstance(v, (list, tuple)) else [float(v)]) for k, v in ratings.items()}
+        ratings = {
+            str(k): (list(v) if isinstance(v, (list, tuple)) else [float(v)])
+            for k, v in ratings.items()
+        }
         r2: list[float | None] = []
         used: dict[str, list[float]] = {}
-        for row, idx in zip(batch.rows, batch.idx):
+        for row, idx in zip(batch.rows, batch.idx, strict=False):
             key = str(idx)
             if key not in ratings:
                 key = f"{row.get('user_id')}|{row.get('item_id')}"
@@ -233,8 +285,17 @@ class Coherence(Metric):
             ("coh_human_agreement", mean_pairwise_agreement(used), n_items),
         ]
         annotators = max((len(v) for v in used.values()), default=0)
-        return "human", r2, {"checkpoint": "human", "source": str(path or "injected"),
-                             "max_annotators": annotators}, extra, ""
+        return (
+            "human",
+            r2,
+            {
+                "checkpoint": "human",
+                "source": str(path or "injected"),
+                "max_annotators": annotators,
+            },
+            extra,
+            "",
+        )
 
     def compute(self, batch: Batch) -> list[MetricValue]:
         clip_on = bool(getattr(self.eval_cfg, "rating_clip", True))
@@ -252,14 +313,21 @@ class Coherence(Metric):
                 continue
             keep = [i for i, v in enumerate(r2) if v is not None]
             r2c = clip([float(r2[i]) for i in keep], lo, hi)  # type: ignore[arg-type]
-            scores = coherence_scores([r0_all[i] for i in keep], [r1_all[i] for i in keep], r2c, scale)
+            scores = coherence_scores(
+                [r0_all[i] for i in keep], [r1_all[i] for i in keep], r2c, scale
+            )
             version = {**self.version(), **ver, "source": source, "n_scored": len(keep)}
             full = len(keep) == len(batch)
             for base, vals in scores.items():
                 mean = sum(vals) / len(vals) if vals else float("nan")
                 # per-sample scores only when aligned with every row (human: a subset)
-                out.append(MetricValue(named(base, label), mean, len(vals), True, version,
-                                       vals if full else None))
+                out.append(
+                    MetricValue(
+                        named(base, label), mean, len(vals), True, version, vals if full else None
+                    )
+                )
             for base, value, n in extra:
-                out.append(MetricValue(named(base, label), float(value), int(n), True, version, None))
+                out.append(
+                    MetricValue(named(base, label), float(value), int(n), True, version, None)
+                )
         return out

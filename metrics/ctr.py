@@ -46,5 +46,7 @@ class CTRMetrics(Metric):
         mse = mean_squared_error(y, p)
         out.append(self.value("ctr_mse", mse, n))
         out.append(self.value("ctr_rmse", math.sqrt(mse), n))
-        out.append(self.value("ctr_mae", mean_absolute_error(y, p), n, per_sample=np.abs(y - p).tolist()))
+        out.append(
+            self.value("ctr_mae", mean_absolute_error(y, p), n, per_sample=np.abs(y - p).tolist())
+        )
         return out

@@ -7,8 +7,9 @@ process (and on disk under cache_dir when given). Importing this module does not
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 EMBEDDED_NAME = "all-MiniLM-L6-v2"
 
@@ -54,8 +55,13 @@ class MeanPoolEncoder:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                     max_length=self.max_seq_length, return_tensors="pt")
+                enc = self.tokenizer(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_seq_length,
+                    return_tensors="pt",
+                )
                 hidden = self.model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
@@ -74,7 +80,10 @@ def sentence_model(path: str | None = None) -> MeanPoolEncoder:
 
 
 def embed(
-    texts: Sequence[str], *, path: str | None = None, batch_size: int = 64,
+    texts: Sequence[str],
+    *,
+    path: str | None = None,
+    batch_size: int = 64,
     cache_dir: Path | None = None,
 ) -> Any:
     """(n, d) float32 numpy array of normalised embeddings; each distinct text encoded once."""
@@ -84,7 +93,9 @@ def embed(
     disk: dict[str, Any] = {}
     disk_file = None
     if cache_dir is not None:
-        disk_file = Path(cache_dir) / f"embeddings_{hashlib.sha256(path.encode()).hexdigest()[:8]}.npz"
+        disk_file = (
+            Path(cache_dir) / f"embeddings_{hashlib.sha256(path.encode()).hexdigest()[:8]}.npz"
+        )
         if disk_file.exists():
             with np.load(disk_file, allow_pickle=False) as data:
                 disk = {k: data[k] for k in data.files}
@@ -100,7 +111,7 @@ def embed(
             todo.append(t)
     if todo:
         vecs = sentence_model(path).encode(todo, batch_size=batch_size)
-        for t, v in zip(todo, vecs):
+        for t, v in zip(todo, vecs, strict=False):
             _CACHE[(path, t)] = v.astype(np.float32)
         if disk_file is not None:
             disk.update({_text_key(t): _CACHE[(path, t)] for t in todo})

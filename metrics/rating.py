@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from metrics.base import Batch, Metric, MetricValue
 
@@ -21,12 +22,12 @@ def clip(values: Sequence[float], lo: float | None, hi: float | None) -> list[fl
 
 def rmse(pred: Sequence[float], true: Sequence[float]) -> float:
     """sqrt(mean((p - r)^2))."""
-    return math.sqrt(sum((p - t) ** 2 for p, t in zip(pred, true)) / len(pred))
+    return math.sqrt(sum((p - t) ** 2 for p, t in zip(pred, true, strict=False)) / len(pred))
 
 
 def mae(pred: Sequence[float], true: Sequence[float]) -> float:
     """mean(|p - r|)."""
-    return sum(abs(p - t) for p, t in zip(pred, true)) / len(pred)
+    return sum(abs(p - t) for p, t in zip(pred, true, strict=False)) / len(pred)
 
 
 class RatingError(Metric):
@@ -54,7 +55,7 @@ class RatingError(Metric):
         lo, hi = self._range()
         pred = clip(batch.floats("rating"), lo, hi)
         true = batch.floats("rating_true")
-        abs_err = [abs(p - t) for p, t in zip(pred, true)]
+        abs_err = [abs(p - t) for p, t in zip(pred, true, strict=False)]
         n = len(batch)
         return [
             self.value("rmse", rmse(pred, true), n),

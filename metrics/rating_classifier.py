@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from metrics.encoder import EMBEDDED_NAME, embed, minilm_path
 
@@ -32,7 +33,7 @@ def clip_words(text: str, max_words: int) -> str:
 
 def data_digest(texts: Sequence[str], ratings: Sequence[float]) -> str:
     h = hashlib.sha256()
-    for t, r in zip(texts, ratings):
+    for t, r in zip(texts, ratings, strict=False):
         h.update(t.encode("utf-8"))
         h.update(b"\x00")
         h.update(str(float(r)).encode())
@@ -73,18 +74,25 @@ class RatingClassifier:
 
     # -- training -----------------------------------------------------------------------
     def _embed(self, texts: Sequence[str], cache_dir: Path | None = None) -> Any:
-        return embed([clip_words(t, self.max_words) for t in texts],
-                     path=self.encoder_path or minilm_path(), cache_dir=cache_dir)
+        return embed(
+            [clip_words(t, self.max_words) for t in texts],
+            path=self.encoder_path or minilm_path(),
+            cache_dir=cache_dir,
+        )
 
     def fit(
         self, texts: Sequence[str], ratings: Sequence[float], *, cache_dir: Path | None = None
-    ) -> "RatingClassifier":
+    ) -> RatingClassifier:
         import numpy as np
         from sklearn.linear_model import LogisticRegression
 
         if len(texts) != len(ratings):
             raise ValueError("texts and ratings differ in length")
-        pairs = [(t, int(round(float(r)))) for t, r in zip(texts, ratings) if t and t.strip()]
+        pairs = [
+            (t, int(round(float(r))))
+            for t, r in zip(texts, ratings, strict=False)
+            if t and t.strip()
+        ]
         if len(pairs) < 10:
             raise ValueError(f"need at least 10 non-empty texts to train, got {len(pairs)}")
         self.digest = data_digest([p[0] for p in pairs], [p[1] for p in pairs])
@@ -175,17 +183,25 @@ class RatingClassifier:
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path) -> "RatingClassifier":
+    def load(cls, folder: str | Path) -> RatingClassifier:
         import numpy as np
 
         folder = Path(folder)
         meta = json.loads((folder / "classifier.json").read_text(encoding="utf-8"))
         if meta.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{folder}: unsupported classifier format {meta.get('format_version')}")
+            raise ValueError(
+                f"{folder}: unsupported classifier format {meta.get('format_version')}"
+            )
         enc = None if meta["encoder"] == EMBEDDED_NAME else meta["encoder"]
-        clf = cls(C=meta["C"], class_weight=meta["class_weight"], max_words=meta["max_words"],
-                  heldout=meta["heldout"], seed=meta["seed"], max_train=meta["max_train"],
-                  encoder_path=enc)
+        clf = cls(
+            C=meta["C"],
+            class_weight=meta["class_weight"],
+            max_words=meta["max_words"],
+            heldout=meta["heldout"],
+            seed=meta["seed"],
+            max_train=meta["max_train"],
+            encoder_path=enc,
+        )
         with np.load(folder / "classifier.npz", allow_pickle=False) as data:
             clf.coef, clf.intercept, clf.classes = data["coef"], data["intercept"], data["classes"]
         clf.heldout_accuracy = meta["heldout_accuracy"]
@@ -196,13 +212,30 @@ class RatingClassifier:
     @classmethod
     def fit_or_load(
         cls, texts: Sequence[str], ratings: Sequence[float], cache_dir: str | Path | None, **kw: Any
-    ) -> "RatingClassifier":
+    ) -> RatingClassifier:
         """Train once per training set (keyed by a digest of texts+ratings+settings) and cache."""
         clf = cls(**kw)
-        key = data_digest(texts, ratings) + "_" + hashlib.sha256(
-            json.dumps({k: v for k, v in clf.meta().items() if k not in (
-                "heldout_accuracy", "n_train", "n_heldout", "train_digest", "classes")},
-                sort_keys=True).encode()).hexdigest()[:8]
+        key = (
+            data_digest(texts, ratings)
+            + "_"
+            + hashlib.sha256(
+                json.dumps(
+                    {
+                        k: v
+                        for k, v in clf.meta().items()
+                        if k
+                        not in (
+                            "heldout_accuracy",
+                            "n_train",
+                            "n_heldout",
+                            "train_digest",
+                            "classes",
+                        )
+                    },
+                    sort_keys=True,
+                ).encode()
+            ).hexdigest()[:8]
+        )
         folder = Path(cache_dir) / "rating_classifier" / key if cache_dir else None
         if folder is not None and (folder / "classifier.json").exists():
             return cls.load(folder)
@@ -224,8 +257,12 @@ class HFStarClassifier:
         from transformers import pipeline
 
         self.model_id = model_id_or_dir
-        self.pipe = pipeline("text-classification", model=model_id_or_dir, device=-1,
-                             model_kwargs={"local_files_only": True})
+        self.pipe = pipeline(
+            "text-classification",
+            model=model_id_or_dir,
+            device=-1,
+            model_kwargs={"local_files_only": True},
+        )
         self.batch_size = batch_size
 
     def predict(self, texts: Sequence[str]) -> list[float]:

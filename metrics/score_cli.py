@@ -1,15 +1,16 @@
 """What `bench score` calls: rescore a run folder, or score a pairs file.
 
-    score_run_dir(run_dir, eval_cfg)  -> ScoreReport; rewrites metrics.json and per_example.jsonl
-    score_pairs(path, eval_cfg)       -> ScoreReport (nothing written)
-    report_to_json(report)            -> {metric name: value}
+score_run_dir(run_dir, eval_cfg)  -> ScoreReport; rewrites metrics.json and per_example.jsonl
+score_pairs(path, eval_cfg)       -> ScoreReport (nothing written)
+report_to_json(report)            -> {metric name: value}
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.errors import BenchError
 from metrics.suite import ScoreReport, pairs_to_rows, score_rows
@@ -48,8 +49,12 @@ def score_run_dir(
     eval_cfg = _default_cfg(eval_cfg)
     rows = read_jsonl(pred_file)
     report = score_rows(
-        rows, eval_cfg, train_records=train_records,
-        cache_dir=cache_dir or run_dir / "cache", progress=progress, judge=judge,
+        rows,
+        eval_cfg,
+        train_records=train_records,
+        cache_dir=cache_dir or run_dir / "cache",
+        progress=progress,
+        judge=judge,
     )
     info = _run_info(run_dir)
     payload = [
@@ -97,12 +102,16 @@ def _run_info(run_dir: Path) -> dict[str, Any]:
 
 
 def score_pairs(
-    path: str | Path, eval_cfg: Any = None, *, progress: Callable[[str], None] | None = None,
+    path: str | Path,
+    eval_cfg: Any = None,
+    *,
+    progress: Callable[[str], None] | None = None,
     cache_dir: Path | None = None,
 ) -> ScoreReport:
     """Score a JSONL of {prediction, reference[, rating, predicted_rating]} pairs."""
-    return score_rows(pairs_to_rows(path), _default_cfg(eval_cfg), progress=progress,
-                      cache_dir=cache_dir)
+    return score_rows(
+        pairs_to_rows(path), _default_cfg(eval_cfg), progress=progress, cache_dir=cache_dir
+    )
 
 
 def report_to_json(report: ScoreReport) -> dict[str, Any]:

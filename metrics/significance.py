@@ -10,8 +10,9 @@ a and b are the same metric's per-example scores of run A and run B; differences
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def paired_ttest(a: Sequence[float], b: Sequence[float]) -> PairedTest:
     from scipy import stats
 
     _check(a, b)
-    diffs = [x - y for x, y in zip(a, b)]
+    diffs = [x - y for x, y in zip(a, b, strict=False)]
     mean = sum(diffs) / len(diffs)
     if all(d == diffs[0] for d in diffs):  # zero variance: scipy returns nan
         p = 1.0 if mean == 0 else 0.0
@@ -73,8 +74,15 @@ def paired_bootstrap(
     alpha = (1 - confidence) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
     p = 2 * min((means <= 0).mean(), (means >= 0).mean())
-    return BootstrapCI(float(d.mean()), float(low), float(high), float(min(1.0, p)), len(d),
-                       n_resamples, confidence)
+    return BootstrapCI(
+        float(d.mean()),
+        float(low),
+        float(high),
+        float(min(1.0, p)),
+        len(d),
+        n_resamples,
+        confidence,
+    )
 
 
 def align(

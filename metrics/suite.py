@@ -1,9 +1,9 @@
 """Score prediction rows with every applicable registered metric.
 
-    report = score_rows(rows, eval_cfg, train_records=splits.train, cache_dir=run_dir / "cache")
-    report.values        # list[MetricValue], incl. <name>_std for per-sample metrics
-    report.unavailable   # {reported name: reason} for metrics that could not run here
-    report.per_example   # [{"idx": i, "<metric>": score, ...}] for sample-level metrics
+report = score_rows(rows, eval_cfg, train_records=splits.train, cache_dir=run_dir / "cache")
+report.values        # list[MetricValue], incl. <name>_std for per-sample metrics
+report.unavailable   # {reported name: reason} for metrics that could not run here
+report.per_example   # [{"idx": i, "<metric>": score, ...}] for sample-level metrics
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from bench.errors import BenchError, DataError
 from bench.registry import METRICS, RegistryError
@@ -96,10 +97,14 @@ def select_metrics(requested: Sequence[str]) -> dict[str, set[str] | None]:
         else:
             known = sorted(set(METRICS.names()) | set(reported))
             close = [k for k in known if k.lower() == base.lower()]
-            close += [c for c in difflib.get_close_matches(base, known, n=3, cutoff=0.5) if c not in close]
+            close += [
+                c for c in difflib.get_close_matches(base, known, n=3, cutoff=0.5) if c not in close
+            ]
             close = close[:3]
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise BenchError(f"unknown metric {req!r} in eval.metrics{hint} Known: {', '.join(known)}")
+            raise BenchError(
+                f"unknown metric {req!r} in eval.metrics{hint} Known: {', '.join(known)}"
+            )
     return chosen
 
 
@@ -205,7 +210,9 @@ def score_rows(
                 raise
             log.warning("metric %s failed: %s: %s", entry_name, type(exc).__name__, exc)
             for base in sorted(keep):
-                report.unavailable[names[base]] = f"error while scoring: {type(exc).__name__}: {exc}"
+                report.unavailable[names[base]] = (
+                    f"error while scoring: {type(exc).__name__}: {exc}"
+                )
             continue
         for rep, why in metric.skipped.items():
             if _base_name(rep)[0] in keep:

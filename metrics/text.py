@@ -5,7 +5,8 @@ from __future__ import annotations
 import collections
 import math
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from metrics.base import Batch, Metric, MetricValue
 
@@ -43,7 +44,7 @@ def corpus_bleu_peter(
     matches = [0] * max_order
     possible = [0] * max_order
     ref_len = hyp_len = 0
-    for ref, hyp in zip(references, hypotheses):
+    for ref, hyp in zip(references, hypotheses, strict=False):
         ref_len += len(ref)
         hyp_len += len(hyp)
         overlap = _ngrams(hyp, max_order) & _ngrams(ref, max_order)
@@ -104,8 +105,13 @@ class SacreBLEU(Metric):
     def version(self) -> dict[str, Any]:
         import sacrebleu
 
-        return {**super().version(), "sacrebleu": sacrebleu.__version__, "tokenize": "13a",
-                "smooth": "exp", "scale": 100}
+        return {
+            **super().version(),
+            "sacrebleu": sacrebleu.__version__,
+            "tokenize": "13a",
+            "smooth": "exp",
+            "scale": 100,
+        }
 
     def compute(self, batch: Batch) -> list[MetricValue]:
         from sacrebleu.metrics import BLEU
@@ -134,8 +140,12 @@ class Rouge(Metric):
     def version(self) -> dict[str, Any]:
         from importlib.metadata import version
 
-        return {**super().version(), "rouge_score": version("rouge-score"),
-                "use_stemmer": self.use_stemmer, "scale": 1}
+        return {
+            **super().version(),
+            "rouge_score": version("rouge-score"),
+            "use_stemmer": self.use_stemmer,
+            "scale": 1,
+        }
 
     def compute(self, batch: Batch) -> list[MetricValue]:
         from rouge_score import rouge_scorer
@@ -143,7 +153,7 @@ class Rouge(Metric):
         keys = ("rouge1", "rouge2", "rougeL")
         scorer = rouge_scorer.RougeScorer(list(keys), use_stemmer=self.use_stemmer)
         per = {(k, s): [] for k in keys for s in "prf"}
-        for hyp, ref in zip(batch.texts("explanation"), batch.texts("reference")):
+        for hyp, ref in zip(batch.texts("explanation"), batch.texts("reference"), strict=False):
             scores = scorer.score(ref, hyp)  # score(target, prediction)
             for k in keys:
                 sc = scores[k]
@@ -190,7 +200,9 @@ def as_feature_list(value: Any) -> list[str]:
     return [str(v) for v in value if str(v).strip()]
 
 
-def feature_detect(tokens: Sequence[str], feature_set: Iterable[tuple[str, ...]]) -> set[tuple[str, ...]]:
+def feature_detect(
+    tokens: Sequence[str], feature_set: Iterable[tuple[str, ...]]
+) -> set[tuple[str, ...]]:
     """Features (token tuples) that occur contiguously in `tokens`."""
     found = set()
     token_set = set(tokens)
@@ -223,7 +235,9 @@ def feature_scores(
     pairs = n * (n - 1) / 2
     div = sum(c * (c - 1) / 2 for c in counts.values()) / pairs if pairs else float("nan")
     fcr = len(counts) / len(feature_set) if feature_set else float("nan")
-    match = [float(any(f in fs for f in true)) for fs, true in zip(detected, true_features)]
+    match = [
+        float(any(f in fs for f in true)) for fs, true in zip(detected, true_features, strict=False)
+    ]
     fmr = sum(match) / n if n else float("nan")
     return div, fcr, fmr, match
 

@@ -32,10 +32,24 @@ def test_eq8_hand_values():
 
 def rows():
     return [
-        {"idx": 0, "user_id": "u0", "item_id": "i0", "rating_true": 5, "rating": 4,
-         "explanation": "fine", "reference": "x"},
-        {"idx": 1, "user_id": "u1", "item_id": "i1", "rating_true": 2, "rating": 2,
-         "explanation": "awful", "reference": "x"},
+        {
+            "idx": 0,
+            "user_id": "u0",
+            "item_id": "i0",
+            "rating_true": 5,
+            "rating": 4,
+            "explanation": "fine",
+            "reference": "x",
+        },
+        {
+            "idx": 1,
+            "user_id": "u1",
+            "item_id": "i1",
+            "rating_true": 2,
+            "rating": 2,
+            "explanation": "awful",
+            "reference": "x",
+        },
     ]
 
 
@@ -56,7 +70,7 @@ def test_coherence_judge_missing_is_unavailable_with_reason():
     cfg = EvalConfig(metrics=["coh_acc"], coherence_sources=["judge"])
     rep = score_rows(rows(), cfg)
     assert not rep.values
-    (name, reason), = [(k, r) for k, r in rep.unavailable.items() if k.startswith("coh_acc[")]
+    ((name, reason),) = [(k, r) for k, r in rep.unavailable.items() if k.startswith("coh_acc[")]
     assert name.startswith("coh_acc[judge:") and "judge" in reason
 
 
@@ -85,17 +99,31 @@ def test_human_csv_errors_name_file_and_line(tmp_path):
         read_human_ratings(bad)
 
 
-POS = ["great product, love it", "excellent, works perfectly", "wonderful sound, highly recommend",
-       "amazing quality, five stars", "fantastic value, very happy"]
-NEG = ["terrible, broke immediately", "awful quality, waste of money", "horrible, do not buy",
-       "worst purchase ever, useless", "very bad, returned it"]
+POS = [
+    "great product, love it",
+    "excellent, works perfectly",
+    "wonderful sound, highly recommend",
+    "amazing quality, five stars",
+    "fantastic value, very happy",
+]
+NEG = [
+    "terrible, broke immediately",
+    "awful quality, waste of money",
+    "horrible, do not buy",
+    "worst purchase ever, useless",
+    "very bad, returned it",
+]
 
 
 def train_records():
     recs = []
     for k in range(4):
-        recs += [Record(user_id=f"u{k}{i}", item_id="i", rating=5.0, review=t) for i, t in enumerate(POS)]
-        recs += [Record(user_id=f"v{k}{i}", item_id="i", rating=1.0, review=t) for i, t in enumerate(NEG)]
+        recs += [
+            Record(user_id=f"u{k}{i}", item_id="i", rating=5.0, review=t) for i, t in enumerate(POS)
+        ]
+        recs += [
+            Record(user_id=f"v{k}{i}", item_id="i", rating=1.0, review=t) for i, t in enumerate(NEG)
+        ]
     return recs
 
 
@@ -125,7 +153,9 @@ def test_coherence_embedded_classifier_trained_on_train_reviews(tmp_path):
     rep = score_rows(data, cfg, train_records=train_records(), cache_dir=tmp_path)
     v = rep.as_dict()
     # r2 = [5, 1]: sample 1 Accuracy (0.75 + 1)/2, Coherence 0.75; sample 2 (1 + 0.75)/2, 0.75
-    assert v["coh_acc[minilm-logreg]"] == pytest.approx(((0.875 + 0.75) / 2 + (0.875 + 0.75) / 2) / 2)
+    assert v["coh_acc[minilm-logreg]"] == pytest.approx(
+        ((0.875 + 0.75) / 2 + (0.875 + 0.75) / 2) / 2
+    )
     assert "coh_r2_heldout_acc[minilm-logreg]" in v
     assert list((tmp_path / "rating_classifier").iterdir())  # cached for the next scoring
 
@@ -136,8 +166,10 @@ def test_coherence_without_train_reviews_is_unavailable():
 
 
 def test_official_sentiment_classifier_not_loadable_is_unavailable():
-    cfg = EvalConfig(metrics=["coherence"],
-                     sentiment_classifier="nlptown/bert-base-multilingual-uncased-sentiment")
+    cfg = EvalConfig(
+        metrics=["coherence"],
+        sentiment_classifier="nlptown/bert-base-multilingual-uncased-sentiment",
+    )
     rep = score_rows(rows(), cfg, train_records=train_records())
     assert not rep.values
     assert "not loadable" in rep.unavailable["coh_acc[nlptown-sentiment]"]

@@ -12,7 +12,10 @@ from metrics.suite import score_rows
 
 
 def rating_rows(pred, true):
-    return [{"idx": i, "rating": p, "rating_true": t} for i, (p, t) in enumerate(zip(pred, true))]
+    return [
+        {"idx": i, "rating": p, "rating_true": t}
+        for i, (p, t) in enumerate(zip(pred, true, strict=False))
+    ]
 
 
 def test_rmse_mae_clipped_like_peter():
@@ -35,7 +38,9 @@ def test_rmse_mae_unclipped():
 
 def test_ctr_metrics_hand_values():
     y, p = [0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]
-    data = [{"idx": i, "label": a, "ctr_score": b} for i, (a, b) in enumerate(zip(y, p))]
+    data = [
+        {"idx": i, "label": a, "ctr_score": b} for i, (a, b) in enumerate(zip(y, p, strict=False))
+    ]
     v = score_rows(data, EvalConfig(metrics=["ctr"])).as_dict()
     # AUC = P(score_pos > score_neg) over 4 pairs = 3/4
     assert v["auc"] == pytest.approx(0.75)

@@ -25,8 +25,17 @@ def test_importing_metrics_does_not_import_torch():
 def test_registrations_are_lazy_with_needs():
     import metrics  # noqa: F401
 
-    for name in ("bleu_sacre", "bleu_peter", "rouge", "usr", "feature", "bertscore", "rating",
-                 "ctr", "coherence"):
+    for name in (
+        "bleu_sacre",
+        "bleu_peter",
+        "rouge",
+        "usr",
+        "feature",
+        "bertscore",
+        "rating",
+        "ctr",
+        "coherence",
+    ):
         entry = METRICS.entry(name)
         assert entry.is_lazy or isinstance(entry.target, type)
         assert entry.meta["needs"] and entry.meta["reports"]
@@ -34,7 +43,9 @@ def test_registrations_are_lazy_with_needs():
 
 def test_unknown_metric_name_is_a_clear_error():
     with pytest.raises(BenchError, match="did you mean 'rougeL_f'"):
-        score_rows([{"idx": 0, "explanation": "a", "reference": "a"}], EvalConfig(metrics=["rougeL_F"]))
+        score_rows(
+            [{"idx": 0, "explanation": "a", "reference": "a"}], EvalConfig(metrics=["rougeL_F"])
+        )
 
 
 def test_applicable_metrics_follow_present_fields():
@@ -75,14 +86,18 @@ def test_metric_subclass_plugs_in(monkeypatch):
             return "ck-1"
 
         def compute(self, batch):
-            return [self.value_from_samples("echo", [float(len(t)) for t in batch.texts("explanation")])]
+            return [
+                self.value_from_samples("echo", [float(len(t)) for t in batch.texts("explanation")])
+            ]
 
     import metrics
 
     metrics.register_metric("echo", Echo, needs={"explanation"}, summary="test", reports=("echo",))
     try:
-        rep = score_rows([{"idx": 7, "explanation": "ab"}, {"idx": 8, "explanation": "abcd"}],
-                         EvalConfig(metrics=["echo"]))
+        rep = score_rows(
+            [{"idx": 7, "explanation": "ab"}, {"idx": 8, "explanation": "abcd"}],
+            EvalConfig(metrics=["echo"]),
+        )
     finally:
         METRICS.unregister("echo")
     assert rep.as_dict() == {"echo[ck-1]": 3.0, "echo_std[ck-1]": 1.0}
@@ -93,13 +108,26 @@ def test_metric_subclass_plugs_in(monkeypatch):
 def test_pairs_to_rows_maps_fields_and_reports_bad_lines(tmp_path):
     good = tmp_path / "p.jsonl"
     good.write_text(
-        json.dumps({"uid": 1, "iid": 2, "prediction": "a b", "reference": "a c", "rating": 4,
-                    "predicted_rating": 3.5}) + "\n\n", encoding="utf-8")
+        json.dumps(
+            {
+                "uid": 1,
+                "iid": 2,
+                "prediction": "a b",
+                "reference": "a c",
+                "rating": 4,
+                "predicted_rating": 3.5,
+            }
+        )
+        + "\n\n",
+        encoding="utf-8",
+    )
     (row,) = pairs_to_rows(good)
     assert row["explanation"] == "a b" and row["rating_true"] == 4.0 and row["rating"] == 3.5
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"prediction": "a", "reference": "b"}\n{oops\n{"prediction": 3, "reference": "b"}\n',
-                   encoding="utf-8")
+    bad.write_text(
+        '{"prediction": "a", "reference": "b"}\n{oops\n{"prediction": 3, "reference": "b"}\n',
+        encoding="utf-8",
+    )
     with pytest.raises(DataError) as err:
         pairs_to_rows(bad)
     assert f"{bad}:2" in str(err.value) and f"{bad}:3" in str(err.value)
@@ -107,8 +135,13 @@ def test_pairs_to_rows_maps_fields_and_reports_bad_lines(tmp_path):
 
 def test_score_pairs_and_report_to_json(tmp_path):
     path = tmp_path / "p.jsonl"
-    path.write_text("".join(json.dumps({"prediction": p, "reference": "the cat sat"}) + "\n"
-                            for p in ("the cat sat", "the cat sat")), encoding="utf-8")
+    path.write_text(
+        "".join(
+            json.dumps({"prediction": p, "reference": "the cat sat"}) + "\n"
+            for p in ("the cat sat", "the cat sat")
+        ),
+        encoding="utf-8",
+    )
     rep = score_pairs(path, EvalConfig(metrics=["usr", "bleu1_peter"]))
     assert report_to_json(rep) == {"usr": 0.5, "bleu1_peter": pytest.approx(100.0)}
 
@@ -116,9 +149,21 @@ def test_score_pairs_and_report_to_json(tmp_path):
 def test_score_run_dir_writes_metrics_json(tmp_path):
     run = tmp_path / "m__d__s0__abc"
     run.mkdir()
-    rows = [{"idx": i, "user_id": "u", "item_id": "i", "rating_true": 5.0, "label": 1,
-             "reference": "r", "rating": r, "ctr_score": None, "explanation": None, "extras": {}}
-            for i, r in enumerate([4.0, 5.0])]
+    rows = [
+        {
+            "idx": i,
+            "user_id": "u",
+            "item_id": "i",
+            "rating_true": 5.0,
+            "label": 1,
+            "reference": "r",
+            "rating": r,
+            "ctr_score": None,
+            "explanation": None,
+            "extras": {},
+        }
+        for i, r in enumerate([4.0, 5.0])
+    ]
     (run / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (run / "config.resolved.yaml").write_text("method: m\ndataset: d\nseed: 0\n")
     rep = score_run_dir(run, EvalConfig())
@@ -126,5 +171,5 @@ def test_score_run_dir_writes_metrics_json(tmp_path):
     assert data["run"]["method"] == "m" and data["schema_version"] == 1
     by = {r["metric"]: r for r in data["rows"]}
     assert by["mae"]["value"] == pytest.approx(0.5) and by["mae"]["split"] == "test"
-    assert rep.as_dict()["rmse"] == pytest.approx(0.5 ** 0.5)
+    assert rep.as_dict()["rmse"] == pytest.approx(0.5**0.5)
     assert (run / "per_example.jsonl").read_text().count("\n") == 2

@@ -22,7 +22,12 @@ from metrics.text import (
 
 def rows(pairs, **extra):
     return [
-        {"idx": i, "explanation": h, "reference": r, "extras": dict(extra.get("extras", [{}] * len(pairs))[i])}
+        {
+            "idx": i,
+            "explanation": h,
+            "reference": r,
+            "extras": dict(extra.get("extras", [{}] * len(pairs))[i]),
+        }
         for i, (h, r) in enumerate(pairs)
     ]
 
@@ -109,4 +114,6 @@ def test_multiword_feature_detected_contiguously():
     from metrics.text import feature_detect
 
     toks = peter_tokenize("great sound quality here")
-    assert feature_detect(toks, {("sound", "quality"), ("quality", "sound")}) == {("sound", "quality")}
+    assert feature_detect(toks, {("sound", "quality"), ("quality", "sound")}) == {
+        ("sound", "quality")
+    }
