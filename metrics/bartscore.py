@@ -61,12 +61,16 @@ def load_hf_checkpoint(ref: str, load: Callable[..., Any], what: str) -> Any:
             raise CheckpointUnavailable(f"{what} checkpoint folder {str(path)!r} has no config.json")
         try:
             return load(str(path))
+        except CheckpointUnavailable:
+            raise
         except Exception as exc:  # corrupt or incompatible files
             raise CheckpointUnavailable(
                 f"{what} checkpoint {str(path)!r} failed to load: {type(exc).__name__}: {exc}"
             ) from exc
     try:
         return load(ref, local_files_only=True)
+    except CheckpointUnavailable:
+        raise
     except Exception as exc:
         cached_error = exc
     if hub_offline():

@@ -240,7 +240,11 @@ class BleurtScorer:
 
 
 def load_bleurt(checkpoint: str, **kw: Any) -> BleurtScorer:
-    _, model_cls, _, _ = bleurt_classes()
+    """Tokenizer (PairEncoder) and BleurtForSequenceClassification from a folder or HF id."""
+
+    def load_model(ref: str, **hub_kw: Any) -> Any:
+        model_cls = bleurt_classes()[1]  # bleurt-pytorch with the shims
+        return model_cls.from_pretrained(ref, **hub_kw)
 
     def load_tokenizer(ref: str, **hub_kw: Any) -> PairEncoder:
         folder = Path(ref)
@@ -263,7 +267,7 @@ def load_bleurt(checkpoint: str, **kw: Any) -> BleurtScorer:
         raise CheckpointUnavailable(f"BLEURT checkpoint {ref!r} has neither spm.model nor vocab.txt")
 
     tokenizer = load_hf_checkpoint(checkpoint, load_tokenizer, "BLEURT")
-    model = load_hf_checkpoint(checkpoint, model_cls.from_pretrained, "BLEURT")
+    model = load_hf_checkpoint(checkpoint, load_model, "BLEURT")
     reset_embedding_buffers(model)
     return BleurtScorer(model, tokenizer, **kw)
 

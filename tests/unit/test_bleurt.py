@@ -4,6 +4,7 @@ in-process checkpoint, encoding matches google-research/bleurt, and no checkpoin
 from __future__ import annotations
 
 import io
+from importlib.util import find_spec
 
 import pytest
 import torch
@@ -11,6 +12,10 @@ import torch
 from bench.config import EvalConfig
 from metrics.base import Batch
 from metrics.bleurt import BLEURT, PairEncoder, bleurt_classes, install_shims, load_bleurt
+
+needs_package = pytest.mark.skipif(
+    find_spec("bleurt_pytorch") is None, reason="bleurt-pytorch not installed"
+)
 
 VOCAB = "[PAD] [UNK] [CLS] [SEP] [MASK] the headphones sound great blender is loud tent".split()
 
@@ -31,6 +36,7 @@ def tiny_checkpoint(folder, seed=0):
     return model
 
 
+@needs_package
 def test_shims_make_bleurt_pytorch_importable():
     install_shims()
     import bleurt_pytorch
@@ -43,6 +49,7 @@ def test_shims_make_bleurt_pytorch_importable():
     assert bleurt_pytorch.BleurtTokenizer is not None
 
 
+@needs_package
 def test_tiny_model_forward_ignores_padding():
     model = bleurt_classes()[1](tiny_config()).eval()
     ids = torch.tensor([[2, 5, 6, 3, 9, 3, 0, 0], [2, 7, 3, 10, 11, 12, 3, 0]])
@@ -86,6 +93,7 @@ def test_sentencepiece_encoding_keeps_dummy_prefix(tmp_path):
     assert sp.id_to_piece(expected[1]).startswith("\u2581")  # SentencePiece's dummy prefix
 
 
+@needs_package
 def test_load_and_score_tiny_checkpoint(tmp_path):
     folder = tmp_path / "bleurt-tiny-test"
     model = tiny_checkpoint(folder)
@@ -115,6 +123,7 @@ def test_unset_checkpoint_is_unavailable():
     assert metric.checkpoint is None
 
 
+@needs_package
 def test_missing_checkpoint_dir_is_unavailable(tmp_path):
     ok, reason = BLEURT(EvalConfig(bleurt_checkpoint=str(tmp_path / "BLEURT-20"))).available()
     assert not ok and "does not exist" in reason and "BLEURT-20" in reason
@@ -130,3 +139,15 @@ def test_hub_id_offline_is_unavailable(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     ok, reason = BLEURT(EvalConfig(bleurt_checkpoint="lucadiliello/BLEURT-20")).available()
     assert not ok and "lucadiliello/BLEURT-20" in reason and "offline" in reason
+
+
+def test_missing_package_is_unavailable(monkeypatch, tmp_path):
+    import metrics.bleurt as mod
+
+    real = mod.importlib.util.find_spec
+    monkeypatch.setattr(mod.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "bleurt_pytorch" else real(name, *a))
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
+    ok, reason = BLEURT(EvalConfig(bleurt_checkpoint=str(tmp_path)), device="cpu").available()
+    assert not ok and "pip install bleurt-pytorch" in reason
