@@ -40,7 +40,7 @@ class ZeroShotParams:
     backbone: str = "embedded"  # "embedded" (SmolLM2-135M-Instruct), "tiny-random", HF id, folder
     trust_remote_code: bool = False
     max_prompt_length: int = 512  # tokens (paper §4.1)
-    system_prompt: bool = True  # the <think>/<answer> format instruction as a system message
+    system_prompt: str = "short"  # format instruction as system message: "short", "r1", "none"
     rating_max_new_tokens: int = 128
     explanation_max_new_tokens: int = 128
     predict_batch_size: int = 8

@@ -11,13 +11,23 @@ from typing import Any
 
 from bench.records import Record
 
-SYSTEM_PROMPT = (
-    "A conversation between User and Assistant. The user asks a question, and the Assistant "
-    "solves it. The assistant first thinks about the reasoning process in the mind and then "
-    "provides the user with the answer. The reasoning process and answer are enclosed within "
-    "<think> </think> and <answer> </answer> tags, respectively, i.e., "
-    "<think> reasoning process here </think><answer> answer here </answer>"
-)
+# The output format of Fig. 1 (<think> reasoning </think><answer> answer </answer>), stated
+# as a system message. "r1": the DeepSeek-R1-Zero template (~95 tokens); "short" (default):
+# the same instruction in ~35 tokens, which leaves more of the 512-token budget to the record.
+SYSTEM_PROMPTS = {
+    "short": (
+        "First think about the question inside <think> </think>, then give the final answer "
+        "inside <answer> </answer>, i.e. <think> reasoning </think><answer> answer </answer>"
+    ),
+    "r1": (
+        "A conversation between User and Assistant. The user asks a question, and the Assistant "
+        "solves it. The assistant first thinks about the reasoning process in the mind and then "
+        "provides the user with the answer. The reasoning process and answer are enclosed within "
+        "<think> </think> and <answer> </answer> tags, respectively, i.e., "
+        "<think> reasoning process here </think><answer> answer here </answer>"
+    ),
+}
+SYSTEM_PROMPT = SYSTEM_PROMPTS["short"]
 
 RATING_OPTIONS = (1, 2, 3, 4, 5)
 
@@ -51,8 +61,19 @@ def _body(task: str, fields: dict[str, str]) -> str:
     )
 
 
-def messages_for(task: str, fields: dict[str, str], system: bool = True) -> list[dict[str, str]]:
-    msgs = [{"role": "system", "content": SYSTEM_PROMPT}] if system else []
+def _system_text(system: bool | str) -> str | None:
+    if system is True:
+        return SYSTEM_PROMPT
+    if not system or system == "none":
+        return None
+    if system not in SYSTEM_PROMPTS:
+        raise KeyError(f"unknown system prompt {system!r}; known: {', '.join(SYSTEM_PROMPTS)}, none")
+    return SYSTEM_PROMPTS[system]
+
+
+def messages_for(task: str, fields: dict[str, str], system: bool | str = True) -> list[dict[str, str]]:
+    text = _system_text(system)
+    msgs = [{"role": "system", "content": text}] if text else []
     msgs.append({"role": "user", "content": _body(task, fields)})
     return msgs
 
@@ -86,7 +107,7 @@ def build_prompt(
     record: Record,
     tokenizer: Any = None,
     max_prompt_tokens: int | None = 512,
-    system: bool = True,
+    system: bool | str = True,
 ) -> list[dict[str, str]]:
     """Chat messages for one record and task ("judgment", "choose", "explain")."""
     if task not in TASKS:

@@ -20,9 +20,22 @@ def tiny_params(**kw):
     return Params(**base)
 
 
+class FakeEncoder:
+    """Bag-of-letters vectors: deterministic, instant."""
+
+    def __call__(self, texts):
+        return [[t.lower().count(c) + 1e-3 for c in "aeiost"] for t in texts]
+
+    def similarity(self, a, b):
+        from methods.currrl.rewards import cosine
+
+        return [cosine(u, v) for u, v in zip(self(a), self(b))]
+
+
 def make_method(ctx, params):
     m = CurrRLCER(params, ctx)
     m.classifier = lambda train: (lambda texts: [4.0] * len(texts))  # eq. 7 C stubbed
+    m._encoder = FakeEncoder()  # eq. 6 T stubbed (MiniLM is covered in test_currrl_rewards)
     original = m.reward_functions
 
     def with_signal(task, train=None):
