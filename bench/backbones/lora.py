@@ -8,8 +8,9 @@ is the previous stage's model, as in Curr-RLCER.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 
 def lora_config(

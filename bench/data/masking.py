@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import random
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from bench.records import Record
 

@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 EMBEDDED = ("embedded", "minilm", "all-MiniLM-L6-v2")
 
@@ -38,7 +38,7 @@ class TextEncoder:
 
     def similarity(self, a: Sequence[str], b: Sequence[str]) -> list[float]:
         va, vb = self(list(a)), self(list(b))
-        return [float(sum(x * y for x, y in zip(u, v))) for u, v in zip(va, vb)]
+        return [float(sum(x * y for x, y in zip(u, v, strict=False))) for u, v in zip(va, vb, strict=False)]
 
 
 def sentiment_classifier(

@@ -128,6 +128,9 @@ class LLMZeroShot(Method):
             seed=self.run.seed,
         )
         self.model, self.tokenizer = self.backbone.model, self.backbone.tokenizer
+        from bench.rundir import atomic_write_json
+
+        atomic_write_json(self.run.dir / "backbone.json", self.backbone.describe())  # which mode ran
 
     def prompt(self, task: str, rec: Record) -> list[dict[str, str]]:
         return build_prompt(task, rec, self.tokenizer, self.params.max_prompt_length, self.params.system_prompt)
@@ -384,7 +387,7 @@ class CurrRLCER(LLMZeroShot):
                     records, lambda r: self.prompt("explain", r), p.teacher_base_url, p.teacher_model,
                     os.environ.get(p.teacher_api_key_env),
                 )  # fmt: skip
-                table = {id(r): t for r, t in zip(records, texts)}
+                table = {id(r): t for r, t in zip(records, texts, strict=False)}
                 chosen_fn = lambda r: table.get(id(r), "")  # noqa: E731
 
             def gen(prompts):

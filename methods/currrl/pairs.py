@@ -11,8 +11,9 @@ The pair's prompt is the unmasked input x of D = (x, y_w, y_l).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from bench.data.masking import mask_record
 from bench.records import Record

@@ -74,7 +74,7 @@ def test_publish_keeps_the_first_complete_copy(tmp_path):
 def test_unknown_local_path_fails_cleanly(tmp_path):
     from bench.backbones import load_backbone
 
-    with pytest.raises(Exception):
+    with pytest.raises((OSError, ValueError)):
         load_backbone(str(tmp_path / "nope"), device="cpu")
 
 
