@@ -162,7 +162,8 @@ def score_rows(
         keep = wanted if wanted is not None else set(reports)
         missing = sorted(needs - present)
         if missing:
-            reason = f"rows lack {', '.join(missing)}"
+            counts = [f"{f} ({_n_missing(rows, f)}/{len(rows)} rows)" for f in missing]
+            reason = f"rows lack {', '.join(counts)}"
             target = report.unavailable if requested else report.not_applicable
             for rep in sorted(keep):
                 target[rep] = reason
@@ -241,6 +242,12 @@ def score_rows(
     report.values.extend(std_values(report.values))
     report.per_example = _per_example(batch, report.values)
     return report
+
+
+def _n_missing(rows: list[dict[str, Any]], name: str) -> int:
+    from metrics.base import field_value
+
+    return sum(field_value(r, name) is None for r in rows)
 
 
 def _per_example(batch: Batch, values: list[MetricValue]) -> list[dict[str, Any]]:
