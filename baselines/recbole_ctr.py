@@ -53,6 +53,7 @@ class RecBoleParams:
     history_source: str = "all"  # "all": every prior item; "liked": prior liked train items
     seq_train_on: str = "liked"  # next-item models' training targets: "liked" or "all"
     item_features: list[str] = field(default_factory=lambda: ["genres"])
+    torch_threads: int | None = None  # torch intra-op threads while training (1 on busy CPUs)
     recbole: dict[str, Any] = field(default_factory=dict)  # extra RecBole config keys
 
     def __post_init__(self) -> None:
@@ -74,6 +75,8 @@ class RecBoleParams:
             raise ConfigError(f"model.history_source must be 'all' or 'liked', got {self.history_source!r}")
         if self.seq_train_on not in ("all", "liked"):
             raise ConfigError(f"model.seq_train_on must be 'all' or 'liked', got {self.seq_train_on!r}")
+        if self.torch_threads is not None and self.torch_threads < 1:
+            raise ConfigError(f"model.torch_threads must be >= 1, got {self.torch_threads}")
         if not isinstance(self.item_features, (list, tuple)):
             raise ConfigError(f"model.item_features must be a list, got {self.item_features!r}")
 
@@ -141,6 +144,7 @@ class RecBoleCTR(Method):
             history_len=p.history_len,
             seed=self.run.seed,
             device=self.run.device,
+            torch_threads=p.torch_threads,
             extra=dict(p.recbole),
         )
 

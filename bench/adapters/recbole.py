@@ -48,9 +48,10 @@ import math
 import random
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from bench.adapters import recbole_compat
 from bench.errors import BenchError
@@ -333,6 +334,7 @@ class RecBoleSettings:
     history_len: int = 10
     seed: int = 0
     device: str = "cpu"
+    torch_threads: int | None = None  # set torch's intra-op threads while training/scoring
     extra: dict[str, Any] = field(default_factory=dict)  # any RecBole config keys, win last
 
 
@@ -412,6 +414,22 @@ def build_config(settings: RecBoleSettings, files: AtomicFiles, checkpoint_dir: 
     return config
 
 
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Temporarily set torch's intra-op thread count (None: leave it alone)."""
+    import torch
+
+    if not n:
+        yield
+        return
+    saved = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
 class RecBoleRun:
     """A RecBole model trained on one set of atomic files: train, save, load, score."""
 
@@ -476,7 +494,7 @@ class RecBoleRun:
 
         trainer._train_epoch = train_epoch
         started = time.time()
-        with recbole_compat.quiet():
+        with recbole_compat.quiet(), torch_threads(self.settings.torch_threads):
             best_score, _ = trainer.fit(
                 self.train_data, self.valid_data, verbose=False, saved=True,
                 show_progress=False, callback_fn=callback,
@@ -487,7 +505,8 @@ class RecBoleRun:
             self._load_weights(checkpoint)
         self.model.eval()
         if self.family == "next_item":
-            self.calibration = self._fit_platt()
+            with torch_threads(self.settings.torch_threads):
+                self.calibration = self._fit_platt()
         meta = {
             "model": self.settings.model,
             "family": self.family,
@@ -593,7 +612,7 @@ class RecBoleRun:
 
         out: list[float] = []
         batch = self.settings.eval_batch_size
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(self.settings.torch_threads):
             for start in range(0, len(records), batch):
                 chunk = records[start : start + batch]
                 hist = histories[start : start + batch] if histories is not None else None
