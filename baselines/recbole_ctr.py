@@ -17,8 +17,6 @@ context-aware models; the user's up to `history_len` prior items for the sequent
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +56,9 @@ class RecBoleParams:
 
     def __post_init__(self) -> None:
         if not isinstance(self.recbole, dict):
-            raise ConfigError(f"model.recbole must be a mapping of RecBole config keys, got {self.recbole!r}")
+            raise ConfigError(
+                f"model.recbole must be a mapping of RecBole config keys, got {self.recbole!r}"
+            )
         bad = sorted(set(self.recbole) & PROTECTED_RECBOLE_KEYS)
         if bad:
             raise ConfigError(
@@ -72,9 +72,13 @@ class RecBoleParams:
         if self.history_len < 1:
             raise ConfigError(f"model.history_len must be >= 1, got {self.history_len}")
         if self.history_source not in ("all", "liked"):
-            raise ConfigError(f"model.history_source must be 'all' or 'liked', got {self.history_source!r}")
+            raise ConfigError(
+                f"model.history_source must be 'all' or 'liked', got {self.history_source!r}"
+            )
         if self.seq_train_on not in ("all", "liked"):
-            raise ConfigError(f"model.seq_train_on must be 'all' or 'liked', got {self.seq_train_on!r}")
+            raise ConfigError(
+                f"model.seq_train_on must be 'all' or 'liked', got {self.seq_train_on!r}"
+            )
         if self.torch_threads is not None and self.torch_threads < 1:
             raise ConfigError(f"model.torch_threads must be >= 1, got {self.torch_threads}")
         if not isinstance(self.item_features, (list, tuple)):
@@ -123,10 +127,14 @@ class RecBoleCTR(Method):
         if self.family == "next_item" and p.seq_train_on == "liked":
             rows = [r for r in rows if r.label == 1]
         if p.max_train_records is not None and len(rows) > p.max_train_records:
-            keep = sorted(random.Random(self.run.seed).sample(range(len(rows)), p.max_train_records))
+            keep = sorted(
+                random.Random(self.run.seed).sample(range(len(rows)), p.max_train_records)
+            )
             rows = [rows[i] for i in keep]
         if not rows:
-            raise BenchError(f"{self.recbole_model}: no training rows (train split empty or no liked rows)")
+            raise BenchError(
+                f"{self.recbole_model}: no training rows (train split empty or no liked rows)"
+            )
         return rows
 
     def _settings(self) -> Any:
@@ -174,8 +182,7 @@ class RecBoleCTR(Method):
             self.run.log(self.stage_name, epoch, **values)
 
         with self.run.progress(f"RecBole {self.recbole_model}", None):
-            self.meta = recbole_run.train(on_epoch)
-        self.meta["train_rows"] = len(rows)
+            self.meta = recbole_run.train(on_epoch, extra_meta={"train_rows": len(rows)})
         self._recbole = recbole_run
 
     def _item_metadata(self, splits: Splits) -> dict[str, dict[str, Any]] | None:
@@ -219,13 +226,18 @@ class RecBoleCTR(Method):
         raw = self._recbole.score_records(records, histories)
         probs = self._recbole.to_probability(raw)
         if self.family == "next_item":
-            return [Prediction(ctr_score=q, extras={"logit": s}) for q, s in zip(probs, raw)]
+            return [
+                Prediction(ctr_score=q, extras={"logit": s})
+                for q, s in zip(probs, raw, strict=True)
+            ]
         return [Prediction(ctr_score=q) for q in probs]
 
 
 def _make(name: str) -> type[RecBoleCTR]:
     doc = f"RecBole {name} as an ID-based CTR baseline (see baselines.recbole_ctr)."
-    return type(name, (RecBoleCTR,), {"recbole_model": name, "__doc__": doc, "__module__": __name__})
+    return type(
+        name, (RecBoleCTR,), {"recbole_model": name, "__doc__": doc, "__module__": __name__}
+    )
 
 
 FM = _make("FM")

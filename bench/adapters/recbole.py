@@ -12,12 +12,13 @@ is evaluated on the same records as every other method. Ids are written as opaqu
 `AtomicFiles.user_tokens` / `item_tokens` map our ids to them.
 
 Inter columns: `user_id:token item_id:token label:float` and, for models that read a
-history, `item_id_list:token_seq` (the user's prior train items, oldest first, at most
-`history_len`) and, for DIEN, `neg_item_id_list:token_seq` (one random other item per history
-position, what RecBole's DIENDataset samples itself when it splits data on its own). A record's
-history is built from the train split only (items the user interacted with earlier in time;
-ties broken by position in the train list), so no valid/test label leaks into any input.
-A user with no earlier train item gets the single placeholder item `<none>`
+history, `item_id_list:token_seq` (the user's up to `history_len` prior items, oldest first)
+and, for DIEN, `neg_item_id_list:token_seq` (one random other item per history position,
+what RecBole's DIENDataset samples itself when it splits data on its own). A record's history
+holds the items (never the labels) the user interacted with earlier in time, in any split:
+the same "up to 10 prior items" that the data layer's history_liked/history_disliked hold
+(`history_source="liked"` instead keeps only earlier train items labelled 1).
+A user with no earlier item gets the single placeholder item `<none>`
 (RecBole's sequence models cannot read an empty sequence).
 
 Three model families
@@ -48,10 +49,11 @@ import math
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from bench.adapters import recbole_compat
 from bench.errors import BenchError
@@ -130,7 +132,7 @@ class AtomicFiles:
         atomic_write_json(self.dir / self.MANIFEST, self.to_json(tokens=True))
 
     @classmethod
-    def load(cls, folder: str | Path) -> "AtomicFiles":
+    def load(cls, folder: str | Path) -> AtomicFiles:
         folder = Path(folder)
         data = json.loads((folder / cls.MANIFEST).read_text(encoding="utf-8"))
         data["dir"] = folder  # the run folder may have moved
@@ -229,7 +231,11 @@ def write_atomic_files(
     out = Path(out_dir) / name
     out.mkdir(parents=True, exist_ok=True)
     train_rows = list(splits.train if train_records is None else train_records)
-    for split_name, records in (("train", train_rows), ("valid", splits.valid), ("test", splits.test)):
+    for split_name, records in (
+        ("train", train_rows),
+        ("valid", splits.valid),
+        ("test", splits.test),
+    ):
         missing = [i for i, r in enumerate(records) if r.label not in (0, 1)]
         if missing:
             raise BenchError(
@@ -255,7 +261,9 @@ def write_atomic_files(
         header.append(f"{NEG_ITEM_LIST}:token_seq")
 
     counts = {}
-    for split_name, records in zip(SPLIT_NAMES, (train_rows, splits.valid, splits.test)):
+    for split_name, records in zip(
+        SPLIT_NAMES, (train_rows, splits.valid, splits.test), strict=True
+    ):
         lines = ["\t".join(header)]
         for rec in records:
             row = [user_tokens[rec.user_id], item_tokens[rec.item_id], str(float(rec.label))]
@@ -316,7 +324,7 @@ def read_inter_file(path: str | Path) -> list[dict[str, str]]:
     """Read an atomic .inter file back as dicts keyed by field name (without the type)."""
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     names = [h.split(":")[0] for h in lines[0].split("\t")]
-    return [dict(zip(names, line.split("\t"))) for line in lines[1:]]
+    return [dict(zip(names, line.split("\t"), strict=True)) for line in lines[1:]]
 
 
 # -- RecBole run -----------------------------------------------------------------------
@@ -405,7 +413,11 @@ def build_config(settings: RecBoleSettings, files: AtomicFiles, checkpoint_dir: 
 
     cfg = recbole_config_dict(settings, files)
     cfg["checkpoint_dir"] = str(checkpoint_dir)
-    with recbole_compat.isolated_argv(), recbole_compat.preserved_cuda_env(), recbole_compat.quiet():
+    with (
+        recbole_compat.isolated_argv(),
+        recbole_compat.preserved_cuda_env(),
+        recbole_compat.quiet(),
+    ):
         config = Config(model=settings.model, dataset=files.name, config_dict=cfg)
     if settings.device.startswith("cuda"):
         import torch
@@ -463,7 +475,11 @@ class RecBoleRun:
 
     # training -----------------------------------------------------------------------
 
-    def train(self, on_epoch: Callable[[int, float, float | None], None] | None = None) -> dict:
+    def train(
+        self,
+        on_epoch: Callable[[int, float, float | None], None] | None = None,
+        extra_meta: dict[str, Any] | None = None,
+    ) -> dict:
         """Train with per-epoch validation (AUC) and early stopping; keep the best weights."""
         from recbole.utils import get_trainer
 
@@ -518,6 +534,7 @@ class RecBoleRun:
             "data_seconds": round(self.data_seconds, 3),
             "calibration": self.calibration,
             "files": self.files.to_json(),
+            **(extra_meta or {}),
         }
         (self.work_dir / self.META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return meta

@@ -43,9 +43,10 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 NUMPY_ALIASES = {"float_": "float64", "complex_": "complex128", "unicode_": "str_"}
 

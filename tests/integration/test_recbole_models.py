@@ -23,14 +23,18 @@ from bench.rundir import RunContext  # noqa: E402
 
 QUICK_USERS = 150
 QUICK_PARAMS = dict(
-    epochs=1, max_train_records=6000, learning_rate=0.01, train_batch_size=256, eval_batch_size=2048,
+    epochs=1,
+    max_train_records=6000,
+    learning_rate=0.01,
+    train_batch_size=256,
+    eval_batch_size=2048,
     torch_threads=1,  # shared 2-core CI boxes: 2 intra-op threads ran 3-4x slower under load
 )
 
 
 def _auc(labels: list[int], scores: list[float]) -> float:
     """Mann-Whitney AUC with ties counted half (no sklearn dependency in the assertion)."""
-    pairs = sorted(zip(scores, labels))
+    pairs = sorted(zip(scores, labels, strict=True))
     rank_sum, i, n = 0.0, 0, len(pairs)
     while i < n:
         j = i

@@ -53,7 +53,10 @@ def test_round_trip_counts_labels_and_test_order(tmp_path):
         back = [(users[r["user_id"]], items[r["item_id"]], int(float(r["label"]))) for r in rows]
         assert back == [(r.user_id, r.item_id, r.label) for r in records]
     # tokens are whitespace-free, so RecBole's tab/space separated format cannot break
-    assert all(" " not in t and "\t" not in t for t in [*files.user_tokens.values(), *files.item_tokens.values()])
+    assert all(
+        " " not in t and "\t" not in t
+        for t in [*files.user_tokens.values(), *files.item_tokens.values()]
+    )
     header = (files.dir / "erbench.item").read_text().splitlines()[0]
     assert header == "item_id:token\tgenres:token_seq"
     assert "Sci_Fi Drama" in (files.dir / "erbench.item").read_text()
@@ -73,20 +76,26 @@ def test_train_subset_and_missing_label(tmp_path):
 
 def test_histories_are_prior_items_without_leaks(tmp_path):
     splits = _splits(n_users=3)
-    files = write_atomic_files(splits, tmp_path, with_history=True, with_neg_history=True, history_len=4)
+    files = write_atomic_files(
+        splits, tmp_path, with_history=True, with_neg_history=True, history_len=4
+    )
     items = {v: k for k, v in files.item_tokens.items()}
     rows = read_inter_file(files.inter_path("train"))
     by_user: dict[str, list[Record]] = {}
-    for rec, row in zip(splits.train, rows):
+    for rec, row in zip(splits.train, rows, strict=True):
         earlier = by_user.setdefault(rec.user_id, [])
         expected = [r.item_id for r in earlier][-4:]
-        got = [] if row["item_id_list"] == NO_HISTORY else [items[t] for t in row["item_id_list"].split()]
+        got = (
+            []
+            if row["item_id_list"] == NO_HISTORY
+            else [items[t] for t in row["item_id_list"].split()]
+        )
         assert got == expected
         neg = row["neg_item_id_list"].split()
         assert len(neg) == len(row["item_id_list"].split())
         earlier.append(rec)
     # a test record's history is the user's last 4 earlier items (train and valid), never itself
-    for rec, row in zip(splits.test, read_inter_file(files.inter_path("test"))):
+    for rec, row in zip(splits.test, read_inter_file(files.inter_path("test")), strict=True):
         mine = sorted(
             [r for r in splits.train + splits.valid if r.user_id == rec.user_id],
             key=lambda r: r.timestamp,
@@ -122,7 +131,7 @@ def test_recbole_builds_exactly_our_split(tmp_path):
         iid = test_ds.id2token("item_id", test_ds.inter_feat["item_id"].numpy())
         users = {v: k for k, v in files.user_tokens.items()}
         items = {v: k for k, v in files.item_tokens.items()}
-        assert [(users[u], items[i]) for u, i in zip(uid, iid)] == [
+        assert [(users[u], items[i]) for u, i in zip(uid, iid, strict=True)] == [
             (r.user_id, r.item_id) for r in splits.test
         ]
         assert test_ds.inter_feat["label"].tolist() == [float(r.label) for r in splits.test]
@@ -144,3 +153,31 @@ def test_platt_recovers_known_parameters():
     assert fit["a"] == pytest.approx(0.5, abs=0.05)
     assert fit["b"] == pytest.approx(-1.0, abs=0.08)
     assert fit_platt([1, 2], [1, 1])["a"] == 0.0
+
+
+def test_params_validation_and_config_pass_through(tmp_path):
+    from baselines.recbole_ctr import RecBoleParams
+    from bench.adapters.recbole import RecBoleSettings, recbole_config_dict
+    from bench.config import build_dataclass
+    from bench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="expects dict"):
+        build_dataclass(RecBoleParams, {"recbole": ["x"]}, "model")
+    with pytest.raises(ConfigError, match="may not set benchmark_filename"):
+        RecBoleParams(recbole={"benchmark_filename": ["a"]})
+    with pytest.raises(ConfigError, match="seq_train_on"):
+        RecBoleParams(seq_train_on="some")
+    with pytest.raises(ConfigError, match="unknown config key"):
+        build_dataclass(RecBoleParams, {"epoch": 1}, "model")
+
+    files = write_atomic_files(
+        _splits(n_users=2), tmp_path, with_history=True, with_neg_history=True
+    )
+    settings = RecBoleSettings(model="DIEN", embedding_size=32, extra={"mlp_hidden_size": [8]})
+    cfg = recbole_config_dict(settings, files)
+    assert cfg["benchmark_filename"] == ["train", "valid", "test"]
+    assert cfg["alias_of_item_id"] == ["item_id_list", "neg_item_id_list"]
+    assert cfg["mlp_hidden_size"] == [8] and cfg["embedding_size"] == 32
+    assert cfg["eval_args"]["mode"] == "labeled" and cfg["metrics"] == ["AUC"]
+    sas = recbole_config_dict(RecBoleSettings(model="SASRec", embedding_size=32), files)
+    assert sas["hidden_size"] == 32

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import sys
 import warnings
 
@@ -73,7 +74,7 @@ def test_load_own_checkpoint_reads_pickled_config(tmp_path):
 
     path = tmp_path / "model.pth"
     torch.save({"config": Blob(), "state_dict": {"w": torch.ones(2)}}, path)
-    with pytest.raises(Exception):
+    with pytest.raises(pickle.UnpicklingError):
         torch.load(path, weights_only=True)
     state = recbole_compat.load_own_checkpoint(path)
     assert torch.equal(state["state_dict"]["w"], torch.ones(2))
@@ -83,6 +84,8 @@ def test_quiet_silences_only_recbole_warnings():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with recbole_compat.quiet():
-            warnings.warn_explicit("x", FutureWarning, "dataset.py", 1, module="recbole.data.dataset")
+            warnings.warn_explicit(
+                "x", FutureWarning, "dataset.py", 1, module="recbole.data.dataset"
+            )
             warnings.warn_explicit("y", FutureWarning, "other.py", 1, module="pandas.core")
     assert [str(w.message) for w in caught] == ["y"]
