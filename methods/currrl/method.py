@@ -361,10 +361,9 @@ class CurrRLCER(LLMZeroShot):
                     texts(completions), reference, self.encoder(), lenient
                 ),
             }
-            if p.use_coherence_reward:
-                classify = self.classifier(train or [])
+            if p.use_coherence_reward:  # C is trained (or loaded from cache) on first use
                 out["coherence"] = lambda completions, rating, **_: R.coherence_reward(
-                    texts(completions), rating, classify, lenient
+                    texts(completions), rating, self.classifier(train or []), lenient
                 )
             return out
         raise KeyError(task)
