@@ -193,12 +193,15 @@ def cmd_score(args: argparse.Namespace) -> int:
         overrides = deep_merge(overrides, parse_set(expr))
     if set(overrides) - {"eval"}:
         raise BenchError("bench score accepts only eval.* keys in --set")
-    eval_cfg = build_dataclass(EvalConfig, deep_merge(to_dict(EvalConfig()), overrides.get("eval", {})), "eval")
-    from metrics import score_cli
-
     if bool(args.pairs) == bool(args.run_dir):
         raise BenchError("give either a run folder or --pairs FILE")
-    report = score_cli.score_pairs(Path(args.pairs), eval_cfg) if args.pairs else score_cli.score_run_dir(Path(args.run_dir), eval_cfg)
+    from metrics import score_cli
+
+    if args.pairs:
+        eval_cfg = build_dataclass(EvalConfig, deep_merge(to_dict(EvalConfig()), overrides.get("eval", {})), "eval")
+        report = score_cli.score_pairs(Path(args.pairs), eval_cfg)
+    else:
+        report = _rescore_run(Path(args.run_dir), overrides.get("eval", {}))
     if args.json:
         print(json.dumps(score_cli.report_to_json(report), indent=2))
     else:
@@ -207,6 +210,28 @@ def cmd_score(args: argparse.Namespace) -> int:
         for name, reason in sorted(report.unavailable.items()):
             print(f"unavailable {name}: {reason}")
     return 0
+
+
+def _rescore_run(run_dir: Path, eval_overrides: dict[str, Any]) -> Any:
+    """Re-score a run folder with its own eval config (plus overrides); the train split is
+    rebuilt from the saved data config and seed, for scorers trained on it (coherence)."""
+    from bench import data as data_layer
+    from bench.config import RunConfig, build_dataclass, deep_merge, read_yaml
+    from bench.results import ResultsStore, default_store_path
+    from metrics import score_cli
+
+    config_path = run_dir / "config.resolved.yaml"
+    if not config_path.exists():
+        raise BenchError(f"{run_dir} is not a run folder (no config.resolved.yaml)")
+    raw = read_yaml(config_path)
+    raw["eval"] = deep_merge(raw.get("eval", {}), eval_overrides)
+    cfg = build_dataclass(RunConfig, raw)
+    loaded = data_layer.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed)
+    splits = data_layer.make_splits(loaded, cfg.data, cfg.seed)
+    report = score_cli.score_run_dir(run_dir, cfg.eval, train_records=splits.train)
+    if (run_dir / "DONE").exists():  # keep the store in step with the folder
+        ResultsStore(default_store_path(run_dir.parent)).add_run(run_dir)
+    return report
 
 
 def cmd_tables(args: argparse.Namespace) -> int:

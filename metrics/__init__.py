@@ -73,8 +73,8 @@ register_metric(
     "gptscore",
     "metrics.gptscore:GPTScore",
     needs=_EXPL,
-    summary="GPTScore: LLM judge rates prediction vs reference",
-    reports=("gptscore",),
+    summary="GPTScore (XRec): LLM judge scores prediction vs reference 0-100; unparseable replies counted",
+    reports=("gptscore", "gptscore_unparseable"),
 )
 register_metric(
     "bartscore",

@@ -41,3 +41,21 @@ def test_run_prints_metric_table_and_results_lists_rows(tmp_path, monkeypatch, c
     assert {"rmse", "mae"} <= metrics and all(m.split("_std")[0] in {"rmse", "mae"} for m in metrics)
     assert main(["results", "--runs-dir", runs, "rebuild"]) == 0
     assert f"1 runs, {len(listed.splitlines())} metric rows" in capsys.readouterr().out
+
+
+def test_score_pairs_json(tmp_path, capsys):
+    import json
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        "\n".join(json.dumps({"prediction": p, "reference": r, "uid": 1}) for p, r in
+                  [("the tone is great", "great tone"), ("the tone is great", "cheap strings")])  # fmt: skip
+        + "\n"
+    )
+    assert main(["score", "--pairs", str(pairs), "--json", "--set", "eval.metrics=[usr]"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"usr": 0.5}  # 1 distinct of 2 predictions
+
+
+def test_score_rejects_non_eval_keys(capsys):
+    assert main(["score", "--pairs", "x.jsonl", "--set", "model.lr=1"]) == 2
+    assert "only eval.*" in capsys.readouterr().err
