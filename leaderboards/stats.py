@@ -29,12 +29,10 @@ def _from_result(result: Any) -> float | None:
 
 
 def paired_pvalue(a: Sequence[float], b: Sequence[float]) -> float | None:
-    """Two-sided p of a paired t-test; None when undefined (fewer than 2 pairs, zero variance)."""
+    """Two-sided p of a paired t-test (metrics.significance.paired_ttest when present); None when
+    undefined (fewer than 2 pairs; zero-variance differences under the scipy fallback)."""
     if len(a) != len(b) or len(a) < 2:
         return None
-    diffs = [x - y for x, y in zip(a, b, strict=True)]
-    if max(diffs) == min(diffs):
-        return None  # identical differences: the t statistic is undefined
     p: float | None = None
     if importlib.util.find_spec("metrics.significance") is not None:
         mod = importlib.import_module("metrics.significance")
@@ -47,6 +45,9 @@ def paired_pvalue(a: Sequence[float], b: Sequence[float]) -> float | None:
                     p = None
                 break
     if p is None:
+        diffs = [x - y for x, y in zip(a, b, strict=True)]
+        if max(diffs) == min(diffs):
+            return None  # identical differences: the t statistic is undefined
         from scipy import stats
 
         p = float(stats.ttest_rel(list(a), list(b)).pvalue)
