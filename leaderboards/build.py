@@ -3,7 +3,8 @@
 Runs are matched to rows by method and config selector (read from each run's
 config.resolved.yaml), grouped by dataset, and a cell is the mean ± std over seeds of one
 stored metric. A run maps to exactly one cell per column: a run that two rows select is an
-error, and of two runs of one (row, dataset, seed) only the latest counts (the other is
+error (except the shared default point of a one-at-a-time sweep figure: one cell per axis),
+and of two runs of one (row, dataset, seed) only the latest counts (the other is
 listed in `Table.notes`).
 """
 
@@ -147,28 +148,32 @@ def assign_runs(
         if run.dataset not in spec.datasets:
             continue
         hits = [row for row in rows if row_matches(row, run, axis_keys, defaults)]
-        if len(hits) > 1:
+        if len(hits) > 1 and not _shared_sweep_point(hits):
             raise BenchError(
                 f"run {run.run_id} matches rows {', '.join(r.id for r in hits)} of spec "
                 f"{spec.name!r}; a run must map to exactly one cell — make the selectors disjoint"
             )
-        if not hits:
-            continue
-        by_seed = cells.setdefault((hits[0].id, run.dataset), {})
-        other = by_seed.get(run.seed)
-        if other is not None:
-            keep, drop = (
-                (run, other)
-                if (run.finished_at or "") >= (other.finished_at or "")
-                else (other, run)
-            )
-            by_seed[run.seed] = keep
-            notes.append(
-                f"{drop.run_id}: same row, dataset and seed as {keep.run_id}; the later run is used"
-            )
-        else:
-            by_seed[run.seed] = run
+        for hit in hits:
+            by_seed = cells.setdefault((hit.id, run.dataset), {})
+            other = by_seed.get(run.seed)
+            if other is not None and other.run_id != run.run_id:
+                newer = (run.finished_at or "") >= (other.finished_at or "")
+                keep, drop = (run, other) if newer else (other, run)
+                by_seed[run.seed] = keep
+                notes.append(
+                    f"{drop.run_id}: same row, dataset and seed as {keep.run_id}; the later run is used"
+                )
+            else:
+                by_seed[run.seed] = run
     return cells, notes
+
+
+def _shared_sweep_point(hits: list[RowSpec]) -> bool:
+    """One-at-a-time sweeps share their default point: the run with beta and delta both at
+    default is the beta=0.05 point of one axis and the delta=1.0 point of the other. That run
+    may sit in one virtual row per axis (of the same spec row), and nowhere else."""
+    axes = [h.x[0] for h in hits if h.x is not None]
+    return len(axes) == len(hits) == len(set(axes)) and len({h.base_id for h in hits}) == 1
 
 
 # -- the table model ----------------------------------------------------------------------------

@@ -192,3 +192,14 @@ def test_selector_value_and_other_axis_keys_at_default(tmp_path):
     t = build_table(spec, ResultsStore(default_store_path(tmp_path)))
     got = {r.id: r.cells[0].values for r in t.blocks[0].rows}
     assert got == {"full": [0.4], "no-dpo": [0.1], "no-coh": [0.2]}  # the run with both set: none
+
+
+def test_run_selected_by_two_table_rows_is_an_error(tmp_path):
+    # expctr.yaml sets beta 0.05 and delta 1.0, so both selectors pick the plain run
+    write_run(tmp_path, "expctr", "bookcrossing", 0, {"auc": 0.6})
+    spec = synthetic_spec(datasets=["bookcrossing"], reference=None, published_file=None, rows=[
+        {"id": "b", "method": "expctr", "set": {"model.beta": 0.05}},
+        {"id": "d", "method": "expctr", "set": {"model.delta": 1.0}},
+    ])  # fmt: skip
+    with pytest.raises(BenchError, match="matches rows b, d .* exactly one cell"):
+        build_table(spec, ResultsStore(default_store_path(tmp_path)))

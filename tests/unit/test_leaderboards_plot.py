@@ -115,3 +115,30 @@ def test_curves_from_train_log(tmp_path):
         "ExpCTR / bookcrossing / IC",
     ]
     assert "expctr,ml-20m,LC,3,0.3,0.1414213562,2" in curves_csv(curves)  # seeds 0.2 and 0.4
+
+
+def test_one_at_a_time_sweep_shares_its_default_point(tmp_path):
+    """expctr.yaml sets beta 0.05 and delta 1.0: the run with --set model.beta=0.05 is also the
+    delta=1.0 point. It fills one cell per axis; the other points fill one cell each."""
+    for sets, auc in (
+        (["model.beta=0.05"], 0.66),
+        (["model.beta=0.5"], 0.60),
+        (["model.delta=5.0"], 0.62),
+    ):
+        write_run(tmp_path, "expctr", "bookcrossing", 0, {"auc": auc}, sets=sets)
+    spec = spec_from_dict({
+        "name": "fig4-test", "title": "Sensitivity", "kind": "sweep", "datasets": ["bookcrossing"],
+        "axes": [{"key": "model.beta", "values": [0.05, 0.5], "label": "β"},
+                 {"key": "model.delta", "values": [1.0, 5.0], "label": "δ"}],
+        "columns": [{"id": "auc", "metric": "auc", "label": "AUC"}],
+        "rows": [{"id": "expctr", "method": "expctr", "label": "ExpCTR"}],
+    })  # fmt: skip
+    table = build_table(spec, ResultsStore(default_store_path(tmp_path)))
+    series = plot.sweep_series(table)
+    assert series[("model.beta", "bookcrossing", "auc", "expctr")][1] == pytest.approx([0.66, 0.60])
+    assert series[("model.delta", "bookcrossing", "auc", "expctr")][1] == pytest.approx(
+        [0.66, 0.62]
+    )
+    assert table.missing == []
+    fig = plot.sweep_figure(table)
+    assert [list(ax.lines[0].get_xdata()) for ax in fig.axes] == [[0.05, 0.5], [1.0, 5.0]]
