@@ -155,7 +155,7 @@ def tables(
 
 def sweep(
     spec: str,
-    seeds: int,
+    seeds: int | None,
     profile: str | None,
     dry_run: bool,
     sets: Sequence[str],
@@ -166,9 +166,11 @@ def sweep(
 
     from leaderboards import sweep as sweeping
 
+    the_spec = get_spec(spec)
+    if seeds is None:  # no --seeds: the spec's own count (the papers' tables use 3)
+        seeds = the_spec.seeds
     if seeds < 1:
         raise BenchError("--seeds must be at least 1")
-    the_spec = get_spec(spec)
     console = Console(stderr=True)
     planned = sweeping.plan(
         the_spec,
