@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", help="run every cell a table needs, then render it")
     p.add_argument("--spec", required=True)
-    p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--seeds", type=int, default=None, help="seeds per cell (default: the spec's own count)")
     p.add_argument("--profile")
     p.add_argument("--dry-run", action="store_true", help="list the planned runs and stop")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
