@@ -337,7 +337,8 @@ def build_table(
                     by_seed = assigned.get((rs.id, ds), {})
                     seeds_seen.update(by_seed)
                     cell = _reproduced_cell(col, by_seed, metric_rows)
-                    if cell.mean is None and (col.spec.variant_of or col.spec.id) in rs.na:
+                    col_id = col.spec.variant_of or col.spec.id
+                    if cell.mean is None and (col_id in rs.na or f"{col_id}@{ds}" in rs.na):
                         cell.na = True
                     if cell.missing and col.official:
                         why = (

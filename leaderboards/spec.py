@@ -61,7 +61,7 @@ class RowSpec:
     group: str | None = None  # e.g. "Baseline", "Ours"
     x: tuple[str, Any] | None = None  # (axis key, value) for sweep figures' virtual rows
     base_id: str | None = None  # the spec row a virtual row came from
-    na: tuple[str, ...] = ()  # column ids the method cannot produce: "n/a", never "missing"
+    na: tuple[str, ...] = ()  # column ids ("col" or "col@dataset") the method cannot produce: "n/a"
 
     @property
     def reproduced(self) -> bool:
@@ -332,7 +332,7 @@ def validate(spec: Spec) -> None:
         raise SpecError(f"{where}: a curves spec needs curves")
     col_ids = set(cids)
     for row in spec.rows:
-        bad = sorted(set(row.na) - col_ids)
+        bad = sorted({na.split("@")[0] for na in row.na} - col_ids)
         if bad:
             raise SpecError(
                 f"{where}: row {row.id!r}: `na` names unknown column(s) {', '.join(bad)}"
