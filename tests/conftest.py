@@ -26,11 +26,3 @@ def data_dir() -> Path:
     if path is None:
         pytest.skip("real data not found: set ERBENCH_DATA_DIR to a folder like ../shared/data")
     return path
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep caches of derived artefacts shared per session but out of the user's home."""
-    if "ERBENCH_CACHE_DIR" not in os.environ:
-        cache = tmp_path_factory.getbasetemp() / "erbench-cache"
-        monkeypatch.setenv("ERBENCH_CACHE_DIR", str(cache))
