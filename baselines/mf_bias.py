@@ -81,14 +81,28 @@ class MFBias(Method):
                     if stale >= p.patience:
                         break
         self.state = best_state or self.state
-        np.savez(stage_dir / "model.npz", **self.state, low=self.low, high=self.high)
+        np.savez(
+            stage_dir / "model.npz", **self.state, low=self.low, high=self.high,
+            user_ids=np.array(list(self.users), dtype=str), item_ids=np.array(list(self.items), dtype=str),
+        )  # fmt: skip
         (stage_dir / "index.txt").write_text(
             "\n".join(["#users", *self.users, "#items", *self.items]) + "\n", encoding="utf-8"
         )
 
     def _load(self, stage_dir: Path) -> None:
+        """Restore everything predict() reads from the checkpoint (not from the current splits):
+        the parameters, the user/item index their rows belong to, and the clipping range."""
         with np.load(stage_dir / "model.npz", allow_pickle=False) as z:
             self.state = {k: (z[k] if z[k].ndim else float(z[k])) for k in ("mu", "bu", "bi", "pu", "qi")}
+            self.low, self.high = float(z["low"]), float(z["high"])
+            if "user_ids" in z.files:
+                users, items = [str(u) for u in z["user_ids"]], [str(i) for i in z["item_ids"]]
+            else:  # checkpoints written before the ids were stored in model.npz
+                users, items = _read_index(stage_dir / "index.txt", len(self.state["bu"]), len(self.state["bi"]))
+        if (len(users), len(items)) != (len(self.state["bu"]), len(self.state["bi"])):
+            raise BenchError(f"{stage_dir}: the stored user/item index does not match model.npz")
+        self.users = {u: k for k, u in enumerate(users)}
+        self.items = {i: k for k, i in enumerate(items)}
 
     def _predict_ratings(self, records: list[Record]) -> list[float]:
         s = self.state
@@ -109,6 +123,13 @@ class MFBias(Method):
 
     def predict(self, records: list[Record]) -> list[Prediction]:
         return [Prediction(rating=v) for v in self._predict_ratings(records)]
+
+
+def _read_index(path: Path, n_users: int, n_items: int) -> tuple[list[str], list[str]]:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    if len(lines) != n_users + n_items + 3 or lines[0] != "#users" or lines[n_users + 1] != "#items":
+        raise BenchError(f"{path}: does not list {n_users} users and {n_items} items")
+    return lines[1 : n_users + 1], lines[n_users + 2 : n_users + n_items + 2]
 
 
 def _rmse(pred: list[float], records: list[Record]) -> float:

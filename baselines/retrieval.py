@@ -81,6 +81,17 @@ class Retrieval(Method):
 
     def predict(self, records: list[Record]) -> list[Prediction]:
         encoder = self._encoder()
+        # Encode every text these records need in one batched call (after a resumed index
+        # stage the cache is empty); then one user vector per user and one candidate matrix
+        # per item, however many test records share them.
+        items = {r.item_id for r in records if self.by_item.get(r.item_id)}
+        users = {r.user_id for r in records if r.item_id in items and self.by_user.get(r.user_id)}
+        needed = [t for i in sorted(items) for t in self.by_item[i]]
+        needed += [t for u in sorted(users) for t in self.by_user[u]]
+        if needed:
+            encoder.encode(list(dict.fromkeys(needed)))
+        user_vecs: dict[str, np.ndarray] = {}
+        item_mats: dict[str, np.ndarray] = {}
         out = []
         for r in records:
             candidates = self.by_item.get(r.item_id)
@@ -91,7 +102,10 @@ class Retrieval(Method):
             if not own:
                 out.append(Prediction(explanation=candidates[0]))
                 continue
-            user_vec = encoder.encode(own).mean(axis=0)
-            scores = encoder.encode(candidates) @ user_vec
+            if r.user_id not in user_vecs:
+                user_vecs[r.user_id] = encoder.encode(own).mean(axis=0)
+            if r.item_id not in item_mats:
+                item_mats[r.item_id] = encoder.encode(candidates)
+            scores = item_mats[r.item_id] @ user_vecs[r.user_id]
             out.append(Prediction(explanation=candidates[int(np.argmax(scores))]))
         return out
