@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class SentenceEncoder:
                 normalize_embeddings=True,
                 show_progress_bar=show_progress,
             )
-            self._cache.update(zip(missing, vectors.astype(np.float32)))
+            self._cache.update(zip(missing, vectors.astype(np.float32), strict=True))
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])

@@ -32,7 +32,7 @@ class Method(ABC):
     produces: ClassVar[frozenset[str]] = frozenset()
     Params: ClassVar[type] = NoParams
 
-    def __init__(self, params: object, run: "RunContext"):
+    def __init__(self, params: object, run: RunContext):
         self.params = params
         self.run = run
 

@@ -20,7 +20,13 @@ from bench.method import Method
 from bench.records import Record, prediction_row
 from bench.registry import METHODS, load_builtins
 from bench.results import ResultsStore, default_store_path, metric_rows_payload
-from bench.rundir import RunContext, atomic_write_json, atomic_write_jsonl, atomic_write_text, run_id_for
+from bench.rundir import (
+    RunContext,
+    atomic_write_json,
+    atomic_write_jsonl,
+    atomic_write_text,
+    run_id_for,
+)
 
 METRICS_SCHEMA_VERSION = 1
 
@@ -112,7 +118,7 @@ def execute(
             f"method {cfg.method!r} returned {len(predictions)} predictions for {len(test)} records"
         )
     _check_outputs(cls, predictions)
-    rows = [prediction_row(i, rec, pred) for i, (rec, pred) in enumerate(zip(test, predictions))]
+    rows = [prediction_row(i, rec, pred) for i, (rec, pred) in enumerate(zip(test, predictions, strict=True))]
     atomic_write_jsonl(run_dir / "predictions.jsonl", rows)
 
     from metrics.suite import score_rows

@@ -70,7 +70,7 @@ def test_bench_ls_does_not_import_torch(kind):
     code = (
         "import sys; from bench.cli import main; rc = main(['ls', %r]);"
         "heavy = [m for m in ('torch', 'transformers', 'trl', 'recbole', 'matplotlib', 'sentence_transformers') if m in sys.modules];"
-        "print('HEAVY', heavy); sys.exit(rc)" % kind
+        "print('HEAVY', heavy); sys.exit(rc)".replace("%r", repr(kind))
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
