@@ -12,3 +12,5 @@ if [ -f "$ERBENCH_DATA_DIR/amazon2014/reviews_Musical_Instruments_5.json.gz" ]; 
     bench run --method retrieval --dataset amazon-instruments --quiet
 fi
 bench tables --spec reference-rows
+bench tables --spec reference-curves --format png --out runs/figures
+echo "figure: runs/figures/reference-curves.png"
