@@ -45,6 +45,8 @@ def plan(
     seen: set[str] = set()
     for row in spec.reproduced_rows():
         for dataset in spec.datasets:
+            if _all_na(spec, row, dataset):
+                continue  # the method produces nothing this table shows on that dataset
             for seed in range(seeds):
                 # user --set first, the row's selector last: the selector defines the cell
                 cfg = resolve(
@@ -64,6 +66,11 @@ def plan(
                 )
                 out.append(PlannedRun(row, dataset, seed, cfg, run_id, run_dir, status))
     return out
+
+
+def _all_na(spec: Spec, row: Any, dataset: str) -> bool:
+    ids = [c.id for c in spec.columns if getattr(c, "dataset", None) in (None, dataset)]
+    return bool(ids) and all(i in row.na or f"{i}@{dataset}" in row.na for i in ids)
 
 
 def print_plan(planned: list[PlannedRun], console: Any) -> None:

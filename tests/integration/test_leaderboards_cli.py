@@ -157,3 +157,11 @@ def test_sweep_reports_failures(tmp_path, capsys, monkeypatch):
 def test_every_builtin_spec_plans(name, tmp_path, capsys):
     assert main(["sweep", "--spec", name, "--dry-run", "--runs-dir", str(tmp_path)]) == 0
     assert "planned run(s)" in capsys.readouterr().out
+
+
+def test_sweep_never_plans_a_cell_whose_columns_are_all_na(tmp_path, capsys):
+    # retrieval has no ratings and ML-100K has no review text: every ML-100K column is n/a
+    assert main(["sweep", "--spec", "reference-rows", "--dry-run", "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "3 planned run(s)" in out
+    assert "retrieval__amazon-instruments__" in out and "retrieval__ml-100k__" not in out
