@@ -74,6 +74,19 @@ def execute(
     cfg: RunConfig, *, resume: bool = False, force: bool = False, quiet: bool = False
 ) -> RunResult:
     """Run one (method, dataset, seed, config) cell end to end."""
+    if not cfg.threads:
+        return _execute(cfg, resume=resume, force=force, quiet=quiet)
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads)  # cfg.threads: intra-op threads for this run only
+    try:
+        return _execute(cfg, resume=resume, force=force, quiet=quiet)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _execute(cfg: RunConfig, *, resume: bool, force: bool, quiet: bool) -> RunResult:
     cls = method_class(cfg.method)
     params = build_dataclass(cls.Params, cfg.model, "model")  # unknown model.* keys fail here
     run_id = run_id_for(cfg)

@@ -2,6 +2,7 @@
 against calling the libraries directly.
 
     python benchmarks/bench_metrics.py [--n 3000] [--pairs PATH] [--skip-direct]
+                                       [--bertscore-dtype bfloat16]
 
 Prints wall and CPU seconds for the suite (per metric entry) and for the direct calls
 (sacrebleu x2, the PETER BLEU code, rouge-score, USR, bert_score.score), and the overhead of
@@ -39,7 +40,7 @@ class Timer:
         self.cpu = time.process_time() - self._c
 
 
-def direct(preds: list[str], refs: list[str]) -> dict[str, float]:
+def direct(preds: list[str], refs: list[str], batch_size: int) -> dict[str, float]:
     import bert_score
     import numpy as np
     from rouge_score import rouge_scorer
@@ -58,7 +59,7 @@ def direct(preds: list[str], refs: list[str]) -> dict[str, float]:
     scores = [scorer.score(r, p) for p, r in zip(preds, refs, strict=False)]
     out["rougeL_f"] = float(np.mean([s["rougeL"].fmeasure for s in scores]))
     out["usr"] = len({tuple(p.split()) for p in preds}) / len(preds)
-    P, R, F = bert_score.score(preds, refs, model_type=minilm_path(), num_layers=6)
+    P, R, F = bert_score.score(preds, refs, model_type=minilm_path(), num_layers=6, batch_size=batch_size)
     out["bertscore_f1[all-MiniLM-L6-v2]"] = float(F.mean())
     return out
 
@@ -68,6 +69,8 @@ def main() -> int:
     ap.add_argument("--pairs", type=Path, default=default_pairs())
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--skip-direct", action="store_true")
+    ap.add_argument("--bertscore-dtype", default="float32", choices=["float32", "bfloat16"],
+                    help="the suite's eval.bertscore_dtype (the direct calls stay float32)")
     args = ap.parse_args()
     if not args.pairs.exists():
         print(f"pairs file not found: {args.pairs} (set ERBENCH_DATA_DIR)")
@@ -80,6 +83,7 @@ def main() -> int:
     from bench.config import EvalConfig
     from metrics.suite import pairs_to_rows, score_rows
 
+    eval_cfg = EvalConfig(bertscore_dtype=args.bertscore_dtype)
     rows = pairs_to_rows(args.pairs)[: args.n]
     preds = [r["explanation"] for r in rows]
     refs = [r["reference"] for r in rows]
@@ -91,11 +95,11 @@ def main() -> int:
     d_values: dict[str, float] = {}
     if not args.skip_direct:
         with Timer() as td:
-            d_values = direct(preds, refs)
+            d_values = direct(preds, refs, eval_cfg.bertscore_batch_size)
         print(f"direct library calls: wall {td.wall:7.1f} s   cpu {td.cpu:7.1f} s")
 
     with Timer() as ts:
-        report = score_rows(rows, EvalConfig())
+        report = score_rows(rows, eval_cfg)
     print(
         f"suite (score_rows):   wall {ts.wall:7.1f} s   cpu {ts.cpu:7.1f} s   "
         f"load avg now: {os.getloadavg()[0]:.1f}"
@@ -109,7 +113,8 @@ def main() -> int:
         )
         got = report.as_dict()
         for name, val in d_values.items():
-            print(f"  {name:34s} suite {got.get(name, float('nan')):10.5f}  direct {val:10.5f}")
+            mine = got.get(name, got.get(name.replace("]", ",bf16]"), float("nan")))
+            print(f"  {name:34s} suite {mine:10.5f}  direct {val:10.5f}")
     print("values:")
     for v in report.values:
         print(f"  {v.name:40s} {v.value:10.5f}  n={v.n}")

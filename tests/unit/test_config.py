@@ -52,6 +52,12 @@ def test_wrong_type_is_an_error():
         resolve("mf-bias", "ml-100k", sets=["data.history_len=abc"])
 
 
+def test_choice_outside_a_literal_is_an_error_listing_the_choices():
+    with pytest.raises(ConfigError, match="eval.bertscore_dtype' expects one of 'float32', 'bfloat16'"):
+        resolve("mf-bias", "ml-100k", sets=["eval.bertscore_dtype=fp16"])
+    assert resolve("mf-bias", "ml-100k", sets=["eval.bertscore_dtype=bfloat16"]).eval.bertscore_dtype == "bfloat16"
+
+
 def test_unknown_profile_is_an_error():
     with pytest.raises(ConfigError, match="profile 'nope'"):
         resolve("mf-bias", "ml-100k", profile="nope")

@@ -112,3 +112,19 @@ def test_unknown_model_param_is_rejected(cfg):
     cfg.model = {"factorz": 3}
     with pytest.raises(BenchError, match="model.factorz"):
         execute(cfg, quiet=True)
+
+
+def test_threads_apply_to_the_run_only_and_leave_the_hash_alone(cfg):
+    import dataclasses
+
+    import torch
+
+    from bench.config import config_hash
+
+    before = torch.get_num_threads()
+    one = dataclasses.replace(cfg, threads=1)
+    assert config_hash(one) == config_hash(cfg)  # same results, same run folder
+    result = execute(one, quiet=True)
+    assert torch.get_num_threads() == before  # restored for the caller
+    prov = json.loads((result.run_dir / "provenance.json").read_text())
+    assert prov["device"]["torch_threads"] == 1
