@@ -69,7 +69,10 @@ class Retrieval(Method):
     def _encoder(self) -> SentenceEncoder:
         if not hasattr(self, "encoder"):
             p: Params = self.params  # type: ignore[assignment]
-            self.encoder = SentenceEncoder(p.encoder, device=self.run.device, batch_size=p.batch_size)
+            # the checkpoint's own pooling, but always normalised: scores are cosines
+            self.encoder = SentenceEncoder(
+                p.encoder, device=self.run.device, batch_size=p.batch_size, normalize=True
+            )
         return self.encoder
 
     def _central(self, sentences: list[str]) -> str:

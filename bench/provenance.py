@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 PACKAGES = (
-    "erbench", "torch", "transformers", "trl", "peft", "recbole", "sentence-transformers",
+    "erbench", "torch", "transformers", "trl", "peft", "recbole",
     "bert-score", "sacrebleu", "rouge-score", "scikit-learn", "numpy", "scipy", "pandas",
 )  # fmt: skip
 

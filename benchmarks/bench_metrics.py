@@ -46,7 +46,7 @@ def direct(preds: list[str], refs: list[str], batch_size: int) -> dict[str, floa
     from rouge_score import rouge_scorer
     from sacrebleu.metrics import BLEU
 
-    from metrics.encoder import minilm_path
+    from bench.encoders import embedded_minilm_path
     from metrics.text import corpus_bleu_peter, peter_tokenize
 
     out: dict[str, float] = {}
@@ -59,7 +59,7 @@ def direct(preds: list[str], refs: list[str], batch_size: int) -> dict[str, floa
     scores = [scorer.score(r, p) for p, r in zip(preds, refs, strict=False)]
     out["rougeL_f"] = float(np.mean([s["rougeL"].fmeasure for s in scores]))
     out["usr"] = len({tuple(p.split()) for p in preds}) / len(preds)
-    P, R, F = bert_score.score(preds, refs, model_type=minilm_path(), num_layers=6, batch_size=batch_size)
+    P, R, F = bert_score.score(preds, refs, model_type=str(embedded_minilm_path()), num_layers=6, batch_size=batch_size)
     out["bertscore_f1[all-MiniLM-L6-v2]"] = float(F.mean())
     return out
 

@@ -19,8 +19,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from bench.encoders import EMBEDDED_NAME, embedded_minilm_path
+from bench.errors import BenchError
 from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
-from metrics.encoder import EMBEDDED_NAME, minilm_path
 
 _SCORERS: dict[tuple, Any] = {}
 _PAIR_CACHE: dict[tuple[str, str, str], tuple[float, float, float]] = {}
@@ -66,7 +67,10 @@ class BERTScore(Metric):
         self._why = ""
         if setting == "embedded":
             self.label = EMBEDDED_NAME
-            self.model_path = minilm_path()
+            try:
+                self.model_path = str(embedded_minilm_path())
+            except BenchError:
+                self.model_path = None
             self.num_layers = 6
             self.rescale = False
             self.baseline = None

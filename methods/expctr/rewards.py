@@ -8,7 +8,7 @@ LC alignment (§4.2.2):
   eq. 9   R_LC = 1 - |y - s^u|
   eq. 10  R_norm = clip((R - mean_batch R) / std_batch R, -delta, delta)
 IC alignment (§4.2.3):
-  eq. 11  z = MeanPooling(f_encoder(Z))                       (methods.expctr.encoder)
+  eq. 11  z = MeanPooling(f_encoder(Z))                       (bench.encoders)
   eq. 12  s^r = f(Concat(h_ui, z)),  s~^r = the same with z = 0 (methods.expctr.deepfm)
   eq. 13  R_IC = 1 - |y - s^r| + |s^r - s~^r|, then eq. 10.
 """

@@ -60,14 +60,14 @@ def test_usr_bleu_rouge_equal_direct_calls(xrec_rows):
 def test_bertscore_equals_direct_bert_score(xrec_rows):
     import bert_score
 
-    from metrics.encoder import minilm_path
+    from bench.encoders import embedded_minilm_path
 
     rows = xrec_rows[:BERT_N]
     rep = score_rows(rows, EvalConfig(metrics=["bertscore"]))
     P, R, F = bert_score.score(
         [r["explanation"] for r in rows],
         [r["reference"] for r in rows],
-        model_type=minilm_path(),
+        model_type=str(embedded_minilm_path()),
         num_layers=6,
     )
     v = rep.as_dict()

