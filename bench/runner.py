@@ -136,7 +136,9 @@ def _execute(cfg: RunConfig, *, resume: bool, force: bool, quiet: bool) -> RunRe
 
     from metrics.suite import score_rows
 
+    started = time.time()
     report = score_rows(rows, cfg.eval, train_records=splits.train, cache_dir=ctx.cache_dir)
+    score_seconds = time.time() - started
     atomic_write_jsonl(run_dir / "per_example.jsonl", report.per_example)
 
     info = {
@@ -159,7 +161,12 @@ def _execute(cfg: RunConfig, *, resume: bool, force: bool, quiet: bool) -> RunRe
                 "splits": splits.info,
                 "records": {"train": len(splits.train), "valid": len(splits.valid), "test": len(splits.test), "scored": len(test)},
                 "stages": {"run": ctx.stages_run, "reused": ctx.stages_reused},
-                "seconds": {"fit": round(fit_seconds, 3), "predict": round(predict_seconds, 3)},
+                "seconds": {
+                    "fit": round(fit_seconds, 3),
+                    "predict": round(predict_seconds, 3),
+                    "score": round(score_seconds, 3),
+                    "score_by_metric": {k: round(v, 3) for k, v in report.seconds.items()},
+                },
                 "checkpoints": _checkpoints(payload),
             },
         ),

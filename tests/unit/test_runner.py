@@ -39,6 +39,7 @@ def test_run_writes_the_documented_folder(cfg):
     prov = json.loads((result.run_dir / "provenance.json").read_text())
     assert {"git", "packages", "device", "seed", "data"} <= set(prov)
     assert prov["records"]["test"] == row["n"]
+    assert {"fit", "predict", "score"} <= set(prov["seconds"]) and "rating" in prov["seconds"]["score_by_metric"]
 
 
 def test_mf_bias_beats_the_global_mean(cfg):
