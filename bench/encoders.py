@@ -284,9 +284,3 @@ def embed(
 def _text_key(text: str) -> str:
     return "t" + hashlib.sha1(text.encode("utf-8")).hexdigest()
 
-
-def text_digest(texts: Sequence[str]) -> str:
-    digest = hashlib.sha256()
-    for text in texts:
-        digest.update(text.encode("utf-8", "replace") + b"\0")
-    return digest.hexdigest()[:16]
