@@ -167,3 +167,62 @@ def test_ppo_checkpoint_roundtrip(tiny_policy, tmp_path):
     trainer.load(tmp_path)
     restored = lora_state(model)
     assert all(torch.allclose(saved[k], restored[k]) for k in saved)
+
+
+def test_ppo_raises_reward_on_a_learnable_toy_task():
+    """Training check: where the task is learnable, PPO raises the mean reward.
+
+    An exact-token target is not learnable here: the tiny random Llama's tied embeddings
+    (std 0.02) give logits of std ~0.16 over 49k tokens: at temperature 1 no token gets
+    0.01% of the mass, and even at 0.1 every token but the copied last prompt token stays
+    at ~0.2%, so rollouts would never hit the target and there would be nothing to learn from.
+    The reward is therefore its dense, soft version: the fraction of response tokens in the
+    half of the vocabulary whose embedding has a positive cosine with a target token's
+    (base rate ~0.5). The policy can climb it by turning its last hidden state towards that
+    embedding; sampling at temperature 0.1 makes the reachable rise large. Measured with
+    10 steps of 32 rollouts over seeds 0-11 (LoRA init, value head, sampling): sampled reward,
+    mean of the first 3 steps 0.44-0.56 -> last 3 steps 0.69-0.84, a rise of +0.15 to +0.35
+    (seed 0, used here: 0.54 -> 0.69); exact expected first-token reward 0.42 -> 0.75-0.85
+    (seeds 0-4; 0.78 for seed 0).
+    """
+    from bench.adapters.ppo import PPOTrainer
+    from bench.backbones import load_backbone
+    from bench.backbones.lora import add_lora, lora_config
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model runs far faster on one thread on a shared CPU
+    try:
+        bb = load_backbone("tiny-random", device="cpu", seed=0)
+        torch.manual_seed(0)  # LoRA A init, value head init and sampling
+        model, tok = add_lora(bb.model, lora_config(r=4, alpha=8, dropout=0.0)), bb.tokenizer
+        cfg = PPOConfig(lr=2e-2, temperature=0.1, max_new_tokens=2, minibatch_size=16)
+        trainer = PPOTrainer(model, tok, cfg, seed=0)
+        emb = model.get_input_embeddings().weight.detach()
+        emb = emb / emb.norm(dim=1, keepdim=True)
+        in_target_half = (emb @ emb[1014] > 0).float()  # 1014: an arbitrary target token
+        base = ["Recommend a movie.", "Why this item?", "Tell me more.", "Hello"]
+
+        def expected_first_token_reward() -> float:
+            tok.padding_side = "left"
+            enc = tok(base, return_tensors="pt", padding=True, add_special_tokens=False)
+            pos = (enc["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+            with torch.no_grad():
+                logits = model(**enc, position_ids=pos).logits[:, -1].float()
+            return ((logits / cfg.temperature).softmax(-1) @ in_target_half).mean().item()
+
+        expected_before = expected_first_token_reward()
+        rewards, kls = [], []
+        for _ in range(10):
+            ro = trainer.rollout(base * 8)
+            m = ro.response_mask.float()
+            scores = (in_target_half[ro.response_ids] * m).sum(1) / m.sum(1)
+            stats = trainer.step(ro, scores)
+            rewards.append(scores.mean().item())
+            kls.append(stats["kl"])
+        expected_after = expected_first_token_reward()
+    finally:
+        torch.set_num_threads(before)
+    assert all(math.isfinite(k) for k in kls)
+    first, last = sum(rewards[:3]) / 3, sum(rewards[-3:]) / 3
+    assert last > first + 0.1, rewards  # measured +0.15..+0.35 over seeds 0-11
+    assert expected_before < 0.5 and expected_after > expected_before + 0.2
