@@ -95,7 +95,9 @@ def main() -> int:
     d_values: dict[str, float] = {}
     if not args.skip_direct:
         with Timer() as td:
-            d_values = direct(preds, refs, eval_cfg.bertscore_batch_size)
+            from metrics.bertscore import BERTScore
+
+            d_values = direct(preds, refs, BERTScore(EvalConfig()).batch_size)
         print(f"direct library calls: wall {td.wall:7.1f} s   cpu {td.cpu:7.1f} s")
 
     with Timer() as ts:

@@ -58,10 +58,10 @@ class BERTScore(Metric):
     def __init__(self, eval_cfg: Any = None, **context: Any):
         super().__init__(eval_cfg, **context)
         setting = getattr(eval_cfg, "bertscore_model", "embedded") or "embedded"
-        self.batch_size = int(getattr(eval_cfg, "bertscore_batch_size", 16))
         self.dtype = getattr(eval_cfg, "bertscore_dtype", "float32") or "float32"
         if self.dtype not in _DTYPE_TAGS:
             raise ValueError(f"eval.bertscore_dtype must be one of {sorted(_DTYPE_TAGS)}, got {self.dtype!r}")
+        self._batch_size = getattr(eval_cfg, "bertscore_batch_size", None)
         self.setting = setting
         self.model_path: str | None
         self._why = ""
@@ -132,6 +132,16 @@ class BERTScore(Metric):
         except ImportError as exc:
             return False, f"bert-score is not installed: {exc}"
         return True, ""
+
+    @property
+    def batch_size(self) -> int:
+        if self._batch_size:
+            return int(self._batch_size)
+        import torch
+
+        if torch.cuda.is_available():
+            return 64  # bert_score's own default
+        return 16 if self.dtype == "float32" else 128
 
     def _scorer(self) -> Any:
         from bert_score import BERTScorer
