@@ -22,78 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
+from metrics.base import Batch, MetricValue
+from metrics.checkpoint import CheckpointMetric, CheckpointUnavailable, load_hf_checkpoint
 
 DEFAULT_MAX_LENGTH = 1024
 DEFAULT_BATCH_SIZE = 4
-
-
-class CheckpointUnavailable(MetricUnavailable):
-    """A scorer checkpoint could not be loaded here; the message says why."""
-
-
-def hub_offline() -> bool:
-    return any(
-        os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
-        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    )
-
-
-def looks_like_path(ref: str) -> bool:
-    return ref.startswith(("/", "./", "../", "~")) or os.sep + os.sep in ref or Path(ref).exists()
-
-
-def load_hf_checkpoint(ref: str, load: Callable[..., Any], what: str) -> Any:
-    """Call load(ref, **kw) for a local folder or an HF id, turning failures into reasons.
-
-    A hub id is first looked up in the local HF cache only; the network is tried afterwards
-    unless HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE is set (offline retries take ~45 s).
-    """
-    if looks_like_path(ref):
-        path = Path(ref).expanduser()
-        if not path.is_dir():
-            raise CheckpointUnavailable(f"{what} checkpoint folder {str(path)!r} does not exist")
-        if not (path / "config.json").exists():
-            raise CheckpointUnavailable(f"{what} checkpoint folder {str(path)!r} has no config.json")
-        try:
-            return load(str(path))
-        except CheckpointUnavailable:
-            raise
-        except Exception as exc:  # corrupt or incompatible files
-            raise CheckpointUnavailable(
-                f"{what} checkpoint {str(path)!r} failed to load: {type(exc).__name__}: {exc}"
-            ) from exc
-    try:
-        return load(ref, local_files_only=True)
-    except CheckpointUnavailable:
-        raise
-    except Exception as exc:
-        cached_error = exc
-    if hub_offline():
-        raise CheckpointUnavailable(
-            f"{what} checkpoint {ref!r} is not in the local Hugging Face cache and the hub is "
-            f"offline (HF_HUB_OFFLINE set): {type(cached_error).__name__}"
-        )
-    try:
-        return load(ref)
-    except Exception as exc:
-        raise CheckpointUnavailable(
-            f"{what} checkpoint {ref!r} is neither cached locally nor downloadable: "
-            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        ) from exc
-
-
-def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" when a CUDA device is present, else "cpu"; anything else unchanged."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
@@ -183,41 +120,37 @@ def load_bartscorer(checkpoint: str, weights: str | None = None, **kw: Any) -> B
     return BARTScorer(model, tokenizer, **kw)
 
 
-class BARTScore(Metric):
+class BARTScore(CheckpointMetric):
     """BARTScore: mean log-likelihood of the reference given the prediction (bart-large-cnn)."""
 
     name = "bartscore"
     needs = frozenset({"explanation", "reference"})
     level = "sample"
     higher_is_better = True
+    checkpoint_key = "bartscore_checkpoint"
+    checkpoint_hint = ("a local facebook/bart-large-cnn folder (or the HF id where the hub is "
+                       "reachable)")
 
     def __init__(self, eval_cfg: Any = None, *, checkpoint: str | None = None,
                  weights: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                  max_length: int = DEFAULT_MAX_LENGTH, device: str = "auto",
                  scorer: BARTScorer | None = None, **context: Any):
-        super().__init__(eval_cfg, **context)
-        self.checkpoint_ref = checkpoint or getattr(eval_cfg, "bartscore_checkpoint", None)
+        super().__init__(eval_cfg, checkpoint=checkpoint, device=device, scorer=scorer, **context)
         self.weights = weights or getattr(eval_cfg, "bartscore_weights", None)
         self.batch_size = batch_size
         self.max_length = max_length
-        self.device = resolve_device(context.get("device") or device)
-        self._scorer = scorer
-        self._error: str | None = None
         self._weights_sha: str | None = None
 
     @property
     def checkpoint(self) -> str | None:
-        if not self.checkpoint_ref:
-            return None
-        label = Path(str(self.checkpoint_ref).rstrip("/")).name
-        return label + ("+parabank" if self.weights else "")
+        label = super().checkpoint
+        return label + "+parabank" if label and self.weights else label
 
     def version(self) -> dict[str, Any]:
         if self.weights and self._weights_sha is None and Path(self.weights).is_file():
             self._weights_sha = file_digest(self.weights)
         return {
             **super().version(),
-            "checkpoint": self.checkpoint_ref,
             "weights": self.weights,
             "weights_sha256": self._weights_sha,
             "direction": "log p(reference | prediction)",
@@ -225,30 +158,9 @@ class BARTScore(Metric):
             "max_length": self.max_length,
         }
 
-    def scorer(self) -> BARTScorer:
-        if self._scorer is None:
-            if self._error:
-                raise CheckpointUnavailable(self._error)
-            if not self.checkpoint_ref:
-                raise CheckpointUnavailable(
-                    "bartscore_checkpoint is unset; set eval.bartscore_checkpoint to a local "
-                    "facebook/bart-large-cnn folder (or the HF id where the hub is reachable)"
-                )
-            try:
-                self._scorer = load_bartscorer(self.checkpoint_ref, self.weights,
-                                               batch_size=self.batch_size,
-                                               max_length=self.max_length, device=self.device)
-            except CheckpointUnavailable as exc:
-                self._error = str(exc)
-                raise
-        return self._scorer
-
-    def available(self) -> tuple[bool, str]:
-        try:
-            self.scorer()
-        except CheckpointUnavailable as exc:
-            return False, str(exc)
-        return True, ""
+    def load_scorer(self) -> BARTScorer:
+        return load_bartscorer(self.checkpoint_ref, self.weights, batch_size=self.batch_size,
+                               max_length=self.max_length, device=self.device)
 
     def compute(self, batch: Batch) -> list[MetricValue]:
         scores = self.scorer().score(batch.texts("explanation"), batch.texts("reference"))

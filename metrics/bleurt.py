@@ -48,8 +48,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from metrics.bartscore import CheckpointUnavailable, load_hf_checkpoint, resolve_device
-from metrics.base import Batch, Metric, MetricValue
+from metrics.base import Batch, MetricValue
+from metrics.checkpoint import CheckpointMetric, CheckpointUnavailable, load_hf_checkpoint
 
 DEFAULT_BATCH_SIZE = 16
 DEFAULT_MAX_LENGTH = 512
@@ -272,61 +272,35 @@ def load_bleurt(checkpoint: str, **kw: Any) -> BleurtScorer:
     return BleurtScorer(model, tokenizer, **kw)
 
 
-class BLEURT(Metric):
+class BLEURT(CheckpointMetric):
     """BLEURT (BLEURT-20 by default) via bleurt-pytorch; unavailable without a checkpoint."""
 
     name = "bleurt"
     needs = frozenset({"explanation", "reference"})
     level = "sample"
     higher_is_better = True
+    checkpoint_key = "bleurt_checkpoint"
+    checkpoint_hint = ("a local BLEURT-20 folder converted for bleurt-pytorch (e.g. a download of "
+                       "lucadiliello/BLEURT-20)")
 
     def __init__(self, eval_cfg: Any = None, *, checkpoint: str | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, max_length: int = DEFAULT_MAX_LENGTH,
                  device: str = "auto", scorer: BleurtScorer | None = None, **context: Any):
-        super().__init__(eval_cfg, **context)
-        self.checkpoint_ref = checkpoint or getattr(eval_cfg, "bleurt_checkpoint", None)
+        super().__init__(eval_cfg, checkpoint=checkpoint, device=device, scorer=scorer, **context)
         self.batch_size = batch_size
         self.max_length = max_length
-        self.device = resolve_device(context.get("device") or device)
-        self._scorer = scorer
-        self._error: str | None = None
-
-    @property
-    def checkpoint(self) -> str | None:
-        return Path(str(self.checkpoint_ref).rstrip("/")).name if self.checkpoint_ref else None
 
     def version(self) -> dict[str, Any]:
         return {
             **super().version(),
-            "checkpoint": self.checkpoint_ref,
             "implementation": "bleurt-pytorch",
             "input": "[CLS] reference [SEP] prediction [SEP]",
             "max_length": self.max_length,
         }
 
-    def scorer(self) -> BleurtScorer:
-        if self._scorer is None:
-            if self._error:
-                raise CheckpointUnavailable(self._error)
-            if not self.checkpoint_ref:
-                raise CheckpointUnavailable(
-                    "bleurt_checkpoint is unset; set eval.bleurt_checkpoint to a local BLEURT-20 "
-                    "folder converted for bleurt-pytorch (e.g. a download of lucadiliello/BLEURT-20)"
-                )
-            try:
-                self._scorer = load_bleurt(self.checkpoint_ref, batch_size=self.batch_size,
-                                           max_length=self.max_length, device=self.device)
-            except CheckpointUnavailable as exc:
-                self._error = str(exc)
-                raise
-        return self._scorer
-
-    def available(self) -> tuple[bool, str]:
-        try:
-            self.scorer()
-        except CheckpointUnavailable as exc:
-            return False, str(exc)
-        return True, ""
+    def load_scorer(self) -> BleurtScorer:
+        return load_bleurt(self.checkpoint_ref, batch_size=self.batch_size,
+                           max_length=self.max_length, device=self.device)
 
     def compute(self, batch: Batch) -> list[MetricValue]:
         scores = self.scorer().score(batch.texts("reference"), batch.texts("explanation"))

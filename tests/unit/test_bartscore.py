@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from bench.config import EvalConfig
-from metrics.bartscore import BARTScore, BARTScorer, CheckpointUnavailable, load_hf_checkpoint
+from metrics.bartscore import BARTScore, BARTScorer
 from metrics.base import Batch
+from metrics.checkpoint import CheckpointUnavailable, load_hf_checkpoint
 
 WORDS = "the a headphones sound great comfortable fit blender is loud noisy powerful tent".split()
 
