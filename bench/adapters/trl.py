@@ -241,6 +241,22 @@ def _quiet(trainer: Any) -> Any:
 # -- trainers ----------------------------------------------------------------------------
 
 
+def _fit(trainer_cls: Any, model: Any, tokenizer: Any, rows: Sequence[dict[str, Any]], args: Any,
+         log_fn: LogFn | None, peft_config: Any, **extra: Any) -> Any:
+    """Build one TRL trainer the same way for every algorithm, train it, return its model."""
+    trainer = trainer_cls(
+        model=model,
+        args=args,
+        train_dataset=_dataset(rows),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[_log_callback(log_fn)],
+        **extra,
+    )
+    _quiet(trainer).train()
+    return trainer.model
+
+
 def train_grpo(
     model: Any,
     tokenizer: Any,
@@ -263,17 +279,8 @@ def train_grpo(
     check_trl_version()
     tokenizer.padding_side = "left"
     funcs = [named_reward(name, fn) for name, fn in rewards.items()]
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=funcs,
-        args=grpo_config(settings, output_dir),
-        train_dataset=_dataset(rows),
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=[_log_callback(log_fn)],
-    )
-    _quiet(trainer).train()
-    return trainer.model
+    return _fit(GRPOTrainer, model, tokenizer, rows, grpo_config(settings, output_dir), log_fn, peft_config,
+                reward_funcs=funcs)
 
 
 def train_dpo(
@@ -300,17 +307,8 @@ def train_dpo(
         ref_model = copy.deepcopy(model).eval()
         for p in ref_model.parameters():
             p.requires_grad_(False)
-    trainer = DPOTrainer(
-        model=model,
-        ref_model=ref_model,
-        args=dpo_config(settings, output_dir),
-        train_dataset=_dataset(rows),
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=[_log_callback(log_fn)],
-    )
-    _quiet(trainer).train()
-    return trainer.model
+    return _fit(DPOTrainer, model, tokenizer, rows, dpo_config(settings, output_dir), log_fn, peft_config,
+                ref_model=ref_model)
 
 
 def train_sft(
@@ -332,16 +330,7 @@ def train_sft(
     kw = _common_kwargs(settings, output_dir)
     kw.update(max_length=max_length)
     kw.update(settings.extra)
-    trainer = SFTTrainer(
-        model=model,
-        args=SFTConfig(**kw),
-        train_dataset=_dataset(rows),
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=[_log_callback(log_fn)],
-    )
-    _quiet(trainer).train()
-    return trainer.model
+    return _fit(SFTTrainer, model, tokenizer, rows, SFTConfig(**kw), log_fn, peft_config)
 
 
 def train_orpo(
@@ -362,16 +351,7 @@ def train_orpo(
     kw = _common_kwargs(settings, output_dir)
     kw.update(beta=beta, max_length=max_length)
     kw.update(settings.extra)
-    trainer = orpo.ORPOTrainer(
-        model=model,
-        args=orpo.ORPOConfig(**kw),
-        train_dataset=_dataset(rows),
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=[_log_callback(log_fn)],
-    )
-    _quiet(trainer).train()
-    return trainer.model
+    return _fit(orpo.ORPOTrainer, model, tokenizer, rows, orpo.ORPOConfig(**kw), log_fn, peft_config)
 
 
 def train_ppo(*args: Any, **kwargs: Any) -> Any:

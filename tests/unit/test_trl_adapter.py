@@ -1,5 +1,5 @@
-"""bench.adapters.trl: CPU-safe configs, version pin, experimental imports, and one real
-GRPO / DPO step on the tiny random Llama that moves the LoRA weights."""
+"""bench.adapters.trl: CPU-safe configs, version pin, experimental imports, and real GRPO /
+DPO / SFT / ORPO steps on the tiny random Llama that move the LoRA weights."""
 
 import pytest
 
@@ -83,4 +83,47 @@ def test_dpo_step_moves_lora(tiny, tmp_path):
         tmp_path,
     )  # fmt: skip
     assert _changed(before, lora_state(trained)) > 0
+    trained.unload()
+
+
+def _pairs():
+    return [{"prompt": [{"role": "user", "content": "why?"}],
+             "chosen": [{"role": "assistant", "content": "great tone"}],
+             "rejected": [{"role": "assistant", "content": "it broke"}]}] * 2  # fmt: skip
+
+
+def test_sft_fits_a_repeated_example(tiny, tmp_path):
+    from bench.backbones.lora import add_lora, lora_config, lora_state
+
+    model = add_lora(tiny.model, lora_config(r=4, alpha=8))
+    before = lora_state(model)
+    rows = [{"prompt": [{"role": "user", "content": "why?"}],
+             "completion": [{"role": "assistant", "content": "great tone and it stays in tune"}]}] * 2  # fmt: skip
+    logs = []
+    trained = A.train_sft(
+        model, tiny.tokenizer, rows,
+        A.TrainSettings(max_steps=8, per_device_train_batch_size=2, learning_rate=2e-2, device="cpu"),
+        tmp_path, log_fn=lambda step, scalars: logs.append(scalars), max_length=64,
+    )  # fmt: skip
+    losses = [s["loss"] for s in logs if "loss" in s]
+    assert _changed(before, lora_state(trained)) > 0
+    # the tiny random model starts near-uniform (loss ~ ln 49k); rank-4 q/v LoRA lowers it
+    # slowly but surely on one repeated example (measured 10.82 -> 10.50)
+    assert len(losses) == 8 and losses[-1] < losses[0] - 0.2
+    trained.unload()
+
+
+def test_orpo_step_moves_lora(tiny, tmp_path):
+    from bench.backbones.lora import add_lora, lora_config, lora_state
+
+    model = add_lora(tiny.model, lora_config(r=4, alpha=8))
+    before = lora_state(model)
+    logs = []
+    trained = A.train_orpo(
+        model, tiny.tokenizer, _pairs(),
+        A.TrainSettings(max_steps=1, per_device_train_batch_size=2, learning_rate=1e-2, device="cpu"),
+        tmp_path, max_length=64, log_fn=lambda step, scalars: logs.append(scalars),
+    )  # fmt: skip
+    assert _changed(before, lora_state(trained)) > 0
+    assert logs and "loss" in logs[0]
     trained.unload()
