@@ -27,6 +27,7 @@ from bench.rundir import (
     atomic_write_text,
     run_id_for,
 )
+from bench.threads import torch_threads
 
 METRICS_SCHEMA_VERSION = 1
 
@@ -74,16 +75,8 @@ def execute(
     cfg: RunConfig, *, resume: bool = False, force: bool = False, quiet: bool = False
 ) -> RunResult:
     """Run one (method, dataset, seed, config) cell end to end."""
-    if not cfg.threads:
+    with torch_threads(cfg.threads):  # cfg.threads: intra-op threads for this run only
         return _execute(cfg, resume=resume, force=force, quiet=quiet)
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(cfg.threads)  # cfg.threads: intra-op threads for this run only
-    try:
-        return _execute(cfg, resume=resume, force=force, quiet=quiet)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _execute(cfg: RunConfig, *, resume: bool, force: bool, quiet: bool) -> RunResult:

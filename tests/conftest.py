@@ -26,3 +26,15 @@ def data_dir() -> Path:
     if path is None:
         pytest.skip("real data not found: set ERBENCH_DATA_DIR to a folder like ../shared/data")
     return path
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models run faster on one torch thread (and do not thrash a shared CPU); restored after.
+
+    Use with `pytestmark = pytest.mark.usefixtures("one_thread")`.
+    """
+    from bench.threads import torch_threads
+
+    with torch_threads(1):
+        yield

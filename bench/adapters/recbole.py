@@ -49,8 +49,7 @@ import math
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +57,7 @@ from typing import Any
 from bench.adapters import recbole_compat
 from bench.errors import BenchError
 from bench.records import Record, Splits
+from bench.threads import torch_threads
 
 CONTEXT_MODELS = ("FM", "DeepFM", "AutoInt", "PNN", "xDeepFM", "FiGNN", "DCN", "DCNV2")
 POINTWISE_SEQ_MODELS = ("DIN", "DIEN")
@@ -424,22 +424,6 @@ def build_config(settings: RecBoleSettings, files: AtomicFiles, checkpoint_dir: 
 
         config["device"] = torch.device(settings.device)
     return config
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Temporarily set torch's intra-op thread count (None: leave it alone)."""
-    import torch
-
-    if not n:
-        yield
-        return
-    saved = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(saved)
 
 
 class RecBoleRun:

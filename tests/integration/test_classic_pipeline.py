@@ -6,20 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from bench.config import resolve
 from bench.runner import execute
 from tests.helpers import patch_synthetic_data
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run faster on one thread (and do not thrash a shared CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("method", ["peter", "att2seq"])

@@ -23,13 +23,7 @@ FEATURES = ["sound", "strap", "price", "tone", "case", "cable", "pedal", "string
 OPINION = {1: "terrible", 2: "bad", 3: "okay", 4: "good", 5: "great"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run faster on one thread (and do not thrash a shared CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def learnable_records(n_users=12, n_items=8, seed=0) -> list[Record]:

@@ -188,10 +188,9 @@ def test_ppo_raises_reward_on_a_learnable_toy_task():
     from bench.adapters.ppo import PPOTrainer
     from bench.backbones import load_backbone
     from bench.backbones.lora import add_lora, lora_config
+    from bench.threads import torch_threads
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny model runs far faster on one thread on a shared CPU
-    try:
+    with torch_threads(1):  # a tiny model runs far faster on one thread on a shared CPU
         bb = load_backbone("tiny-random", device="cpu", seed=0)
         torch.manual_seed(0)  # LoRA A init, value head init and sampling
         model, tok = add_lora(bb.model, lora_config(r=4, alpha=8, dropout=0.0)), bb.tokenizer
@@ -220,8 +219,6 @@ def test_ppo_raises_reward_on_a_learnable_toy_task():
             rewards.append(scores.mean().item())
             kls.append(stats["kl"])
         expected_after = expected_first_token_reward()
-    finally:
-        torch.set_num_threads(before)
     assert all(math.isfinite(k) for k in kls)
     first, last = sum(rewards[:3]) / 3, sum(rewards[-3:]) / 3
     assert last > first + 0.1, rewards  # measured +0.15..+0.35 over seeds 0-11

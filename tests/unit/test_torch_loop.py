@@ -11,14 +11,7 @@ from bench.adapters.torch_loop import CHECKPOINT, LoopSettings, TensorBatches, t
 from bench.config import RunConfig
 from bench.rundir import RunContext
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run faster on one thread (and do not thrash a shared CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Linear(torch.nn.Module):
