@@ -41,6 +41,18 @@ def test_registrations_are_lazy_with_needs():
         assert entry.meta["needs"] and entry.meta["reports"]
 
 
+def test_lazy_metadata_matches_each_metric_class():
+    # the registry copies needs/reports so `bench ls` and metric selection import no torch;
+    # this keeps the copies equal to the classes they describe
+    import metrics  # noqa: F401
+
+    for name in METRICS.names():
+        entry = METRICS.entry(name)
+        cls = METRICS.get(name)
+        assert entry.meta["needs"] == sorted(cls.needs), name
+        assert entry.meta["reports"] == list(cls.reports or (cls.name,)), name
+
+
 def test_unknown_metric_name_is_a_clear_error():
     with pytest.raises(BenchError, match="did you mean 'rougeL_f'"):
         score_rows(
