@@ -160,7 +160,7 @@ class BERTScore(Metric):
             except OSError as exc:
                 raise MetricUnavailable(f"cannot load {self.label}: {exc}") from None
             if self.dtype != "float32":
-                scorer._model = _Autocast(scorer._model, self.dtype)
+                scorer._model = _under_autocast(scorer._model, self.dtype)
             _SCORERS[key] = scorer
         return _SCORERS[key]
 
@@ -222,7 +222,7 @@ class BERTScore(Metric):
 _DTYPE_TAGS = {"float32": "", "bfloat16": "bf16"}
 
 
-def _Autocast(model: Any, dtype: str) -> Any:
+def _under_autocast(model: Any, dtype: str) -> Any:
     """`model` behind torch.autocast: bert_score reads only out[0], returned as float32."""
     import torch
 
