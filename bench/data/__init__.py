@@ -7,6 +7,7 @@ Public API (the runner and the CLI call exactly these):
     make_splits(loaded, cfg: DataConfig, seed: int) -> bench.records.Splits
     dataset_info(name, cfg) -> dict          # `bench data info NAME`
     prepare_dataset(name, raw_dir, cfg) -> Path   # `bench data prepare NAME --raw DIR`
+    data_file_digests(name, cfg) -> {file name: sha256}  # raw files a load reads, unparsed
 
 Importing this package is cheap (stdlib only); the loaders are imported on first use.
 See bench.data.splits (protocols, histories), bench.data.profiles (profiles and reference
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "LoadedDataset",
     "LoadReport",
+    "data_file_digests",
     "dataset_info",
     "load_dataset",
     "make_splits",
@@ -38,6 +40,12 @@ def load_dataset(name: str, cfg: DataConfig, *, seed: int = 0) -> LoadedDataset:
     from bench.data.api import load_dataset as _load
 
     return _load(name, cfg, seed=seed)
+
+
+def data_file_digests(name: str, cfg: DataConfig) -> dict[str, str]:
+    from bench.data.digests import data_file_digests as _digests
+
+    return _digests(name, cfg)
 
 
 def make_splits(loaded: LoadedDataset, cfg: DataConfig, seed: int) -> Splits:

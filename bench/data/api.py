@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import DataConfig
-from bench.data.report import LoadReport, Problems, sha256_file
+from bench.data.digests import cached_sha256
+from bench.data.report import LoadReport, Problems
 from bench.data.spec import DatasetSpec, Located, RawFile, _find
 from bench.errors import DataError
 from bench.records import Record, Splits
@@ -49,7 +50,7 @@ def get_spec(name: str) -> DatasetSpec:
     return spec
 
 
-def _data_root(cfg: DataConfig) -> Path:
+def data_root(cfg: DataConfig) -> Path:
     from bench.paths import data_dir
 
     return data_dir(cfg.data_dir)
@@ -64,7 +65,7 @@ def _cache_key(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig) ->
         "dataset": spec.name,
         "loader": spec.loader,
         "implicit_ratings": getattr(cfg, "implicit_ratings", "drop"),
-        "files": {name: [sha256_file(loc.path), loc.member] for name, loc in sorted(found.items())},
+        "files": {name: [cached_sha256(loc.path), loc.member] for name, loc in sorted(found.items())},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -161,7 +162,7 @@ def load_dataset(
     when present. cfg.max_records applies a subsample seeded by `seed`.
     """
     spec = get_spec(name)
-    root, found = spec.locate(_data_root(cfg))
+    root, found = spec.locate(data_root(cfg))
     cached = None
     if use_cache:
         key = _cache_key(spec, found, cfg)
@@ -252,7 +253,7 @@ def make_splits(loaded: LoadedDataset, cfg: DataConfig, seed: int) -> Splits:
 def dataset_info(name: str, cfg: DataConfig, *, count: bool = True) -> dict[str, Any]:
     """What `bench data info NAME` prints: files present, sha256 match, counts."""
     spec = get_spec(name)
-    root = spec.root(_data_root(cfg))
+    root = spec.root(data_root(cfg))
     files = []
     missing = []
     located_all: dict[str, Located] = {}
@@ -265,7 +266,7 @@ def dataset_info(name: str, cfg: DataConfig, *, count: bool = True) -> dict[str,
         }  # fmt: skip
         if located is not None:
             located_all[raw.name] = located
-            digest = sha256_file(located.path)
+            digest = cached_sha256(located.path)
             entry.update(sha256=digest, size=located.path.stat().st_size,
                          sha256_ok=None if raw.sha256 is None else digest == raw.sha256)  # fmt: skip
         elif raw.required:
@@ -313,7 +314,7 @@ def _place(source: Path, target: Path) -> str:
     if target.exists():
         if target.resolve() == source.resolve():
             return "in place"
-        if sha256_file(target) == sha256_file(source):
+        if cached_sha256(target) == cached_sha256(source):
             return "already there"
         raise DataError(
             f"{target} exists and differs from {source}; move it away first "
@@ -371,7 +372,7 @@ def prepare_dataset(name: str, raw_dir: str | os.PathLike[str], cfg: DataConfig)
         )
     records, report, items, users = _parse(spec, raw_dir, found, cfg)
 
-    target_root = Path(_data_root(cfg)) / spec.subdir
+    target_root = Path(data_root(cfg)) / spec.subdir
     placed: dict[str, Located] = {}
     for raw_name, located in found.items():
         if located.member is not None:

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.data.report import FileReport, Problems, sha256_file
+from bench.data.digests import cached_sha256
+from bench.data.report import FileReport, Problems
 from bench.data.spec import Located, RawFile
 from bench.records import Record
 
@@ -35,7 +36,7 @@ def file_report(located: Located, raw: RawFile) -> FileReport:
     return FileReport(
         path=label,
         role=raw.role,
-        sha256=sha256_file(located.path),
+        sha256=cached_sha256(located.path),
         size=located.path.stat().st_size,
         expected_sha256=raw.sha256,
     )

@@ -1,0 +1,71 @@
+"""sha256 of raw data files, cached by (path, size, mtime) so large files are hashed once.
+
+MovieLens 32M is ~900 MB: hashing it takes seconds, and every run, `bench data info` and
+the run identity need its digest. A digest is stored in cache_dir()/sha256/ under the
+file's resolved path and reused while the file's size and mtime are unchanged (the same
+test make, rsync and pip use to decide a file is unchanged).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bench.config import DataConfig
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _entry_path(resolved: Path) -> Path:
+    from bench.paths import cache_dir
+
+    key = hashlib.sha256(str(resolved).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return cache_dir() / "sha256" / f"{key}.json"
+
+
+def cached_sha256(path: Path) -> str:
+    """sha256 of `path`, from the cache when its size and mtime match the cached entry."""
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    stamp = {"path": str(resolved), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    entry_file = _entry_path(resolved)
+    try:
+        entry = json.loads(entry_file.read_text("utf-8"))
+        if {k: entry.get(k) for k in stamp} == stamp and isinstance(entry.get("sha256"), str):
+            return entry["sha256"]
+    except (OSError, ValueError, AttributeError):
+        pass  # no entry, or a damaged one: hash again
+    digest = sha256_file(resolved)
+    try:
+        entry_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry_file.with_name(f".{entry_file.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({**stamp, "sha256": digest}), "utf-8")
+        os.replace(tmp, entry_file)
+    except OSError:
+        pass  # a read-only cache only costs the next call a re-hash
+    return digest
+
+
+def data_file_digests(dataset: str, data_cfg: DataConfig) -> dict[str, str]:
+    """{raw file name: sha256} of every raw file a load of `dataset` would read.
+
+    Required files and the optional ones present; ml-100k's files inside the RecBole
+    wheel count too; a file read from a zip gives the zip's digest. Nothing is parsed.
+    A missing required file raises the same DataError as load_dataset. `dataset` may be
+    an alias (e.g. "sports").
+    """
+    from bench.data.api import data_root, get_spec
+
+    spec = get_spec(dataset)
+    _root, found = spec.locate(data_root(data_cfg))
+    return {name: cached_sha256(located.path) for name, located in sorted(found.items())}
