@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import RunConfig, config_hash
+from bench.seeding import seed_global_rngs, stage_seed
 
 
 def run_id_for(cfg: RunConfig) -> str:
@@ -55,6 +56,15 @@ def atomic_write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     atomic_write_text(
         path, "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
     )
+
+
+def _log_row_stage(line: str) -> str | None:
+    """The stage of one train-log line; None for a line that is not a complete JSON row."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    return row.get("stage") if isinstance(row, dict) else None
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -118,16 +128,35 @@ class RunContext:
         load: Callable[[Path], None],
     ) -> None:
         """Run `train(stage_dir)` and mark the stage done, or, if it finished in an earlier
-        attempt of this run, call `load(stage_dir)` to restore its checkpoint instead."""
+        attempt of this run, call `load(stage_dir)` to restore its checkpoint instead.
+
+        Before training, python `random`, numpy and torch (every CUDA device too) are seeded
+        from (run seed, stage name) (bench.seeding), and train_log.jsonl rows a killed attempt
+        left for this stage are dropped; after the stage, trained or reloaded, they are seeded
+        again from (run seed, stage name + "/done"). So a resumed run draws the same numbers
+        as an uninterrupted one, in every stage and in what follows the last one (predict).
+        """
         path = self.stage_dir(name)
         if self.stage_done(name):
             load(path)
             self.stages_reused.append(name)
+        else:
+            started = time.time()
+            self._drop_log_rows(name)
+            seed_global_rngs(stage_seed(self.seed, name))
+            train(path)
+            atomic_write_json(path / "DONE", {"stage": name, "seconds": round(time.time() - started, 3)})
+            self.stages_run.append(name)
+        seed_global_rngs(stage_seed(self.seed, f"{name}/done"))
+
+    def _drop_log_rows(self, stage: str) -> None:
+        """Rewrite train_log.jsonl without the rows of `stage` (and any line torn by a kill)."""
+        if not self.log_path.exists():
             return
-        started = time.time()
-        train(path)
-        atomic_write_json(path / "DONE", {"stage": name, "seconds": round(time.time() - started, 3)})
-        self.stages_run.append(name)
+        lines = self.log_path.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if _log_row_stage(line) not in (stage, None)]
+        if len(kept) != len(lines):
+            atomic_write_text(self.log_path, "".join(line + "\n" for line in kept))
 
     def log(self, stage: str, step: int, **values: Any) -> None:
         """Append one step's scalars (losses, reward components) to train_log.jsonl."""

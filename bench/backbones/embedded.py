@@ -16,13 +16,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from bench.errors import BenchError
+
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CACHE_NAME = "smollm2-135m-instruct"
 TOKENIZER_CACHE_NAME = "smollm2-tokenizer"
 
 
-class BackboneUnavailable(RuntimeError):
-    pass
+class BackboneUnavailable(BenchError):
+    """The embedded backbone cannot be built here: the CLI prints one line and exits 2."""
 
 
 def gguf_path() -> Path:

@@ -14,7 +14,7 @@ from typing import Any
 from bench.config import DataConfig
 from bench.data.digests import cached_sha256
 from bench.data.report import LoadReport, Problems
-from bench.data.spec import DatasetSpec, Located, RawFile, _find
+from bench.data.spec import CorruptRawFile, DatasetSpec, Located, RawFile, _find
 from bench.errors import DataError
 from bench.records import Record, Splits
 
@@ -122,10 +122,13 @@ def _parse(  # noqa: ANN202
 
     problems = Problems(cfg.on_bad_line, cfg.max_bad_lines)
     loader = loader_for(spec.loader)
-    if sample is not None and getattr(loader, "line_sampling", False):
-        result = loader(spec, found, cfg, problems, sample=sample)
-    else:
-        result = loader(spec, found, cfg, problems)
+    try:
+        if sample is not None and getattr(loader, "line_sampling", False):
+            result = loader(spec, found, cfg, problems, sample=sample)
+        else:
+            result = loader(spec, found, cfg, problems)
+    except CorruptRawFile as exc:
+        raise CorruptRawFile(exc.located, exc.problem, exc.line, spec.download_hint()) from None
     report = LoadReport(
         dataset=spec.name,
         loader=spec.loader,

@@ -37,35 +37,95 @@ class Located:
     def __str__(self) -> str:
         return f"{self.path}!{self.member}" if self.member else str(self.path)
 
-    def open_binary(self):  # noqa: ANN201 - a binary file object
+    def open_binary(self) -> ReadChecked:
+        """A binary reader; a damaged compressed file raises CorruptRawFile naming it."""
         import gzip
         import zipfile
 
         if self.member is not None:
-            archive = zipfile.ZipFile(self.path)
-            handle = archive.open(self.member)
-            return _ClosingBoth(handle, archive)
+            try:
+                archive = zipfile.ZipFile(self.path)
+                return ReadChecked(self, archive.open(self.member), archive)
+            except (zipfile.BadZipFile, EOFError, OSError) as exc:
+                raise CorruptRawFile(self, _unreadable(exc)) from None
         if self.path.name.endswith(".gz"):
-            return gzip.open(self.path, "rb")
-        return open(self.path, "rb")
+            return ReadChecked(self, gzip.open(self.path, "rb"))
+        return ReadChecked(self, open(self.path, "rb"))
 
 
-class _ClosingBoth:
-    def __init__(self, handle, archive):  # noqa: ANN001
-        self._handle, self._archive = handle, archive
+class CorruptRawFile(DataError):
+    """A raw file that cannot be read to its end: truncated, or not in the format its name says."""
 
-    def __iter__(self):  # noqa: ANN204
-        return iter(self._handle)
+    def __init__(
+        self, located: Located, problem: str, line: int | None = None, how: str | None = None
+    ):
+        where = f"{located}:{line}" if line else str(located)
+        again = f" ({how})" if how else ""
+        super().__init__(f"{where}: {problem}; delete it and download it again{again}")
+        self.located, self.problem, self.line = located, problem, line
 
-    def read(self, *args):  # noqa: ANN001, ANN201
-        return self._handle.read(*args)
 
-    def __enter__(self):  # noqa: ANN204
+def _unreadable(exc: BaseException) -> str:
+    """What a decompression error means for the user (the file, not the code, is at fault)."""
+    import gzip
+    import zipfile
+    import zlib
+
+    if isinstance(exc, EOFError):
+        return "compressed data ends early: the file is truncated (an interrupted download?)"
+    if isinstance(exc, gzip.BadGzipFile):
+        return f"not a gzip file although its name ends in .gz ({exc})"
+    if isinstance(exc, zlib.error):
+        return f"corrupt compressed data ({exc})"
+    if isinstance(exc, zipfile.BadZipFile):
+        return f"damaged zip archive ({exc})"
+    return f"cannot be read ({type(exc).__name__}: {exc})"
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    import gzip
+    import zipfile
+    import zlib
+
+    return (EOFError, gzip.BadGzipFile, zlib.error, zipfile.BadZipFile)
+
+
+class ReadChecked:
+    """Iterates or reads a raw file, turning decompression errors into CorruptRawFile.
+
+    Counts the lines handed out, so a failure names the first line that could not be read.
+    """
+
+    def __init__(self, located: Located, handle, archive=None):  # noqa: ANN001 - binary files
+        self._located, self._handle, self._archive = located, handle, archive
+        self._errors = _read_errors()
+        self.lines = 0
+
+    def __iter__(self):  # noqa: ANN204 - an iterator of bytes lines
+        lines = iter(self._handle)
+        while True:
+            try:
+                line = next(lines)
+            except StopIteration:
+                return
+            except self._errors as exc:
+                raise CorruptRawFile(self._located, _unreadable(exc), self.lines + 1) from None
+            self.lines += 1
+            yield line
+
+    def read(self, *args: int) -> bytes:
+        try:
+            return self._handle.read(*args)
+        except self._errors as exc:
+            raise CorruptRawFile(self._located, _unreadable(exc)) from None
+
+    def __enter__(self) -> ReadChecked:
         return self
 
-    def __exit__(self, *exc):  # noqa: ANN001, ANN204
+    def __exit__(self, *exc: object) -> None:
         self._handle.close()
-        self._archive.close()
+        if self._archive is not None:
+            self._archive.close()
 
 
 @dataclass(frozen=True)
@@ -98,6 +158,12 @@ class DatasetSpec:
                 return packaged
             return local
         return Path(data_root) / self.subdir if self.subdir else Path(data_root)
+
+    def download_hint(self) -> str:
+        """How to get the raw files again: the download command, else the source page."""
+        if all(f.url for f in self.required_files()):
+            return f"`bench data download {self.name}`"
+        return f"from {self.url}"
 
     def required_files(self) -> list[RawFile]:
         return [f for f in self.files if f.required]
@@ -155,8 +221,8 @@ def _find(root: Path, raw: RawFile) -> Located | None:
                 with zipfile.ZipFile(candidate) as zf:
                     if member in zf.namelist():
                         return Located(candidate, member)
-            except zipfile.BadZipFile:
-                raise DataError(f"{candidate}: not a valid zip archive") from None
+            except zipfile.BadZipFile as exc:
+                raise CorruptRawFile(Located(candidate), _unreadable(exc)) from None
     return None
 
 
