@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=None, help="seeds per cell (default: the spec's own count)")
     p.add_argument("--profile")
     p.add_argument("--dry-run", action="store_true", help="list the planned runs and stop")
+    p.add_argument("--skip-unavailable", action="store_true",
+                   help="run the cells that can run when others lack data (default: start none)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--runs-dir")
     p.add_argument("--data-dir")
@@ -98,15 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.config import resolve
 
-    sets = list(args.sets)
+    overrides: dict[str, Any] = {}  # flag values are taken as given, never re-read as YAML
     runs_dir = args.runs_dir or os.environ.get("ERBENCH_RUNS_DIR")
     if runs_dir:
-        sets.append(f"runs_dir={runs_dir}")
+        overrides["runs_dir"] = runs_dir
     if args.data_dir:
-        sets.append(f"data.data_dir={args.data_dir}")
+        overrides.setdefault("data", {})["data_dir"] = args.data_dir
     if args.on_bad_line:
-        sets.append(f"data.on_bad_line={args.on_bad_line}")
-    cfg = resolve(args.method, args.dataset, config_file=args.config, sets=sets, seed=args.seed, profile=args.profile)
+        overrides.setdefault("data", {})["on_bad_line"] = args.on_bad_line
+    cfg = resolve(
+        args.method, args.dataset, config_file=args.config, sets=args.sets, seed=args.seed,
+        profile=args.profile, overrides=overrides,
+    )  # fmt: skip
 
     from bench.runner import execute
 
@@ -249,7 +254,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     return sweep(
         spec=args.spec, seeds=args.seeds, profile=args.profile, dry_run=args.dry_run, sets=args.sets,
-        runs_dir=_runs_dir(args), data_dir=args.data_dir,
+        runs_dir=_runs_dir(args), data_dir=args.data_dir, skip_unavailable=args.skip_unavailable,
     )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ class DataConfig:
 @dataclass
 class EvalConfig:
     split: str = "test"
-    max_records: int | None = None  # score only the first N test records
+    max_records: int | None = None  # score a seeded random sample of N test records (eval_sample.json)
     metrics: list[str] = field(default_factory=list)  # empty: every applicable metric
     mask_ratio: float = 0.0  # robustness: fraction of input entities masked at test time
     bertscore_model: str = "embedded"  # "embedded" (MiniLM, offline) or an HF id / local dir
@@ -80,6 +81,18 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     model: dict[str, Any] = field(default_factory=dict)  # the method's own Params
+
+    def __post_init__(self) -> None:
+        # checked when the config is built, so a typo fails before any data is read
+        if not _DEVICE.fullmatch(str(self.device)):
+            raise ConfigError(
+                f"config key 'device' expects auto, cpu, cuda, cuda:N or mps, got {self.device!r}"
+            )
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"config key 'threads' expects a positive integer, got {self.threads!r}")
+
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
 
 
 # -- generic dict -> dataclass with type checks ---------------------------------------
@@ -230,6 +243,7 @@ def resolve(
     seed: int | None = None,
     profile: str | None = None,
     method_config_file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> RunConfig:
     """Merge every layer into one RunConfig (the method's Params are checked by the runner)."""
     layers: list[dict[str, Any]] = [{"method": method, "dataset": dataset}]
@@ -255,6 +269,8 @@ def resolve(
         )
     for expr in sets:
         layers.append(parse_set(expr))
+    if overrides:  # values taken as given, never re-read as YAML (paths from CLI flags)
+        layers.append(overrides)
     if seed is not None:
         layers.append({"seed": seed})
     if profile is not None:
@@ -272,12 +288,15 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else dict(cfg)
 
 
-def config_hash(cfg: RunConfig) -> str:
-    """Short hash of everything that changes results (not where files live, not threads)."""
+def config_hash(cfg: RunConfig, data_digests: dict[str, str] | None = None) -> str:
+    """Short hash of everything that changes results: the config (not where files live, not
+    threads) and, when given, the sha256 of every raw data file read (bench.identity)."""
     data = to_dict(cfg)
     data.pop("runs_dir", None)
     data.pop("threads", None)
     data.get("data", {}).pop("data_dir", None)
+    if data_digests:
+        data["data_files"] = dict(sorted(data_digests.items()))
     blob = json.dumps(data, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:8]
 

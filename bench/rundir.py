@@ -24,12 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.config import RunConfig, config_hash
+from bench.config import RunConfig
 from bench.seeding import seed_global_rngs, stage_seed
-
-
-def run_id_for(cfg: RunConfig) -> str:
-    return f"{cfg.method}__{cfg.dataset}__s{cfg.seed}__{config_hash(cfg)}"
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -14,19 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.config import RunConfig, build_dataclass, config_hash, dump_yaml, to_dict
+from bench.config import RunConfig, dump_yaml, to_dict
 from bench.errors import BenchError
+from bench.identity import RunIdentity, identify, method_class
 from bench.method import Method
 from bench.records import Record, prediction_row
-from bench.registry import METHODS, load_builtins
 from bench.results import ResultsStore, default_store_path, metric_rows_payload
-from bench.rundir import (
-    RunContext,
-    atomic_write_json,
-    atomic_write_jsonl,
-    atomic_write_text,
-    run_id_for,
-)
+from bench.rundir import RunContext, atomic_write_json, atomic_write_jsonl, atomic_write_text
+from bench.runlock import run_lock
 from bench.threads import torch_threads
 
 METRICS_SCHEMA_VERSION = 1
@@ -59,31 +54,29 @@ def seed_everything(seed: int) -> None:
         pass
 
 
-def method_class(name: str) -> type[Method]:
-    load_builtins()
-    cls = METHODS.get(name)
-    if not (isinstance(cls, type) and issubclass(cls, Method)):
-        raise BenchError(f"method {name!r} does not resolve to a bench.method.Method subclass")
-    return cls
+def validate(cfg: RunConfig) -> RunIdentity:
+    """Everything that can be checked before work starts: the method and its parameters, the
+    metric names, the data files (hashed for the run identity). Raises a one-line BenchError."""
+    identity = identify(cfg)
+    if cfg.eval.metrics:
+        from metrics.suite import select_metrics
 
-
-def run_dir_for(cfg: RunConfig) -> Path:
-    return Path(cfg.runs_dir) / run_id_for(cfg)
+        select_metrics(cfg.eval.metrics)
+    return identity
 
 
 def execute(
     cfg: RunConfig, *, resume: bool = False, force: bool = False, quiet: bool = False
 ) -> RunResult:
     """Run one (method, dataset, seed, config) cell end to end."""
-    with torch_threads(cfg.threads):  # cfg.threads: intra-op threads for this run only
-        return _execute(cfg, resume=resume, force=force, quiet=quiet)
+    identity = validate(cfg)
+    with torch_threads(cfg.threads), run_lock(identity.run_dir):  # threads: this run only
+        return _execute(identity, resume=resume, force=force, quiet=quiet)
 
 
-def _execute(cfg: RunConfig, *, resume: bool, force: bool, quiet: bool) -> RunResult:
+def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool) -> RunResult:
+    cfg, run_id, run_dir = identity.cfg, identity.run_id, identity.run_dir
     cls = method_class(cfg.method)
-    params = build_dataclass(cls.Params, cfg.model, "model")  # unknown model.* keys fail here
-    run_id = run_id_for(cfg)
-    run_dir = run_dir_for(cfg)
     store = ResultsStore(default_store_path(cfg.runs_dir))
 
     if (run_dir / "DONE").exists() and not force:
@@ -94,10 +87,44 @@ def _execute(cfg: RunConfig, *, resume: bool, force: bool, quiet: bool) -> RunRe
         shutil.rmtree(run_dir)
     elif run_dir.exists() and not resume:
         raise BenchError(
-            f"run folder {run_dir} exists but is unfinished; pass --resume to continue it "
-            "or --force to start over"
+            f"run folder {run_dir} exists but is unfinished ({_finished_stages_text(run_dir)}); "
+            "pass --resume to continue it or --force to start over"
+        )
+    try:
+        return _work(identity, cls, store, resume=resume, quiet=quiet)
+    except BaseException as exc:
+        _after_failure(run_dir, exc)
+        raise
+
+
+def _after_failure(run_dir: Path, exc: BaseException) -> None:
+    """A run that failed before finishing any stage leaves nothing that blocks the next
+    attempt; one that finished stages keeps them and says how to continue."""
+    finished = _finished_stages(run_dir)
+    if not finished:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return
+    if isinstance(exc, BenchError) and exc.args:
+        exc.args = (
+            f"{exc.args[0]} (run folder {run_dir} keeps finished stage(s) {', '.join(finished)}; "
+            "fix this and rerun with --resume to continue from them)",
+            *exc.args[1:],
         )
 
+
+def _finished_stages(run_dir: Path) -> list[str]:
+    return sorted(p.parent.name for p in (run_dir / "stages").glob("*/DONE"))
+
+
+def _finished_stages_text(run_dir: Path) -> str:
+    finished = _finished_stages(run_dir)
+    return f"finished stages: {', '.join(finished)}" if finished else "no finished stage"
+
+
+def _work(
+    identity: RunIdentity, cls: type[Method], store: ResultsStore, *, resume: bool, quiet: bool
+) -> RunResult:
+    cfg, run_id, run_dir = identity.cfg, identity.run_id, identity.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.resolved.yaml", dump_yaml(to_dict(cfg)))
     seed_everything(cfg.seed)
@@ -110,12 +137,12 @@ def _execute(cfg: RunConfig, *, resume: bool, force: bool, quiet: bool) -> RunRe
     atomic_write_json(run_dir / "splits.json", splits.info)
 
     ctx = RunContext(run_dir, cfg, resume=resume, quiet=quiet)
-    method = cls(params, ctx)
+    method = cls(identity.params, ctx)
     started = time.time()
     method.fit(splits)
     fit_seconds = time.time() - started
 
-    test = _eval_records(splits.test, cfg)
+    test = _eval_records(splits.test, cfg, run_dir)
     started = time.time()
     predictions = method.predict(test)
     predict_seconds = time.time() - started
@@ -139,7 +166,7 @@ def _execute(cfg: RunConfig, *, resume: bool, force: bool, quiet: bool) -> RunRe
         "method": cfg.method,
         "dataset": cfg.dataset,
         "seed": cfg.seed,
-        "cfg_hash": config_hash(cfg),
+        "cfg_hash": identity.cfg_hash,
         "profile": cfg.profile,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -176,8 +203,23 @@ def _execute(cfg: RunConfig, *, resume: bool, force: bool, quiet: bool) -> RunRe
     )  # fmt: skip
 
 
-def _eval_records(test: list[Record], cfg: RunConfig) -> list[Record]:
-    records = test[: cfg.eval.max_records] if cfg.eval.max_records else list(test)
+def eval_sample(n_test: int, cfg: RunConfig) -> list[int] | None:
+    """Indices of the test records scored when eval.max_records caps them: a seeded random
+    sample in split order (the first N would favour whatever the split put first)."""
+    cap = cfg.eval.max_records
+    if not cap or cap >= n_test:
+        return None
+    return sorted(random.Random(f"eval-sample:{cfg.seed}").sample(range(n_test), cap))
+
+
+def _eval_records(test: list[Record], cfg: RunConfig, run_dir: Path) -> list[Record]:
+    sample = eval_sample(len(test), cfg)
+    records = list(test) if sample is None else [test[i] for i in sample]
+    if sample is not None:  # recorded, so anyone can tell which records a row was scored on
+        atomic_write_json(
+            run_dir / "eval_sample.json",
+            {"max_records": cfg.eval.max_records, "seed": cfg.seed, "of": len(test), "test_indices": sample},
+        )
     if cfg.eval.mask_ratio:
         from bench.data.masking import mask_records
 

@@ -159,6 +159,7 @@ def sweep(
     sets: Sequence[str],
     runs_dir: str | Path,
     data_dir: str | None,
+    skip_unavailable: bool = False,
 ) -> int:
     from rich.console import Console
 
@@ -181,6 +182,11 @@ def sweep(
     if dry_run:
         sweeping.print_plan(planned, Console())
         return 0
+    problems = sweeping.unavailable_summary(planned)
+    if problems and not skip_unavailable:  # checked before any cell starts
+        raise BenchError(
+            f"sweep not started: {problems}; fix these or pass --skip-unavailable to run the rest"
+        )
     sweeping.print_plan(planned, console)
     failures = sweeping.run_plan(planned, console)
     out = Path(runs_dir) / "tables"
@@ -190,11 +196,9 @@ def sweep(
     written = render_all(the_spec, table, extra, formats, out)
     sys.stdout.write(Path(written["md"]).read_text(encoding="utf-8"))
     for _fmt, path in written.items():
-        console.print(f"wrote {path}")
+        console.print(f"wrote {path}", soft_wrap=True, highlight=False, markup=False)
+    console.print(sweeping.summary_line(planned, failures), soft_wrap=True, highlight=False, markup=False)
     if failures:
-        console.print(f"[red]{len(failures)} run(s) failed:[/red]")
-        for p, message in failures:
-            console.print(f"  {p.run_id}: {message}")
         return 1
     _report_missing(table, strict=True)
     return 0

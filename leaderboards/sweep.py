@@ -1,7 +1,10 @@
 """Plan and run every cell a spec needs: rows (with their selectors) x datasets x seeds.
 
 A planned run is DONE (finished folder: skipped), RESUME (unfinished folder: continued with
-execute(cfg, resume=True)) or NEW. Published-only rows are never planned.
+execute(cfg, resume=True)), NEW, or UNAVAILABLE (its data or settings fail the checks the
+runner makes first: nothing of the sweep starts until every cell has been checked). Each
+cell is named by bench.identity, exactly as `bench run` names it. Published-only rows are
+never planned.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 from leaderboards.spec import RowSpec, Spec
 
-DONE, RESUME, NEW = "done", "resume", "new"
+DONE, RESUME, NEW, UNAVAILABLE = "done", "resume", "new", "unavailable"
 
 
 @dataclass
@@ -24,6 +27,7 @@ class PlannedRun:
     run_id: str
     run_dir: Path
     status: str
+    problem: str | None = None  # why an UNAVAILABLE cell cannot run
 
 
 def plan(
@@ -36,11 +40,12 @@ def plan(
     data_dir: str | None = None,
 ) -> list[PlannedRun]:
     from bench.config import resolve
-    from bench.rundir import run_id_for
+    from bench.errors import BenchError
+    from bench.runner import validate
 
-    extra = [f"runs_dir={runs_dir}"]
+    overrides: dict[str, Any] = {"runs_dir": str(runs_dir)}
     if data_dir:
-        extra.append(f"data.data_dir={data_dir}")
+        overrides["data"] = {"data_dir": data_dir}
     out: list[PlannedRun] = []
     seen: set[str] = set()
     for row in spec.reproduced_rows():
@@ -52,20 +57,39 @@ def plan(
                 cfg = resolve(
                     row.method or "",
                     dataset,
-                    sets=[*sets, *row.set_args(), *extra],
+                    sets=[*sets, *row.set_args()],
                     seed=seed,
                     profile=profile,
+                    overrides=overrides,
                 )
-                run_id = run_id_for(cfg)
-                if run_id in seen:
+                try:
+                    identity = validate(cfg)  # the runner's own checks: data files, params, metrics
+                except BenchError as exc:
+                    label = f"{cfg.method}__{dataset}__s{seed}"
+                    out.append(PlannedRun(row, dataset, seed, cfg, label, Path(cfg.runs_dir) / label,
+                                          UNAVAILABLE, str(exc)))  # fmt: skip
                     continue
-                seen.add(run_id)
-                run_dir = Path(cfg.runs_dir) / run_id
+                if identity.run_id in seen:
+                    continue
+                seen.add(identity.run_id)
+                run_dir = identity.run_dir
                 status = (
                     DONE if (run_dir / "DONE").exists() else RESUME if run_dir.exists() else NEW
                 )
-                out.append(PlannedRun(row, dataset, seed, cfg, run_id, run_dir, status))
+                out.append(PlannedRun(row, dataset, seed, identity.cfg, identity.run_id, run_dir, status))
     return out
+
+
+def unavailable_summary(planned: list[PlannedRun]) -> str:
+    """One line naming each distinct reason cells cannot run (empty when all can)."""
+    reasons: dict[str, list[str]] = {}
+    for p in planned:
+        if p.status == UNAVAILABLE:
+            reasons.setdefault(p.problem or "?", []).append(p.run_id)
+    return "; ".join(
+        f"{len(ids)} cell(s) ({ids[0]}{', …' if len(ids) > 1 else ''}): {reason}"
+        for reason, ids in reasons.items()
+    )
 
 
 def _all_na(spec: Spec, row: Any, dataset: str) -> bool:
@@ -83,10 +107,26 @@ def print_plan(planned: list[PlannedRun], console: Any) -> None:
             f"  {selector}" if selector else ""
         )
         console.print(line, soft_wrap=True, highlight=False, markup=False)
-    counts = {s: sum(p.status == s for p in planned) for s in (DONE, RESUME, NEW)}
+        if p.problem:
+            console.print(f"      {p.problem}", soft_wrap=True, highlight=False, markup=False)
+    counts = {s: sum(p.status == s for p in planned) for s in (DONE, RESUME, NEW, UNAVAILABLE)}
     console.print(
-        f"done: {counts[DONE]}  resume: {counts[RESUME]}  new: {counts[NEW]}", highlight=False
+        f"done: {counts[DONE]}  resume: {counts[RESUME]}  new: {counts[NEW]}"
+        + (f"  unavailable: {counts[UNAVAILABLE]}" if counts[UNAVAILABLE] else ""),
+        highlight=False,
     )
+
+
+def summary_line(planned: list[PlannedRun], failures: list[tuple[PlannedRun, str]]) -> str:
+    """The sweep's last line: what ran, what was already there, what could not run."""
+    failed = {id(p) for p, _ in failures}
+    ran = sum(p.status in (RESUME, NEW) and id(p) not in failed for p in planned)
+    reused = sum(p.status == DONE for p in planned)
+    skipped = sum(p.status == UNAVAILABLE for p in planned)
+    line = f"sweep: {ran} run, {reused} already done, {skipped} skipped (unavailable), {len(failures)} failed"
+    if failures:
+        line += " — " + "; ".join(f"{p.run_id}: {message}" for p, message in failures)
+    return line
 
 
 def run_plan(planned: list[PlannedRun], console: Any) -> list[tuple[PlannedRun, str]]:
@@ -101,11 +141,12 @@ def run_plan(planned: list[PlannedRun], console: Any) -> list[tuple[PlannedRun, 
         TimeElapsedColumn,
     )
 
+    from bench.errors import BenchError
     from bench.results import ResultsStore, default_store_path
     from bench.runner import execute
 
     failures: list[tuple[PlannedRun, str]] = []
-    todo = [p for p in planned if p.status != DONE]
+    todo = [p for p in planned if p.status in (RESUME, NEW)]
     for p in planned:
         if p.status == DONE:  # make sure the store knows it (it may have been lost)
             ResultsStore(default_store_path(p.cfg.runs_dir)).add_run(p.run_dir)
@@ -125,7 +166,10 @@ def run_plan(planned: list[PlannedRun], console: Any) -> list[tuple[PlannedRun, 
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # noqa: BLE001 - reported, the sweep goes on
-                failures.append((p, f"{type(exc).__name__}: {exc}"))
-                progress.console.print(f"[red]failed[/red] {p.run_id}: {type(exc).__name__}: {exc}")
+                message = str(exc) if isinstance(exc, BenchError) else f"{type(exc).__name__}: {exc}"
+                failures.append((p, message))
+                progress.console.print(
+                    f"failed {p.run_id}: {message}", soft_wrap=True, highlight=False, markup=False
+                )
             progress.advance(task)
     return failures

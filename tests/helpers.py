@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from dataclasses import dataclass, field
 
@@ -59,6 +61,11 @@ def patch_synthetic_data(monkeypatch, records: list[Record] | None = None) -> li
         a, b = n * 3 // 5, n * 4 // 5
         return Splits(recs[:a], recs[a:b], recs[b:], {"protocol": "synthetic", "seed": seed})
 
+    def data_file_digests(name, cfg):  # the run identity hashes the records served
+        blob = json.dumps([r.to_dict() for r in records], sort_keys=True, default=str)
+        return {"synthetic.jsonl": hashlib.sha256(blob.encode()).hexdigest()}
+
     monkeypatch.setattr(data, "load_dataset", load_dataset, raising=False)
     monkeypatch.setattr(data, "make_splits", make_splits, raising=False)
+    monkeypatch.setattr(data, "data_file_digests", data_file_digests, raising=False)
     return records

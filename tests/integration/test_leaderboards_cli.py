@@ -8,11 +8,17 @@ import pytest
 
 import bench.runner
 from bench.cli import main
-from bench.config import resolve
-from bench.rundir import run_id_for
-from tests.fixtures.leaderboards.synthetic import write_run
+from tests.fixtures.leaderboards.synthetic import fake_data_digests, fake_identity, write_run
 
 INST, ML = "amazon-instruments", "ml-100k"
+
+
+@pytest.fixture(autouse=True)
+def fake_digests(monkeypatch):
+    """Plan against fake data digests, as the fake run folders are named (no raw files needed)."""
+    import bench.data
+
+    monkeypatch.setattr(bench.data, "data_file_digests", fake_data_digests)
 
 
 def fill_reference_rows(runs_dir: Path, skip: tuple[str, str] | None = None) -> None:
@@ -115,10 +121,9 @@ def test_sweep_dry_run_plans_selectors_and_skips_published(tmp_path, capsys):
 def test_sweep_runs_what_is_missing_resumes_and_renders(tmp_path, capsys, monkeypatch):
     fill_reference_rows(tmp_path, skip=("retrieval", INST))
     # an unfinished folder for (retrieval, instruments): must be resumed, not restarted
-    cfg = resolve("retrieval", INST, sets=[f"runs_dir={tmp_path}"], seed=0)
-    (tmp_path / run_id_for(cfg)).mkdir()
+    (tmp_path / fake_identity(tmp_path, "retrieval", INST, 0)[2]).mkdir()
     # and (mf-bias, ml-100k) is not done either
-    done_dir = tmp_path / run_id_for(resolve("mf-bias", ML, sets=[f"runs_dir={tmp_path}"], seed=0))
+    done_dir = tmp_path / fake_identity(tmp_path, "mf-bias", ML, 0)[2]
     (done_dir / "DONE").unlink()
 
     calls = []
@@ -148,7 +153,33 @@ def test_sweep_reports_failures(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(bench.runner, "execute", boom)
     assert main(["sweep", "--spec", "reference-rows", "--runs-dir", str(tmp_path)]) == 1
-    assert "3 run(s) failed" in capsys.readouterr().err  # retrieval x ML-100K is never planned
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # retrieval x ML-100K is never planned
+    assert last.startswith("sweep: 0 run, 0 already done, 0 skipped (unavailable), 3 failed — ")
+    assert last.count("RuntimeError: out of memory") == 3
+
+
+def test_sweep_checks_every_cells_data_before_starting_any(tmp_path, capsys, monkeypatch):
+    import bench.data
+    from bench.errors import DataError
+
+    def digests(dataset, cfg):
+        if dataset == INST:
+            raise DataError(f"{tmp_path}/amazon2014/reviews_Musical_Instruments_5.json.gz is missing")
+        return fake_data_digests(dataset)
+
+    calls = []
+    monkeypatch.setattr(bench.data, "data_file_digests", digests)
+    monkeypatch.setattr(bench.runner, "execute", lambda cfg, **kw: calls.append(cfg.method))
+    assert main(["sweep", "--spec", "reference-rows", "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert calls == [] and len(err.strip().splitlines()) == 1  # nothing started, one line
+    assert "sweep not started: 2 cell(s)" in err and "reviews_Musical_Instruments_5.json.gz is missing" in err
+    # --skip-unavailable runs the ML-100K cell and counts the two others as skipped
+    assert main(["sweep", "--spec", "reference-rows", "--skip-unavailable", "--runs-dir", str(tmp_path)]) == 2
+    assert calls == ["mf-bias"]
+    err = capsys.readouterr().err  # the cells never run stay missing: --strict fails (exit 2)
+    assert "sweep: 1 run, 0 already done, 2 skipped (unavailable), 0 failed" in err
+    assert f"wrote {tmp_path}/tables/reference-rows.md" in err  # paths are never wrapped mid-word
 
 
 @pytest.mark.parametrize(

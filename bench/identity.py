@@ -1,0 +1,66 @@
+"""Run identity: the run folder is named by everything that changes the numbers.
+
+The hash covers the effective configuration — every `model.*` parameter as the method will
+use it, its `Params` defaults included, so changing a default in code never reuses a stale
+folder — the seed, and the sha256 of every raw data file the load reads, so a different
+(or corrupted, or truncated) copy of a dataset is a different run. Same hash => same
+computation; anything else is a new folder, never a reuse.
+
+`identify` is pure apart from hashing the data files (cached by the data layer), so the
+runner and `bench sweep`'s planner name a cell the same way before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.config import RunConfig, build_dataclass, config_hash
+from bench.errors import BenchError
+from bench.method import Method
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    cfg: RunConfig  # effective: cfg.model holds every Params field as used
+    params: Any  # the method's Params instance built from cfg.model
+    data_digests: dict[str, str]  # raw file name -> sha256
+    cfg_hash: str
+
+    @property
+    def run_id(self) -> str:
+        return format_run_id(self.cfg.method, self.cfg.dataset, self.cfg.seed, self.cfg_hash)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.cfg.runs_dir) / self.run_id
+
+
+def format_run_id(method: str, dataset: str, seed: int, cfg_hash: str) -> str:
+    return f"{method}__{dataset}__s{seed}__{cfg_hash}"
+
+
+def method_class(name: str) -> type[Method]:
+    from bench.registry import METHODS, load_builtins
+
+    load_builtins()
+    cls = METHODS.get(name)
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise BenchError(f"method {name!r} does not resolve to a bench.method.Method subclass")
+    return cls
+
+
+def effective_config(cfg: RunConfig) -> tuple[RunConfig, Any]:
+    """The config with `model` completed from the method's Params (unknown keys fail here)."""
+    params = build_dataclass(method_class(cfg.method).Params, cfg.model, "model")
+    return dataclasses.replace(cfg, model=dataclasses.asdict(params)), params
+
+
+def identify(cfg: RunConfig) -> RunIdentity:
+    from bench.data import data_file_digests
+
+    effective, params = effective_config(cfg)
+    digests = data_file_digests(cfg.dataset, cfg.data)
+    return RunIdentity(effective, params, digests, config_hash(effective, digests))
