@@ -10,11 +10,12 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.errors import BenchError, BenchWarning
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -42,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True)
     p.add_argument("--resume", action="store_true", help="continue an unfinished run folder")
     p.add_argument("--force", action="store_true", help="delete an existing run folder and start over")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check everything, print the run id, effective config and data digests, and stop")
     _add_run_options(p)
 
     p = sub.add_parser("ls", help="list registered methods, datasets, metrics or tables")
@@ -113,11 +116,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         profile=args.profile, overrides=overrides,
     )  # fmt: skip
 
-    from bench.runner import execute
+    from bench.runner import execute, validate
 
+    if args.dry_run:
+        print_identity(validate(cfg))
+        return 0
     result = execute(cfg, resume=args.resume, force=args.force, quiet=args.quiet)
     print_run_result(result)
     return 0
+
+
+def print_identity(identity: Any) -> None:
+    """`bench run --dry-run`: what would run, checked, as plain YAML a reader can diff."""
+    from bench.config import dump_yaml, to_dict
+
+    state = "finished (would be reused)" if (identity.run_dir / "DONE").exists() else (
+        "unfinished (--resume continues it)" if identity.run_dir.exists() else "new")
+    print(f"# run {identity.run_id}: {state}\n# folder {identity.run_dir}")
+    print(dump_yaml({**to_dict(identity.cfg), "data_files": identity.data_digests}), end="")
 
 
 def print_run_result(result: Any) -> None:
@@ -269,8 +285,21 @@ COMMANDS = {
 }
 
 
+def _one_line_warnings(previous: Any) -> Any:
+    """A warnings.formatwarning that prints a BenchWarning as `warning: message` only."""
+
+    def format_warning(message, category, filename, lineno, line=None):  # noqa: ANN001, ANN202
+        if issubclass(category, BenchWarning):
+            return f"warning: {message}\n"
+        return previous(message, category, filename, lineno, line)
+
+    return format_warning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous_format = warnings.formatwarning
+    warnings.formatwarning = _one_line_warnings(previous_format)
     try:
         return COMMANDS[args.command](args)
     except BenchError as exc:
@@ -279,6 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = previous_format
 
 
 if __name__ == "__main__":

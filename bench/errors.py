@@ -11,3 +11,11 @@ class ConfigError(BenchError):
 
 class DataError(BenchError):
     """Raw data missing or malformed; message names file, line and field."""
+
+
+class BenchWarning(UserWarning):
+    """Something the user should know that does not stop the command; the CLI prints one line."""
+
+
+class DataWarning(BenchWarning):
+    """Raw data that loads but differs from what the dataset spec records (e.g. its sha256)."""

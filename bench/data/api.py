@@ -119,6 +119,7 @@ def _parse(  # noqa: ANN202
     sample: tuple[int, int] | None = None,
 ):
     from bench.data.loaders import loader_for
+    from bench.data.loaders.common import drop_duplicates
 
     problems = Problems(cfg.on_bad_line, cfg.max_bad_lines)
     loader = loader_for(spec.loader)
@@ -129,6 +130,9 @@ def _parse(  # noqa: ANN202
             result = loader(spec, found, cfg, problems)
     except CorruptRawFile as exc:
         raise CorruptRawFile(exc.located, exc.problem, exc.line, spec.download_hint()) from None
+    result.records = drop_duplicates(result.records, result.files, problems)
+    if result.sampled is not None:
+        result.sampled["kept"] = len(result.records)
     report = LoadReport(
         dataset=spec.name,
         loader=spec.loader,
@@ -190,6 +194,7 @@ def load_dataset(
         if len(kept) < len(records):
             report.subsample = {"max_records": cfg.max_records, "seed": seed, "kept": len(kept)}
         records = kept
+    report.warn_sha256_mismatches()
     return LoadedDataset(name=name, spec=spec, records=records, report=report,
                          items=items, users=users, root=root)  # fmt: skip
 
@@ -374,6 +379,7 @@ def prepare_dataset(name: str, raw_dir: str | os.PathLike[str], cfg: DataConfig)
             spec.missing_message(raw_dir, missing).replace("expected in:", "looked in:")
         )
     records, report, items, users = _parse(spec, raw_dir, found, cfg)
+    report.warn_sha256_mismatches()
 
     target_root = Path(data_root(cfg)) / spec.subdir
     placed: dict[str, Located] = {}

@@ -3,15 +3,17 @@
 Counts reconcile per file and in total: lines_read = kept + bad + sum(filtered). `filtered`
 holds lines that parsed fine but were left out on purpose, each under a named reason (e.g.
 BookCrossing's implicit 0 ratings under data.implicit_ratings=drop, metadata rows for items
-with no interactions). Blank lines are not records and are counted apart (`blank_lines`).
+with no interactions). A record equal to an earlier one but for its line counts as bad and
+under `duplicates`. Blank lines are not records and are counted apart (`blank_lines`).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.errors import DataError
+from bench.errors import DataError, DataWarning
 
 
 @dataclass
@@ -23,9 +25,11 @@ class FileReport:
     expected_sha256: str | None = None
     lines_read: int = 0
     kept: int = 0
-    bad: int = 0
+    bad: int = 0  # includes the duplicates
+    duplicates: int = 0  # records equal to an earlier one but for their line (see common.py)
     blank_lines: int = 0
     filtered: dict[str, int] = field(default_factory=dict)
+    name: str = field(default="", compare=False)  # the file name in Record.source (not saved)
 
     @property
     def sha256_ok(self) -> bool | None:
@@ -45,6 +49,7 @@ class FileReport:
             "lines_read": self.lines_read,
             "kept": self.kept,
             "bad": self.bad,
+            "duplicates": self.duplicates,
             "blank_lines": self.blank_lines,
             "filtered": dict(self.filtered),
         }
@@ -108,6 +113,10 @@ class LoadReport:
         return sum(f.bad for f in self.files)
 
     @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.files)
+
+    @property
     def filtered(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for f in self._interaction_files():
@@ -123,6 +132,23 @@ class LoadReport:
     def reconciles(self) -> bool:
         return all(f.reconciles() for f in self.files)
 
+    @property
+    def sha256_mismatches(self) -> list[str]:
+        """Files whose sha256 differs from the one the dataset spec records."""
+        return [f.path for f in self.files if f.sha256_ok is False]
+
+    def warn_sha256_mismatches(self) -> None:
+        """One warning per file whose digest is not the spec's: the numbers may not compare."""
+        for f in self.files:
+            if f.sha256_ok is False:
+                warnings.warn(
+                    f"{f.path}: sha256 {f.sha256} differs from {f.expected_sha256} recorded "
+                    f"for dataset {self.dataset!r} (another release or a damaged file; results "
+                    "may not compare with published ones; the data report records both)",
+                    DataWarning,
+                    stacklevel=3,
+                )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
@@ -133,11 +159,13 @@ class LoadReport:
             "lines_read": self.lines_read,
             "records_kept": self.records_kept,
             "bad_lines": self.bad_lines,
+            "duplicates": self.duplicates,
             "filtered": self.filtered,
             "records_loaded": self.records_loaded,
             "records": self.records,
             "subsample": self.subsample,
             "reconciles": self.reconciles(),
+            "sha256_mismatches": self.sha256_mismatches,
             "problems": list(self.problems),
             "from_cache": self.from_cache,
         }
@@ -148,7 +176,8 @@ class LoadReport:
             FileReport(
                 path=f["path"], role=f["role"], sha256=f["sha256"], size=f["size"],
                 expected_sha256=f.get("expected_sha256"), lines_read=f["lines_read"],
-                kept=f["kept"], bad=f["bad"], blank_lines=f.get("blank_lines", 0),
+                kept=f["kept"], bad=f["bad"], duplicates=f.get("duplicates", 0),
+                blank_lines=f.get("blank_lines", 0),
                 filtered=dict(f.get("filtered") or {}),
             )
             for f in data.get("files", [])

@@ -13,6 +13,8 @@ from bench.config import DataConfig
 from bench.data import load_dataset, make_splits, prepare_dataset
 from bench.errors import DataError
 
+pytestmark = pytest.mark.filterwarnings("ignore::bench.errors.DataWarning")  # tiny files are not the spec release
+
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):

@@ -31,6 +31,11 @@ class LoaderResult:
     sampled: dict[str, Any] | None = None  # set when the loader applied max_records itself
 
 
+def source_name(located: Located) -> str:
+    """The file name Record.source starts with ("name:line")."""
+    return located.member.rsplit("/", 1)[-1] if located.member else located.path.name
+
+
 def file_report(located: Located, raw: RawFile) -> FileReport:
     label = str(located)
     return FileReport(
@@ -39,7 +44,55 @@ def file_report(located: Located, raw: RawFile) -> FileReport:
         sha256=cached_sha256(located.path),
         size=located.path.stat().st_size,
         expected_sha256=raw.sha256,
+        name=source_name(located),
     )
+
+
+def _content(record: Record) -> tuple[Any, ...]:
+    """What makes two records the same interaction: everything the raw line gave but its
+    position (metadata-derived fields and extras such as helpful votes are left out)."""
+    return (record.user_id, record.item_id, record.rating, record.timestamp, record.review,
+            record.summary, record.user_profile, record.item_profile,
+            record.reference_explanation)  # fmt: skip
+
+
+def drop_duplicates(
+    records: list[Record], files: list[FileReport], problems: Problems
+) -> list[Record]:
+    """Keep the first of records with the same content; report each later one as a bad line.
+
+    A duplicate could land in train and test at once. Each is reported as
+    `file:line: record: duplicate of line N` (under the on_bad_line policy) and counted in
+    its file's `bad` and `duplicates`. Records are keyed by a hash of their content; a hash
+    match is confirmed on the content itself.
+    """
+    by_name = {report.name: report for report in files}
+    first: dict[int, int] = {}  # content hash -> index in `kept`
+    collided: dict[tuple[Any, ...], int] = {}  # content -> index, for equal hashes only
+    kept: list[Record] = []
+    for record in records:
+        content = _content(record)
+        key = hash(content)
+        index = first.get(key)
+        if index is not None and _content(kept[index]) != content:
+            index = collided.get(content)
+            if index is None:
+                collided[content] = len(kept)
+                kept.append(record)
+                continue
+        if index is None:
+            first[key] = len(kept)
+            kept.append(record)
+            continue
+        name, line = record.source.rsplit(":", 1)
+        report = by_name[name]
+        earlier_name, earlier_line = kept[index].source.rsplit(":", 1)
+        earlier = f"line {earlier_line}" if earlier_name == name else kept[index].source
+        report.kept -= 1
+        report.bad += 1
+        report.duplicates += 1
+        problems.add(f"{report.path}:{line}", "record", f"duplicate of {earlier}")
+    return kept
 
 
 def iter_lines(
@@ -59,7 +112,7 @@ def iter_lines(
     counted in lines_read.
     """
     label = report.path
-    name = located.member.rsplit("/", 1)[-1] if located.member else located.path.name
+    name = source_name(located)
     with located.open_binary() as handle:
         for number, raw in enumerate(handle, 1):
             if skip_header and number == 1:
