@@ -164,7 +164,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
     width = max((len(n) for n in names), default=0)
     for entry in registry.entries():
         origin = "" if entry.origin == "builtin" else f"  [{entry.origin}]"
-        print(f"{entry.name.ljust(width)}  {entry.summary}{origin}")
+        short = entry.meta.get("aliases") or ()  # datasets: the papers' short names
+        alias = f"  (alias: {', '.join(short)})" if short else ""
+        print(f"{entry.name.ljust(width)}  {entry.summary}{alias}{origin}")
     return 0
 
 

@@ -8,6 +8,7 @@ Public API (the runner and the CLI call exactly these):
     dataset_info(name, cfg) -> dict          # `bench data info NAME`
     prepare_dataset(name, raw_dir, cfg) -> Path   # `bench data prepare NAME --raw DIR`
     data_file_digests(name, cfg) -> {file name: sha256}  # raw files a load reads, unparsed
+    canonical_dataset(name) -> str               # "sports" -> "amazon-sports" (catalog)
 
 Importing this package is cheap (stdlib only); the loaders are imported on first use.
 See bench.data.splits (protocols, histories), bench.data.profiles (profiles and reference
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "LoadedDataset",
     "LoadReport",
+    "canonical_dataset",
     "data_file_digests",
     "dataset_info",
     "load_dataset",
@@ -40,6 +42,12 @@ def load_dataset(name: str, cfg: DataConfig, *, seed: int = 0) -> LoadedDataset:
     from bench.data.api import load_dataset as _load
 
     return _load(name, cfg, seed=seed)
+
+
+def canonical_dataset(name: str) -> str:
+    from bench.data.catalog import canonical_dataset as _canonical
+
+    return _canonical(name)
 
 
 def data_file_digests(name: str, cfg: DataConfig) -> dict[str, str]:

@@ -36,9 +36,11 @@ class LoadedDataset:
 
 
 def get_spec(name: str) -> DatasetSpec:
-    import bench.data.catalog  # noqa: F401 - registers the built-in specs
+    """The spec of a dataset given by its name or an alias (see catalog.canonical_dataset)."""
+    from bench.data.catalog import canonical_dataset
     from bench.registry import DATASETS, RegistryError
 
+    name = canonical_dataset(name)
     try:
         spec = DATASETS.get(name)  # plugins (entry points) are consulted too
     except RegistryError as exc:
@@ -195,7 +197,7 @@ def load_dataset(
             report.subsample = {"max_records": cfg.max_records, "seed": seed, "kept": len(kept)}
         records = kept
     report.warn_sha256_mismatches()
-    return LoadedDataset(name=name, spec=spec, records=records, report=report,
+    return LoadedDataset(name=spec.name, spec=spec, records=records, report=report,
                          items=items, users=users, root=root)  # fmt: skip
 
 

@@ -6,7 +6,10 @@ plain data). Loaders live in bench.data.loaders and are imported only by load_da
 
 from __future__ import annotations
 
+import difflib
+
 from bench.data.spec import DatasetSpec, RawFile
+from bench.errors import DataError
 from bench.registry import DATASETS
 
 SNAP_2014 = "http://snap.stanford.edu/data/amazon/productGraph/categoryFiles"
@@ -17,17 +20,18 @@ AMAZON_2014_SHA256 = {
     "Musical_Instruments": "03f9cc27ae13a454cb4ea6cb620fb10546cc1194ef921441d1c5f34addff2748",
 }
 
+# (name, category, used by, the papers' short name, split)
 _AMAZON_2014: list[tuple[str, ...]] = [
-    ("amazon-baby", "Baby", "Curr-RLCER"),
-    ("amazon-sports", "Sports_and_Outdoors", "Curr-RLCER"),
-    ("amazon-clothing", "Clothing_Shoes_and_Jewelry", "Curr-RLCER"),
-    ("amazon-instruments", "Musical_Instruments", "dev/CI"),
-    ("amazon-books", "Books", "ExpCTR", "per-user-8:1:1"),
+    ("amazon-baby", "Baby", "Curr-RLCER", "baby"),
+    ("amazon-sports", "Sports_and_Outdoors", "Curr-RLCER", "sports"),
+    ("amazon-clothing", "Clothing_Shoes_and_Jewelry", "Curr-RLCER", "clothing"),
+    ("amazon-instruments", "Musical_Instruments", "dev/CI", "instruments"),
+    ("amazon-books", "Books", "ExpCTR", "books", "per-user-8:1:1"),
 ]
 
 
 def _amazon_2014(
-    name: str, category: str, used_by: str, split: str = "random-3:1:1"
+    name: str, category: str, used_by: str, alias: str, split: str = "random-3:1:1"
 ) -> DatasetSpec:
     reviews = f"reviews_{category}_5.json.gz"
     meta = f"meta_{category}.json.gz"
@@ -58,6 +62,7 @@ def _amazon_2014(
         split=split,
         options={"category": category},
         notes="meta_<Cat>.json.gz is optional (item titles); its lines are Python literals",
+        aliases=(alias,),
     )
 
 
@@ -173,8 +178,38 @@ def register_all() -> None:
     for spec in SPECS:
         if spec.name not in DATASETS._entries:  # idempotent on re-import
             DATASETS.register(
-                spec.name, spec, summary=spec.summary, loader=spec.loader, split=spec.split
-            )
+                spec.name, spec, summary=spec.summary, loader=spec.loader, split=spec.split,
+                aliases=spec.aliases,
+            )  # fmt: skip
+
+
+def aliases() -> dict[str, str]:
+    """{alias: registered name} over the registered specs (plugins may declare aliases too)."""
+    return {
+        alias: entry.name
+        for entry in DATASETS.entries()
+        for alias in entry.meta.get("aliases", ())
+        if alias not in DATASETS  # a registered name always wins over an alias
+    }
+
+
+def canonical_dataset(name: str) -> str:
+    """The registered name of a dataset given by name or alias ("sports" -> "amazon-sports").
+
+    Call it before anything keys on the name (config yaml, run folder, results, tables), so
+    all of them use the canonical one. An unknown name raises DataError with close matches.
+    """
+    if name in DATASETS:
+        return name
+    short = aliases()
+    if name in short:
+        return short[name]
+    known = {**{n: n for n in DATASETS.names()}, **short}
+    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
+    if close:
+        hints = ", ".join(repr(c) if known[c] == c else f"{c!r} ({known[c]})" for c in close)
+        raise DataError(f"unknown dataset {name!r}; did you mean {hints}?")
+    raise DataError(f"unknown dataset {name!r}. Known: {', '.join(sorted(known))}.")
 
 
 register_all()

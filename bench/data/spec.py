@@ -145,6 +145,7 @@ class DatasetSpec:
     has_profiles: bool = False  # the files ship profiles + explanations (XRec)
     options: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
+    aliases: tuple[str, ...] = ()  # short names the papers use ("sports"); see catalog
 
     # -- locations -----------------------------------------------------------------
     def root(self, data_root: Path) -> Path:
