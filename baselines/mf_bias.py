@@ -63,9 +63,14 @@ class MFBias(Method):
         with self.run.progress("mf-bias", p.max_epochs) as advance:
             for step in range(p.max_epochs):
                 opt.zero_grad()
-                pred = mu + bu[u] + bi[i] + (pu[u] * qi[i]).sum(1)
+                # index_select, not bu[u]: the backward of advanced indexing on a 2-D tensor
+                # (index_put_ with accumulate) adds rows in thread order on CPU, so results
+                # changed from run to run; index_select's backward (index_add_) does not.
+                b_u, b_i = bu.index_select(0, u), bi.index_select(0, i)
+                p_u, q_i = pu.index_select(0, u), qi.index_select(0, i)
+                pred = mu + b_u + b_i + (p_u * q_i).sum(1)
                 loss = ((pred - y) ** 2).mean() + p.reg * (
-                    bu[u].pow(2) + bi[i].pow(2) + pu[u].pow(2).sum(1) + qi[i].pow(2).sum(1)
+                    b_u.pow(2) + b_i.pow(2) + p_u.pow(2).sum(1) + q_i.pow(2).sum(1)
                 ).mean()
                 loss.backward()
                 opt.step()

@@ -126,6 +126,23 @@ def test_mf_bias_pure_bias_model_reaches_the_closed_form_ridge_solution(tmp_path
     assert got[1].rating == pytest.approx(mu, abs=1e-6)
 
 
+def test_mf_bias_same_seed_gives_the_same_bytes_with_any_thread_count(tmp_path):
+    """Two threads used to add embedding-gradient rows in thread order: 6 digests in 6 runs.
+    torch splits that backward across threads above 32768 elements: 5000 rows x 8 factors."""
+    from bench.threads import torch_threads
+
+    records = synthetic_records(n_users=1200, n_items=500, per_user=5)
+    splits = Splits(records[:5000], records[5000:5500], records[5500:])
+    params = MFParams(max_epochs=15, patience=15)
+    ratings = []
+    for attempt, threads in enumerate((2, 2, 1)):
+        with torch_threads(threads):
+            method = MFBias(params, _run(tmp_path / str(attempt), "mf-bias"))
+            method.fit(splits)
+        ratings.append(np.array([p.rating for p in method.predict(splits.test)]).tobytes())
+    assert ratings[0] == ratings[1] == ratings[2]
+
+
 # -- retrieval -------------------------------------------------------------------------
 
 STRINGS = "the strings sound bright and stay in tune for weeks"
