@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     q = dsub.add_parser("info", help="files, checksums and record counts of a dataset")
     q.add_argument("dataset")
     q.add_argument("--data-dir")
+    q = dsub.add_parser("download", help="fetch a dataset's public raw files into the data dir")
+    q.add_argument("dataset")
+    q.add_argument("--data-dir")
+    q.add_argument("--base-url", help="mirror: replaces each URL up to the file name "
+                   "(default $ERBENCH_DOWNLOAD_BASE_URL)")  # fmt: skip
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("results", help="the results store")
     rsub = p.add_subparsers(dest="results_command")
@@ -180,6 +186,15 @@ def cmd_data(args: argparse.Namespace) -> int:
             cfg.on_bad_line = args.on_bad_line
         path = data_layer.prepare_dataset(args.dataset, Path(args.raw), cfg)
         print(f"prepared {args.dataset} -> {path}")
+    elif args.data_command == "download":
+        from bench.data.download import download_dataset
+
+        fetched = download_dataset(args.dataset, cfg, base_url=args.base_url, quiet=args.quiet)
+        for f in fetched:
+            check = "matches the spec" if f.verified else "the spec records no digest"
+            print(f"{f.state}: {f.path} (sha256 {f.sha256}, {check})")
+        if not fetched:
+            print(f"{args.dataset}: its files are already in place; nothing to download")
     else:
         print(json.dumps(data_layer.dataset_info(args.dataset, cfg), indent=2, default=str))
     return 0

@@ -124,6 +124,13 @@ def _xrec(name: str, source: str) -> DatasetSpec:
             "files: convert them to JSON lines with fields uid, iid, title, user_summary, "
             "item_summary, explanation (test.jsonl, optional train.jsonl / valid.jsonl)"
         ),
+        manual=(
+            f"XRec publishes this split as pandas pickles (data/{source}/trn.pkl, val.pkl, "
+            "tst.pkl in https://github.com/HKUDS/XRec) and erbench never unpickles downloaded "
+            "files: read them yourself (pandas.read_pickle) and write JSON lines with uid, iid, "
+            "title, user_summary, item_summary, explanation as test.jsonl (+ train.jsonl, "
+            "valid.jsonl)"
+        ),
     )
 
 
@@ -147,6 +154,7 @@ SPECS: tuple[DatasetSpec, ...] = (
         has_reviews=False,
         options={"prefix": "ml-100k", "packaged": True},
         notes="found in the installed RecBole package; no data dir needed",
+        manual="install RecBole (pip install recbole==1.2.1), whose wheel ships ml-100k",
     ),
     _movielens_csv("ml-20m", "TALLRec/ExpCTR"),
     _movielens_csv("ml-32m", "recent LLM-rec work"),
@@ -167,6 +175,10 @@ SPECS: tuple[DatasetSpec, ...] = (
         split="per-user-8:1:1",
         has_reviews=False,
         notes="';'-separated, quoted, latin-1; rating 0 = implicit (see data.implicit_ratings)",
+        manual="there is no stable public URL (the original BX-CSV-Dump.zip at "
+        "http://www2.informatik.uni-freiburg.de/~cziegler/BX/ is often offline): download "
+        "BX-CSV-Dump.zip from a mirror such as Kaggle 'book-crossing-dataset' (sign-in needed) "
+        "and unzip it",
     ),
     _xrec("xrec-amazon", "amazon"),
     _xrec("xrec-yelp", "yelp"),

@@ -33,27 +33,37 @@ def _entry_path(resolved: Path) -> Path:
     return cache_dir() / "sha256" / f"{key}.json"
 
 
+def _stamp(resolved: Path) -> dict[str, object]:
+    stat = resolved.stat()
+    return {"path": str(resolved), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
 def cached_sha256(path: Path) -> str:
     """sha256 of `path`, from the cache when its size and mtime match the cached entry."""
     resolved = Path(path).resolve()
-    stat = resolved.stat()
-    stamp = {"path": str(resolved), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    entry_file = _entry_path(resolved)
+    stamp = _stamp(resolved)
     try:
-        entry = json.loads(entry_file.read_text("utf-8"))
+        entry = json.loads(_entry_path(resolved).read_text("utf-8"))
         if {k: entry.get(k) for k in stamp} == stamp and isinstance(entry.get("sha256"), str):
             return entry["sha256"]
     except (OSError, ValueError, AttributeError):
         pass  # no entry, or a damaged one: hash again
     digest = sha256_file(resolved)
+    remember_sha256(resolved, digest)
+    return digest
+
+
+def remember_sha256(path: Path, digest: str) -> None:
+    """Cache a digest just computed elsewhere (e.g. by a download) for `path` as it is now."""
+    resolved = Path(path).resolve()
+    entry_file = _entry_path(resolved)
     try:
         entry_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = entry_file.with_name(f".{entry_file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({**stamp, "sha256": digest}), "utf-8")
+        tmp.write_text(json.dumps({**_stamp(resolved), "sha256": digest}), "utf-8")
         os.replace(tmp, entry_file)
     except OSError:
         pass  # a read-only cache only costs the next call a re-hash
-    return digest
 
 
 def data_file_digests(dataset: str, data_cfg: DataConfig) -> dict[str, str]:

@@ -146,6 +146,7 @@ class DatasetSpec:
     options: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     aliases: tuple[str, ...] = ()  # short names the papers use ("sports"); see catalog
+    manual: str = ""  # how to get the files when there is no public URL to fetch them from
 
     # -- locations -----------------------------------------------------------------
     def root(self, data_root: Path) -> Path:
@@ -162,7 +163,7 @@ class DatasetSpec:
 
     def download_hint(self) -> str:
         """How to get the raw files again: the download command, else the source page."""
-        if all(f.url for f in self.required_files()):
+        if self.downloadable:
             return f"`bench data download {self.name}`"
         return f"from {self.url}"
 
@@ -182,11 +183,30 @@ class DatasetSpec:
         lines.append(f"  download: {self.url}")
         if self.notes:
             lines.append(f"  note: {self.notes}")
+        fetch = f"run `bench data download {self.name}`, " if self.downloadable else ""
         lines.append(
-            f"  then put the files there, or run `bench data prepare {self.name} --raw DIR`; "
+            f"  then {fetch}put the files there, or run `bench data prepare {self.name} --raw DIR`; "
             "the data dir is --data-dir / data.data_dir / $ERBENCH_DATA_DIR"
         )
         return "\n".join(lines)
+
+    @property
+    def downloadable(self) -> bool:
+        """Every required raw file has a public URL (`bench data download` can fetch it)."""
+        return all(f.url for f in self.required_files())
+
+    def downloads(self, data_root: Path) -> list[tuple[str, Path, str | None]]:
+        """(url, path where loads look for it, expected sha256) per required downloadable file.
+
+        A file read from a zip archive (GroupLens) gives the archive, once.
+        """
+        root = self.root(data_root)
+        targets: dict[Path, tuple[str, Path, str | None]] = {}
+        for raw in self.required_files():
+            if raw.url:
+                target = root / (raw.archives[0][0] if raw.archives else raw.name)
+                targets.setdefault(target, (raw.url, target, raw.sha256))
+        return list(targets.values())
 
     def locate(self, data_root: Path) -> tuple[Path, dict[str, Located]]:
         """Resolve every raw file that exists; raise DataError naming the missing required ones.
