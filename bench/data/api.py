@@ -18,7 +18,7 @@ from bench.data.spec import CorruptRawFile, DatasetSpec, Located, RawFile, _find
 from bench.errors import DataError
 from bench.records import Record, Splits
 
-CACHE_VERSION = 1  # bump when loaders change what they produce
+CACHE_VERSION = 2  # bump when loaders change what they produce (2: duplicates dropped)
 
 
 @dataclass

@@ -64,7 +64,8 @@ def drop_duplicates(
     A duplicate could land in train and test at once. Each is reported as
     `file:line: record: duplicate of line N` (under the on_bad_line policy) and counted in
     its file's `bad` and `duplicates`. Records are keyed by a hash of their content; a hash
-    match is confirmed on the content itself.
+    match is confirmed on the content itself. A line-sampling load (MovieLens CSVs under
+    data.max_records) builds records for the sampled lines only, so only those are compared.
     """
     by_name = {report.name: report for report in files}
     first: dict[int, int] = {}  # content hash -> index in `kept`
