@@ -47,11 +47,17 @@ class EvalConfig:
     bertscore_model: str = "embedded"  # "embedded" (MiniLM, offline) or an HF id / local dir
     bleurt_checkpoint: str | None = None  # BLEURT-20 dir; unset: BLEURT reported unavailable
     bartscore_checkpoint: str | None = None  # facebook/bart-large-cnn dir or id
+    bartscore_weights: str | None = None  # ParaBank fine-tuned weights file (bartscore[...+parabank])
     sentiment_classifier: str = "embedded"  # "embedded" (trained on train reviews) or HF id
     judge_base_url: str | None = None  # OpenAI-compatible endpoint for GPTScore / judge
     judge_model: str | None = None
     judge_api_key_env: str = "OPENAI_API_KEY"
     judge_max_concurrency: int = 4
+    # unset (None): the judge client's defaults (metrics.judge.JudgeSettings): 120 s per HTTP
+    # attempt, 5 retries, replies cached in <cache dir>/judge/replies.sqlite ("" disables it)
+    judge_timeout_s: float | None = None
+    judge_max_retries: int | None = None  # retries after the first attempt
+    judge_cache_path: str | None = None
     # -- added by the metric suite (metrics/) --
     # None: what measured fastest on CPU with length-sorted batches, 16 in float32 and 128 under
     # bf16 autocast (larger batches spread autocast's per-call weight casts); 64 on CUDA

@@ -10,8 +10,13 @@ What it guarantees:
   `judge_served_models`;
 - bounded concurrency (a thread pool of `max_concurrency` workers);
 - retries with exponential backoff (capped, small jitter, `Retry-After` honoured) on timeouts,
-  connection errors, HTTP 408, 429 and 5xx; any other 4xx fails at once with `JudgeError`
-  (a bad key or an unknown model does not get better by retrying);
+  connection errors, HTTP 408, 429, 5xx and an HTTP 200 whose body is not a chat completion
+  (e.g. a proxy's HTML error page); any other 4xx fails at once with `JudgeError` (a bad key or
+  an unknown model does not get better by retrying). A request still without a chat
+  completion after its retries counts as one invalid reply (`no_completion`); only when
+  FAILED_IN_A_ROW requests (or every request of the call, if fewer) fail that way in a row
+  does the metric become unavailable. An endpoint still failing otherwise after the retries
+  (timeouts, 5xx) makes it unavailable at once;
 - an on-disk SQLite cache keyed by (model, prompt-template sha256, input sha256); the input hash
   covers the rendered messages and the generation parameters. Raw replies are cached, never
   parsed scores, so a parser change needs no cache invalidation. No pickle anywhere;
@@ -20,7 +25,8 @@ What it guarantees:
   from the mean and report the count.
 
 Endpoint, model and API-key variable come from EvalConfig (judge_base_url, judge_model,
-judge_api_key_env, judge_max_concurrency). When the key variable is unset or empty no
+judge_api_key_env, judge_max_concurrency, judge_timeout_s, judge_max_retries,
+judge_cache_path; unset ones keep JudgeSettings' defaults). When the key variable is unset or empty no
 Authorization header is sent (local servers such as `python -m metrics.judge_server`).
 """
 
@@ -37,7 +43,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -58,6 +64,15 @@ class JudgeError(BenchError, MetricUnavailable):
     A MetricUnavailable, so the suite reports the metric unavailable with this message (the
     replies obtained so far stay cached) instead of aborting the other metrics.
     """
+
+
+class NoCompletionError(JudgeError):
+    """One request got HTTP 200 replies that were not chat completions, on every attempt."""
+
+
+# Requests in a row without a chat completion after which the endpoint counts as broken (a
+# proxy answering every request with HTML), instead of retrying every remaining request.
+FAILED_IN_A_ROW = 5
 
 
 # -- prompt templates ---------------------------------------------------------------------------
@@ -174,12 +189,17 @@ class ParsedScores:
 
 
 def parse_all(
-    replies: Sequence[str | None], lo: float, hi: float, *, integer: bool = False
+    replies: Sequence[str | None], lo: float, hi: float, *, integer: bool = False,
+    failed: Collection[int] = (),
 ) -> ParsedScores:
+    """Parse every reply; the indices in `failed` got no chat completion (`no_completion`)."""
     scores: list[float | None] = []
     invalid: dict[str, int] = {}
-    for reply in replies:
-        parsed = parse_score(reply, lo, hi, integer=integer)
+    for index, reply in enumerate(replies):
+        if index in failed:
+            parsed = ParsedScore(None, "no_completion")
+        else:
+            parsed = parse_score(reply, lo, hi, integer=integer)
         scores.append(parsed.value)
         if parsed.value is None:
             invalid[parsed.status] = invalid.get(parsed.status, 0) + 1
@@ -301,6 +321,7 @@ class JudgeStats:
     cache_hits: int = 0
     retries: int = 0
     completions: int = 0  # replies obtained from the endpoint
+    failed: int = 0  # requests still without a chat completion after their retries
 
     def as_dict(self) -> dict[str, int]:
         return dict(vars(self))
@@ -369,7 +390,14 @@ class JudgeClient:
         ).hexdigest()
 
     def complete(self, template: PromptTemplate, inputs: Sequence[dict[str, Any]]) -> list[str | None]:
-        """Raw reply text for each input's rendered prompt (cache first, then the endpoint)."""
+        """Raw reply text for each input's rendered prompt (cache first, then the endpoint);
+        None for a request that got no chat completion (see `complete_with_failures`)."""
+        return self.complete_with_failures(template, inputs)[0]
+
+    def complete_with_failures(
+        self, template: PromptTemplate, inputs: Sequence[dict[str, Any]]
+    ) -> tuple[list[str | None], set[int]]:
+        """(raw replies, indices of the inputs whose request got no chat completion)."""
         payloads = [self._payload(template.render(**fields)) for fields in inputs]
         keys = [self.input_sha256(p) for p in payloads]
         prompt_sha = template.sha256
@@ -387,9 +415,19 @@ class JudgeClient:
                     continue
             todo[key] = payload
 
+        failed: set[str] = set()
+        streak = _FailureStreak(min(FAILED_IN_A_ROW, len(todo)))
+
         def fetch(item: tuple[str, dict[str, Any]]) -> tuple[str, str | None]:
             key, payload = item
-            reply, served = self.chat_full(payload)
+            try:
+                reply, served = self.chat_full(payload)
+            except NoCompletionError as exc:
+                self._bump(failed=1)
+                streak.failed(exc)  # raises once too many requests in a row failed
+                failed.add(key)
+                return key, None  # never cached: the next run asks again
+            streak.succeeded()
             if self.cache is not None:
                 self.cache.put(self.settings.model, prompt_sha, key, reply, served)
             return key, reply
@@ -399,7 +437,7 @@ class JudgeClient:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge") as pool:
                 for key, reply in pool.map(fetch, todo.items()):
                     replies[key] = reply
-        return [replies[k] for k in keys]
+        return [replies[k] for k in keys], {n for n, k in enumerate(keys) if k in failed}
 
     def score(
         self,
@@ -410,7 +448,8 @@ class JudgeClient:
         *,
         integer: bool = False,
     ) -> ParsedScores:
-        return parse_all(self.complete(template, inputs), lo, hi, integer=integer)
+        replies, failed = self.complete_with_failures(template, inputs)
+        return parse_all(replies, lo, hi, integer=integer, failed=failed)
 
     # -- one request with retries ---------------------------------------------------------
     def _headers(self) -> dict[str, str]:
@@ -439,7 +478,7 @@ class JudgeClient:
         """(message content, the model name the endpoint reports) for one chat completion."""
         s = self.settings
         body = json.dumps(payload).encode("utf-8")
-        last_problem = ""
+        last_problem, failure = "", JudgeError
         for attempt in range(s.max_retries + 1):
             if attempt:
                 self._bump(retries=1)
@@ -456,19 +495,23 @@ class JudgeClient:
                         f"judge endpoint {s.chat_url} answered HTTP {exc.code} for model "
                         f"{s.model!r}: {detail}"
                     ) from None
-                last_problem = f"HTTP {exc.code}: {detail}"
+                last_problem, failure = f"HTTP {exc.code}: {detail}", JudgeError
                 retry_after = exc.headers.get("Retry-After") if exc.headers else None
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 reason = getattr(exc, "reason", exc)
-                last_problem = f"{type(reason).__name__}: {reason}"
+                last_problem, failure = f"{type(reason).__name__}: {reason}", JudgeError
             else:
-                self._bump(completions=1)
-                content, served = _message_content(raw, s.chat_url)
-                self._saw(served)
-                return content, served
+                message = _message_content(raw)
+                if message is not None:
+                    self._bump(completions=1)
+                    self._saw(message[1])
+                    return message
+                # e.g. a proxy's HTML error page with status 200: transient, like a 502
+                last_problem = f"HTTP 200 with a reply that is not a chat completion: {_snippet(raw)}"
+                failure = NoCompletionError
             if attempt < s.max_retries:
                 self._sleep(self._delay(attempt, retry_after))
-        raise JudgeError(
+        raise failure(
             f"judge endpoint {s.chat_url} failed {s.max_retries + 1} times; last: {last_problem}"
         )
 
@@ -478,15 +521,33 @@ def _snippet(raw: bytes, limit: int = 300) -> str:
     return text[:limit] + ("..." if len(text) > limit else "")
 
 
-def _message_content(raw: bytes, url: str) -> tuple[str | None, str | None]:
+def _message_content(raw: bytes) -> tuple[str | None, str | None] | None:
+    """(message content, served model) of a chat-completion body; None for any other body."""
     try:
         data = json.loads(raw)
         served = data.get("model")
         return data["choices"][0]["message"].get("content"), served if isinstance(served, str) else None
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-        raise JudgeError(
-            f"judge endpoint {url} sent a reply that is not a chat completion: {_snippet(raw)}"
-        ) from None
+        return None
+
+
+class _FailureStreak:
+    """Counts requests in a row without a chat completion; raises at `limit` of them."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.count = 0
+
+    def failed(self, exc: NoCompletionError) -> None:
+        with self._lock:
+            self.count += 1
+            if self.count >= self.limit:
+                raise JudgeError(f"{exc}; {self.count} requests in a row got no chat completion")
 
 
 def with_settings(client: JudgeClient, **changes: Any) -> JudgeClient:

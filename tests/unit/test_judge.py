@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bench.config import EvalConfig
+from bench.config import EvalConfig, build_dataclass
 from metrics.base import Batch, MetricUnavailable
 from metrics.gptscore import (
     GPTSCORE_TEMPLATE,
@@ -311,6 +311,61 @@ def test_non_completion_body_is_an_error(stub_factory, tmp_path):
     stub = stub_factory(lambda body, n: (200, {"unexpected": True}, None))
     with pytest.raises(JudgeError, match="not a chat completion"):
         client_for(stub, tmp_path, []).complete(GPTSCORE_TEMPLATE, [{"prediction": "p", "reference": "r"}])
+    assert len(stub.requests) == 6  # retried like a 5xx first (max_retries=5)
+
+
+PROXY_PAGE = b"<html><body><h1>502 Bad Gateway</h1>upstream timed out</body></html>"
+
+
+def test_html_200_is_retried_and_the_next_reply_is_scored(stub_factory, tmp_path):
+    def respond(body, n):
+        return (200, PROXY_PAGE, {"Content-Type": "text/html"}) if n == 1 else (200, completion("70"), None)
+
+    stub = stub_factory(respond)
+    sleeps: list[float] = []
+    client = client_for(stub, tmp_path, sleeps)
+    assert GPTScore(judge_client=client).score_pairs(["x"], ["y"]).scores == [70.0]
+    assert len(stub.requests) == 2 and client.stats.retries == 1 and len(sleeps) == 1
+    assert 1.0 <= sleeps[0] <= 1.1  # the same backoff as a 5xx
+
+
+def test_a_request_never_answered_with_a_completion_fails_alone(stub_factory, tmp_path):
+    def respond(body, n):
+        pair = json.loads(body["messages"][1]["content"])
+        return (200, PROXY_PAGE, None) if pair["prediction"] == "bad" else (200, completion("60"), None)
+
+    stub = stub_factory(respond)
+    client = client_for(stub, tmp_path, [], max_retries=2)
+    metric = GPTScore(judge_client=client)
+    rows = [{"explanation": p, "reference": "r"} for p in ("a", "bad", "b")]
+    main, unparseable = metric.compute(Batch(rows))
+    assert (main.value, main.n, main.per_sample) == (60.0, 2, [60.0, 60.0])
+    assert unparseable.value == 1 and metric.last.invalid == {"no_completion": 1}
+    assert len(stub.requests) == 2 + 3 and client.stats.failed == 1
+    assert len(client.cache) == 2  # the failure is not cached: the next run asks again
+
+
+def test_timeout_and_retries_come_from_the_eval_config(stub_factory, tmp_path):
+    release = threading.Event()
+
+    def stall(body, n):
+        release.wait(5)  # far past the configured timeout
+        return 200, completion("42"), None
+
+    stub = stub_factory(stall)
+    stub.server.handle_error = lambda request, address: None  # the late reply's broken pipe
+    cfg = build_dataclass(EvalConfig, {
+        "judge_base_url": stub.url, "judge_model": "stub-judge", "judge_api_key_env": "NO_KEY",
+        "judge_timeout_s": 0.2, "judge_max_retries": 0, "judge_cache_path": "",
+    }, "eval")  # fmt: skip
+    metric = GPTScore(cfg)
+    assert (metric.client.settings.timeout_s, metric.client.cache) == (0.2, None)
+    try:
+        with pytest.raises(JudgeError, match="failed 1 times; last: .*timed out"):
+            metric.score_pairs(["p"], ["r"])
+    finally:
+        release.set()
+    assert len(stub.requests) == 1
 
 
 def test_concurrency_is_bounded(stub_factory, tmp_path):
