@@ -313,6 +313,7 @@ def dataset_info(name: str, cfg: DataConfig, *, count: bool = True) -> dict[str,
             "ratings": dict(sorted(ratings.items(), key=lambda kv: float(kv[0]))),
             "lines_read": loaded.report.lines_read,
             "bad_lines": loaded.report.bad_lines,
+            "duplicates": loaded.report.duplicates,  # part of bad_lines
             "filtered": loaded.report.filtered,
         }
         info["problems"] = loaded.report.problems

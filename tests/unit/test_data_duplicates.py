@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.config import DataConfig
-from bench.data import load_dataset, make_splits
+from bench.data import dataset_info, load_dataset, make_splits
 from bench.errors import DataError, DataWarning
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +68,8 @@ def test_skip_keeps_the_first_and_counts_the_rest(tmp_path):
     assert report["files"][0]["kept"] == 3
     assert report["files"][0]["bad"] == 2 and report["files"][0]["duplicates"] == 2
     assert report["duplicates"] == 2 and report["records_loaded"] == 3
+    info = dataset_info("amazon-instruments", cfg)  # what `bench data info` prints
+    assert info["counts"]["duplicates"] == 2 and info["counts"]["records"] == 3
     assert report["reconciles"] is True
     # the prepared cache carries the counts too
     again = load_dataset("amazon-instruments", cfg).report.to_dict()
