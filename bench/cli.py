@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", nargs="?", help="a run folder holding predictions.jsonl")
     p.add_argument("--pairs", help="JSONL with `prediction` and `reference` per line")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="eval.KEY=VALUE")
-    p.add_argument("--json", action="store_true", help="print one JSON object: metric -> value")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: n, metrics, unavailable and not_applicable (with reasons)")
 
     p = sub.add_parser("tables", help="render a paper table or figure from the results store")
     p.add_argument("--spec", required=True)

@@ -2,7 +2,7 @@
 
 score_run_dir(run_dir, eval_cfg)  -> ScoreReport; rewrites metrics.json and per_example.jsonl
 score_pairs(path, eval_cfg)       -> ScoreReport (nothing written)
-report_to_json(report)            -> {metric name: value}
+report_to_json(report)            -> {"n", "metrics", "unavailable", "not_applicable"}
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.progress import ProgressSink
 from metrics.suite import ScoreReport, pairs_to_rows, score_rows
 
 METRICS_SCHEMA_VERSION = 1  # the same schema bench.runner writes
@@ -32,7 +33,7 @@ def score_run_dir(
     *,
     train_records: list[Any] | None = None,
     cache_dir: Path | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressSink | None = None,
     judge: Callable[[list[str]], list[float]] | None = None,
 ) -> ScoreReport:
     """Rescore <run_dir>/predictions.jsonl; write metrics.json and per_example.jsonl atomically.
@@ -105,7 +106,7 @@ def score_pairs(
     path: str | Path,
     eval_cfg: Any = None,
     *,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressSink | None = None,
     cache_dir: Path | None = None,
 ) -> ScoreReport:
     """Score a JSONL of {prediction, reference[, rating, predicted_rating]} pairs."""
@@ -115,5 +116,16 @@ def score_pairs(
 
 
 def report_to_json(report: ScoreReport) -> dict[str, Any]:
-    """{metric name: value}; reasons for missing metrics are in report.unavailable."""
-    return {v.name: v.value for v in report.values}
+    """What `bench score --json` prints: the values and, by name, why each missing one is missing.
+
+    {"n": records scored, "metrics": {name: value},
+     "unavailable": {name: reason}  (requested or applicable, but not computable: no checkpoint,
+                                     no judge endpoint, a scorer error),
+     "not_applicable": {name: reason}  (the rows lack what the metric needs)}
+    """
+    return {
+        "n": report.n,
+        "metrics": {v.name: v.value for v in report.values},
+        "unavailable": dict(sorted(report.unavailable.items())),
+        "not_applicable": dict(sorted(report.not_applicable.items())),
+    }

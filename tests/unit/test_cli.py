@@ -52,8 +52,13 @@ def test_score_pairs_json(tmp_path, capsys):
                   [("the tone is great", "great tone"), ("the tone is great", "cheap strings")])  # fmt: skip
         + "\n"
     )
-    assert main(["score", "--pairs", str(pairs), "--json", "--set", "eval.metrics=[usr]"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"usr": 0.5}  # 1 distinct of 2 predictions
+    assert main(["score", "--pairs", str(pairs), "--json", "--set", "eval.metrics=[usr,gptscore,bleurt]"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] == 2 and out["metrics"] == {"usr": 0.5}  # 1 distinct of 2 predictions
+    # what could not be computed stays in the output, with the reason, for scripts to see
+    assert sorted(out["unavailable"]) == ["bleurt", "gptscore", "gptscore_unparseable"]
+    assert "eval.judge_base_url" in out["unavailable"]["gptscore"]
+    assert "eval.bleurt_checkpoint" in out["unavailable"]["bleurt"]
 
 
 def test_score_rejects_non_eval_keys(capsys):

@@ -13,7 +13,7 @@ from bench.errors import BenchError, DataError
 from bench.registry import METRICS
 from metrics.base import Metric, MetricValue, std_values
 from metrics.score_cli import report_to_json, score_pairs, score_run_dir
-from metrics.suite import pairs_to_rows, score_rows
+from metrics.suite import ScoreReport, pairs_to_rows, score_rows
 
 
 def test_importing_metrics_does_not_import_torch():
@@ -154,8 +154,13 @@ def test_score_pairs_and_report_to_json(tmp_path):
         ),
         encoding="utf-8",
     )
-    rep = score_pairs(path, EvalConfig(metrics=["usr", "bleu1_peter"]))
-    assert report_to_json(rep) == {"usr": 0.5, "bleu1_peter": pytest.approx(100.0)}
+    rep = score_pairs(path, EvalConfig(metrics=["usr", "bleu1_peter", "gptscore"]))
+    out = report_to_json(rep)
+    assert out["n"] == 2 and out["metrics"] == {"usr": 0.5, "bleu1_peter": pytest.approx(100.0)}
+    assert sorted(out["unavailable"]) == ["gptscore", "gptscore_unparseable"]  # no judge configured
+    assert "no judge endpoint" in out["unavailable"]["gptscore"] and out["not_applicable"] == {}
+    skipped = ScoreReport(n=2, not_applicable={"rmse": "rows lack rating (2/2 rows)"})
+    assert report_to_json(skipped)["not_applicable"] == {"rmse": "rows lack rating (2/2 rows)"}
 
 
 def test_score_run_dir_writes_metrics_json(tmp_path):
