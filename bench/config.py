@@ -252,6 +252,10 @@ def resolve(
     overrides: dict[str, Any] | None = None,
 ) -> RunConfig:
     """Merge every layer into one RunConfig (the method's Params are checked by the runner)."""
+    from bench.data.catalog import aliases
+
+    # "sports" -> "amazon-sports": one name everywhere; an unknown name fails at the data check
+    dataset = aliases().get(dataset, dataset)
     layers: list[dict[str, Any]] = [{"method": method, "dataset": dataset}]
     sources = [
         method_config_file or method_yaml(method),

@@ -127,3 +127,23 @@ def test_path_flags_are_taken_as_paths_not_yaml(tmp_path, monkeypatch, capsys):
     assert main(["run", "--method", "mf-bias", "--dataset", "ml-100k", "--runs-dir", "on",
                  "--set", "eval.metrics=[rmse]", "--set", "model.max_epochs=5", "--quiet"]) == 0  # fmt: skip
     assert any((tmp_path / "on").glob("mf-bias__ml-100k__s0__*/DONE"))
+
+
+def test_dry_run_prints_the_checked_identity_and_runs_nothing(tmp_path, monkeypatch, capsys):
+    patch_synthetic_data(monkeypatch)
+    argv = ["run", "--method", "mf-bias", "--dataset", "ml-100k", "--runs-dir", str(tmp_path), "--dry-run"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    printed = yaml.safe_load(out)
+    assert printed["model"]["max_epochs"] == 300 and list(printed["data_files"]) == ["synthetic.jsonl"]
+    assert out.startswith("# run mf-bias__ml-100k__s0__") and ": new" in out.splitlines()[0]
+    assert not any(tmp_path.iterdir())
+    assert main([*argv, "--set", "eval.metrics=[bleu5]"]) == 2
+    assert "unknown metric 'bleu5'" in capsys.readouterr().err
+
+
+def test_paper_aliases_resolve_to_the_canonical_dataset():
+    cfg = resolve("currrl", "sports", sets=["model.stage1_steps=1"])
+    assert cfg.dataset == "amazon-sports"
+    with pytest.raises(BenchError, match="did you mean"):
+        identify(resolve("currrl", "sportz"))
