@@ -75,7 +75,8 @@ def load_runs(store: ResultsStore) -> list[RunInfo]:
 
 class Defaults:
     """The config a run of (method, dataset, profile) gets without any --set: what an axis
-    key that a row's selector leaves out must equal. Cached; {} when it cannot be resolved."""
+    key that a row's selector leaves out must equal. Effective, as runs save it (every
+    `model.*` Params field, defaults included). Cached; {} when it cannot be resolved."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, str, str | None], dict[str, Any]] = {}
@@ -84,11 +85,13 @@ class Defaults:
         key = (method, dataset, profile)
         if key not in self._cache:
             from bench.config import resolve, to_dict
+            from bench.identity import effective_config
 
             flat: dict[str, Any] = {}
             for prof in (profile, None):
                 try:
-                    flat = flatten(to_dict(resolve(method, dataset, profile=prof)))
+                    cfg, _params = effective_config(resolve(method, dataset, profile=prof))
+                    flat = flatten(to_dict(cfg))
                     break
                 except BenchError:
                     continue
