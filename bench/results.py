@@ -2,6 +2,7 @@
 
 The run folders are the source of truth; the store is an index over them and can be
 rebuilt from them at any time (`bench results rebuild`). Tables read only the store.
+A store written under an older schema is rebuilt from the run folders beside it when opened.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from bench.scored_records import read_scored_records
+
+# 2: runs record which test records were scored (bench.scored_records)
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -25,7 +29,11 @@ CREATE TABLE IF NOT EXISTS runs (
     cfg_hash TEXT NOT NULL,
     profile TEXT,
     run_dir TEXT NOT NULL,
-    finished_at TEXT
+    finished_at TEXT,
+    records_digest TEXT,
+    n_scored INTEGER,
+    n_test INTEGER,
+    split_digest TEXT
 );
 CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
@@ -49,6 +57,7 @@ CREATE TABLE IF NOT EXISTS samples (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+_TABLES = ("samples", "metrics", "runs", "meta")
 
 
 @dataclass
@@ -73,12 +82,42 @@ class ResultsStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # (runs, rows) when an older schema was found and rebuilt from the folders beside it
+        self.migrated: tuple[int, int] | None = None
+        if self._create_schema():
+            self.migrated = self.rebuild(self.path.parent)
+
+    def _create_schema(self) -> bool:
+        """Create the tables; drop them first when they hold an older schema. True if dropped.
+        One exclusive transaction, so two processes opening an old store migrate it once."""
         with closing(self._connect()) as con:
-            con.executescript(_SCHEMA)
-            con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-            con.commit()
+            con.isolation_level = None
+            con.execute("BEGIN EXCLUSIVE")
+            try:
+                has_meta = con.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+                ).fetchone()
+                found = (
+                    con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                    if has_meta
+                    else None
+                )
+                stale = found is not None and found[0] != str(SCHEMA_VERSION)
+                if stale:
+                    for table in _TABLES:
+                        con.execute(f"DROP TABLE IF EXISTS {table}")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        con.execute(statement)
+                con.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return stale
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=30)
@@ -95,10 +134,11 @@ class ResultsStore:
         metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
         info = metrics["run"]
         samples = list(_read_per_example(run_dir / "per_example.jsonl"))
+        scored = read_scored_records(run_dir)
         with closing(self._connect()) as con, con:
             con.execute("DELETE FROM runs WHERE run_id = ?", (info["run_id"],))
             con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     info["run_id"],
                     info["method"],
@@ -108,6 +148,10 @@ class ResultsStore:
                     info.get("profile"),
                     str(run_dir.resolve()),
                     info.get("finished_at"),
+                    scored.digest,
+                    scored.n_scored,
+                    scored.n_test,
+                    scored.split_digest,
                 ),
             )
             con.executemany(

@@ -31,7 +31,10 @@ def open_store(runs_dir: str | Path) -> Any:
     path = default_store_path(runs_dir)
     existed = path.exists()
     store = ResultsStore(path)
-    if not existed and any(Path(runs_dir).glob("*/DONE")):
+    if store.migrated is not None:  # an older schema: rebuilt when opened
+        runs, rows = store.migrated
+        print(f"rebuilt {path} (older schema) from the run folders: {runs} runs, {rows} rows", file=sys.stderr)
+    elif not existed and any(Path(runs_dir).glob("*/DONE")):
         runs, rows = store.rebuild(runs_dir)
         print(f"rebuilt {path} from the run folders: {runs} runs, {rows} rows", file=sys.stderr)
     return store
