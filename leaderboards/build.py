@@ -6,11 +6,16 @@ stored metric. A run maps to exactly one cell per column: a run that two rows se
 error (except the shared default point of a one-at-a-time sweep figure: one cell per axis),
 and of two runs of one (row, dataset, seed) only the latest counts (the other is
 listed in `Table.notes`).
+
+Cells are compared (ranked, tested against the reference row) only when they were scored on
+the same test records: every stored value carries its n and the identity of the records
+behind it (bench.scored_records); a cell on other records is marked and listed, not ranked.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +23,12 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.results import MetricRow, ResultsStore
+from bench.scored_records import ScoredRecords
 from leaderboards.spec import ColumnSpec, RowSpec, Spec, metric_name, split_metric_name
 
 MISSING_MARK = "—"
 SIG_MARK = "†"
+UNRANKED_MARK = "‡"
 NA_MARK = "n/a"
 _MISSING = object()
 
@@ -40,6 +47,7 @@ class RunInfo:
     run_dir: str
     finished_at: str | None
     config: dict[str, Any]  # flattened config.resolved.yaml ({} when the file is gone)
+    scored: ScoredRecords = ScoredRecords(None, None, None, None)
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -64,10 +72,11 @@ def load_runs(store: ResultsStore) -> list[RunInfo]:
             config = flatten(yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {})
         except (OSError, yaml.YAMLError):
             config = {}
+        scored = ScoredRecords(r["records_digest"], r["n_scored"], r["n_test"], r["split_digest"])
         runs.append(
             RunInfo(
                 r["run_id"], r["method"], r["dataset"], int(r["seed"]), r["cfg_hash"],
-                r.get("profile"), r["run_dir"], r.get("finished_at"), config,
+                r.get("profile"), r["run_dir"], r.get("finished_at"), config, scored,
             )
         )  # fmt: skip
     return runs
@@ -182,6 +191,14 @@ def _shared_sweep_point(hits: list[RowSpec]) -> bool:
 # -- the table model ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, order=True)
+class Basis:
+    """What one stored value was computed on: which records (ScoredRecords.key) and how many."""
+
+    records: str
+    n: int
+
+
 @dataclass
 class Cell:
     mean: float | None = None
@@ -195,6 +212,9 @@ class Cell:
     p: float | None = None
     published: bool = False
     na: bool = False  # the method does not produce this metric (spec row `na`)
+    basis: tuple[Basis, ...] = ()  # one per value, sorted: equal tuples = same test records
+    n_test: int | None = None  # size of the test split the records came from, when known
+    unranked: str | None = None  # why the cell is not compared with its column (other records)
 
     @property
     def missing(self) -> bool:
@@ -243,6 +263,8 @@ class Table:
     alpha: float
     seeds: list[int]
     spec: Spec
+    unranked: list[str] = field(default_factory=list)  # "row / dataset / column: why"
+    n_by_column: list[tuple[str, str, str]] = field(default_factory=list)  # (dataset, column, n)
 
     def footnotes(self) -> list[str]:
         out = []
@@ -257,6 +279,13 @@ class Table:
                 f"{SIG_MARK} p < {self.alpha:g} against {self.reference} (paired t-test on the "
                 "same test records, per-example scores)."
             )
+        if self.n_by_column:
+            out.append(f"n = test records scored per run: {n_summary(self.n_by_column)}.")
+        if self.unranked:
+            out.append(
+                f"{UNRANKED_MARK} scored on other test records than the rest of its column: "
+                f"not ranked, no {SIG_MARK} test ({len(self.unranked)} cell(s), listed below)."
+            )
         if any(r.published for b in self.blocks for r in b.rows):
             out.append(
                 "Rows marked (paper) are the published numbers, transcribed; they are not ranked."
@@ -267,6 +296,28 @@ class Table:
             )
         out.extend(self.spec.notes)
         return out
+
+
+def n_text(ns: Iterable[int]) -> str:
+    """'2,052', or '2,040–2,052' when the runs of a cell scored different numbers of records."""
+    ns = list(ns)
+    low, high = min(ns), max(ns)
+    return f"{low:,}" if low == high else f"{low:,}–{high:,}"
+
+
+def n_summary(n_by_column: list[tuple[str, str, str]]) -> str:
+    """'Instruments 2,052; ML-100K 9,430', naming columns only where a dataset's n differ."""
+    by_dataset: dict[str, dict[str, list[str]]] = {}
+    for dataset, column, n in n_by_column:
+        by_dataset.setdefault(dataset, {}).setdefault(n, []).append(column)
+    parts = []
+    for dataset, by_n in by_dataset.items():
+        if len(by_n) == 1:
+            parts.append(f"{dataset} {next(iter(by_n))}".strip())
+        else:
+            shown = ", ".join(f"{n} ({', '.join(cols)})" for n, cols in by_n.items())
+            parts.append(f"{dataset} {shown}".strip())
+    return "; ".join(parts)
 
 
 def _fmt(value: float, decimals: int) -> str:
@@ -370,6 +421,7 @@ def build_table(
         seeds=sorted(seeds_seen), spec=spec,
     )  # fmt: skip
     for block in blocks:
+        _compare_records(table, block)
         if spec.rank:
             _rank(table, block)
         if spec.reference:
@@ -430,24 +482,72 @@ def _with_variants(columns: list[ColumnSpec], stored: set[str]) -> list[ColumnSp
 def _reproduced_cell(
     col: Column, by_seed: dict[int, RunInfo], metric_rows: dict[str, dict[str, MetricRow]]
 ) -> Cell:
-    values = []
+    values, basis, n_test = [], [], None
     name = col.spec.stored_name
     for seed in sorted(by_seed):
-        mr = metric_rows.get(by_seed[seed].run_id, {}).get(name)
+        run = by_seed[seed]
+        mr = metric_rows.get(run.run_id, {}).get(name)
         if mr is None or mr.value is None or (isinstance(mr.value, float) and math.isnan(mr.value)):
             continue
         values.append(float(mr.value))
+        basis.append(Basis(run.scored.key(run.seed), int(mr.n)))
+        n_test = n_test or run.scored.n_test
         if col.higher_is_better is None:
             col.higher_is_better = mr.higher_is_better
     mean, std = mean_std(values)
-    return Cell(mean=mean, std=std, n=len(values), values=values)
+    return Cell(
+        mean=mean, std=std, n=len(values), values=values, basis=tuple(sorted(basis)), n_test=n_test
+    )
+
+
+def _compare_records(table: Table, block: Block) -> None:
+    """Per column: the record basis its cells are compared on (the most common one; ties go to
+    the reference row's, then to the larger n); a cell on another basis is marked and listed,
+    the reference row's too: then nothing in the column is tested against it."""
+    for j, col in enumerate(table.columns):
+        cells = [(r, r.cells[j]) for r in block.rows if not r.published and r.cells[j].basis]
+        if not cells:
+            continue
+        ref = next((c.basis for r, c in cells if r.id == table.spec.reference), None)
+        counts = Counter(c.basis for _, c in cells)
+        chosen = max(counts, key=lambda b: (counts[b], b == ref, sum(x.n for x in b)))
+        dataset = table.spec.dataset_label(col.dataset or block.dataset or "")
+        for row, cell in cells:
+            if cell.basis != chosen:
+                cell.unranked = _why_unranked(cell, chosen)
+                table.unranked.append(f"{row.label} / {dataset} / {col.label}: {cell.unranked}")
+        table.n_by_column.append((dataset, col.label, n_text(b.n for b in chosen)))
+
+
+def _seeds(k: int) -> str:
+    return f"{k} seed" if k == 1 else f"{k} seeds"
+
+
+def _why_unranked(cell: Cell, chosen: tuple[Basis, ...]) -> str:
+    ns, compared = [b.n for b in cell.basis], [b.n for b in chosen]
+    if len(ns) != len(compared):
+        return (
+            f"mean over {_seeds(len(ns))} where the compared rows have {_seeds(len(compared))} "
+            "(other test records); not ranked"
+        )
+    if sorted(ns) != sorted(compared):
+        of = f" of {cell.n_test:,}" if cell.n_test and max(ns) < cell.n_test else ""
+        return (
+            f"scored on n={n_text(ns)}{of} test records (compared rows: n={n_text(compared)}); "
+            "not ranked"
+        )
+    return f"scored on other test records (n={n_text(ns)}: another split or sample); not ranked"
 
 
 def _rank(table: Table, block: Block) -> None:
     for j, col in enumerate(table.columns):
         if col.higher_is_better is None:
             continue
-        cells = [r.cells[j] for r in block.rows if not r.published and r.cells[j].mean is not None]
+        cells = [
+            r.cells[j]
+            for r in block.rows
+            if not r.published and r.cells[j].mean is not None and r.cells[j].unranked is None
+        ]
         if len(cells) < 2:
             continue
         distinct = sorted({c.mean for c in cells}, reverse=col.higher_is_better)  # type: ignore[type-var]
@@ -465,20 +565,21 @@ def _significance(
     ref_id = table.spec.reference
     from leaderboards.stats import paired_pvalue
 
+    ref_row = next((r for r in block.rows if r.id == ref_id), None)
     for j, col in enumerate(table.columns):
+        if ref_row is None or ref_row.cells[j].unranked:
+            continue
         for row in block.rows:
-            if row.published or row.id == ref_id:
+            if row.published or row.id == ref_id or row.cells[j].unranked:
                 continue
             ds = col.dataset or block.dataset
             ref_runs = assigned.get((ref_id, ds), {})  # type: ignore[arg-type]
             row_runs = assigned.get((row.id, ds), {})
             a, b = [], []
             name = col.spec.stored_name
-            for seed in sorted(
-                set(ref_runs) & set(row_runs)
-            ):  # same seed = same split = same records
-                sa = store.samples(ref_runs[seed].run_id, name)
-                sb = store.samples(row_runs[seed].run_id, name)
+            for ref_run, row_run in _pair_runs(ref_runs, row_runs):
+                sa = store.samples(ref_run.run_id, name)
+                sb = store.samples(row_run.run_id, name)
                 for idx in sorted(set(sa) & set(sb)):
                     a.append(sa[idx])
                     b.append(sb[idx])
@@ -488,6 +589,25 @@ def _significance(
             cell = row.cells[j]
             cell.p = p
             cell.mark = p is not None and p < table.alpha
+
+
+def _pair_runs(
+    ref_runs: dict[int, RunInfo], row_runs: dict[int, RunInfo]
+) -> list[tuple[RunInfo, RunInfo]]:
+    """Runs of two cells that scored the same records (idx i = the same record in both): the
+    same seed when its records agree, else any unused run on the same records."""
+    pairs, unused = [], dict(row_runs)
+    for seed, ref in sorted(ref_runs.items()):
+        key = ref.scored.key(ref.seed)
+        same_seed = unused.get(seed)
+        if same_seed is not None and same_seed.scored.key(same_seed.seed) == key:
+            match: RunInfo | None = same_seed
+        else:
+            match = next((r for r in unused.values() if r.scored.key(r.seed) == key), None)
+        if match is not None:
+            pairs.append((ref, match))
+            del unused[match.seed]
+    return pairs
 
 
 # -- published numbers ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -57,17 +58,21 @@ def test_blocks_table_matches_golden(store, fmt):
 
 def test_markdown_marks(store):
     md = render(build_table(_spec(), store), "md")
-    assert "| PETER | 1.0000 ± 0.0283 | 0.3200 ± 0.0000† |" in md  # significant vs Curr-RLCER
-    assert "| w/o DPO | **0.5000** | **0.9000** |" in md  # best, by direction
-    assert "<u>0.9100 ± 0.0141</u>" in md  # second best (lower RMSE)
+    # second best (lower RMSE; higher BERTScore) and significant against Curr-RLCER
+    assert "| PETER | <u>1.0000 ± 0.0283</u> | <u>0.3200 ± 0.0000</u>† |" in md
+    assert "| Curr-RLCER | **0.9100 ± 0.0141** | **0.4205 ± 0.0000** |" in md  # best
+    # one seed beside two: other test records, so marked and never bold though its value is best
+    assert "| w/o DPO | 0.5000‡ | 0.9000‡ |" in md
+    assert "n = test records scored per run: Instruments 20; ML-100K 20." in md
     assert "| XRec-3B (paper) | — | 0.4354 |" in md
 
 
 def test_latex_is_booktabs_with_escapes(store):
     tex = render(build_table(_spec(), store), "tex")
     for needle in (r"\toprule", r"\midrule", r"\bottomrule", r"\multicolumn{3}{c}{Instruments}",
-                   r"\cmidrule(lr){2-4}", r"\textbf{0.5000}", r"\underline{0.9100 $\pm$ 0.0141}",
-                   r"0.3200 $\pm$ 0.0000$^{\dagger}$", "RMSE$\\downarrow$", "---"):  # fmt: skip
+                   r"\cmidrule(lr){2-4}", r"\textbf{0.9100 $\pm$ 0.0141}", r"\underline{1.0000 $\pm$ 0.0283}",
+                   r"\underline{0.3200 $\pm$ 0.0000}$^{\dagger}$", "RMSE$\\downarrow$", "---",
+                   r"0.5000$^{\ddagger}$"):  # fmt: skip
         assert needle in tex, needle
 
 
@@ -97,5 +102,26 @@ def test_html_is_a_standalone_page(store):
     page = render(build_table(_spec(), store), "html")
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert '<meta charset="utf-8">' in page and "<style>" in page
-    assert '<td class="best">0.5000</td>' in page
+    assert '<td class="best" title="n = 20">0.9100 ± 0.0141</td>' in page
     assert 'class="missing">—</td>' in page
+
+
+def test_text_from_specs_is_escaped_in_every_format(store):
+    label = "A|B <script>alert(1)</script> *x_y*"
+    spec = _spec(
+        title="T|1 <b>", published_file=None, reference=None,
+        rows=[{"id": "peter", "method": "peter", "label": label}],
+    )  # fmt: skip
+    table = build_table(spec, store)
+    md = render(table, "md")
+    row = next(line for line in md.splitlines() if line.startswith("| A"))
+    assert row.startswith(r"| A\|B \<script\>alert(1)\</script\> \*x\_y\* | ")
+    assert len(re.findall(r"(?<!\\)\|", row)) == len(table.columns) + 2  # the row keeps its cells
+    assert md.startswith(r"## T\|1 \<b\>")
+    assert "<script>" not in md and "<b>" not in md
+    page = render(table, "html")
+    assert "<td>A|B &lt;script&gt;alert(1)&lt;/script&gt; *x_y*</td>" in page
+    assert "<script>" not in page and "<title>T|1 &lt;b&gt;</title>" in page
+    tex = render(table, "tex")
+    assert r"A\textbar{}B $<$script$>$alert(1)$<$/script$>$ *x\_y* &" in tex
+    assert r"\caption{T\textbar{}1 $<$b$>$}" in tex
