@@ -73,8 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--method")
     q.add_argument("--dataset")
     q.add_argument("--metric")
+    q.add_argument("--runs-dir", default=argparse.SUPPRESS)  # also after the subcommand
     q = rsub.add_parser("rebuild", help="rebuild the store from the run folders")
+    q.add_argument("--runs-dir", default=argparse.SUPPRESS)
     p.add_argument("--runs-dir", default=None)
+
+    p = sub.add_parser("compare", help="two runs metric by metric: A − B, paired t-test p, bootstrap CI")
+    p.add_argument("run_a", help="a run folder, or a run id under --runs-dir")
+    p.add_argument("run_b", help="the run compared with it (same test records)")
+    p.add_argument("--metric", dest="metrics", action="append", default=[], help="only this metric (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--runs-dir")
 
     p = sub.add_parser("score", help="(re)score a run folder, or any JSONL of prediction/reference pairs")
     p.add_argument("run_dir", nargs="?", help="a run folder holding predictions.jsonl")
@@ -217,12 +226,24 @@ def cmd_results(args: argparse.Namespace) -> int:
     rows = store.rows(
         method=getattr(args, "method", None), dataset=getattr(args, "dataset", None), metric=getattr(args, "metric", None)
     )
-    for r in rows:
+    profiles = {run["run_id"]: run["profile"] or "-" for run in store.runs()}
+    for r in rows:  # the run id (config hash last) tells apart runs of one (method, dataset, seed)
         value = "—" if r.value is None else f"{r.value:.4f}"
-        print(f"{r.method:16s} {r.dataset:20s} s{r.seed:<3d} {r.metric:40s} {value:>10s}  n={r.n}")
+        print(
+            f"{r.method:16s} {r.dataset:20s} s{r.seed:<3d} {r.metric:40s} {value:>10s}  n={r.n!s:<6}"
+            f" profile={profiles.get(r.run_id, '-'):8s} {r.run_id}"
+        )
     if not rows:
         print(f"no results in {store.path}")
     return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from bench.compare import compare_command
+
+    return compare_command(
+        args.run_a, args.run_b, metrics=args.metrics, as_json=args.json, runs_dir=_runs_dir(args)
+    )
 
 
 def cmd_score(args: argparse.Namespace) -> int:
