@@ -51,8 +51,12 @@ class Prediction:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def prediction_row(index: int, record: Record, pred: Prediction) -> dict[str, Any]:
-    """One line of predictions.jsonl: the prediction beside the ground truth it is scored on."""
+def prediction_row(
+    index: int, record: Record, pred: Prediction, feature_true: str | None = None
+) -> dict[str, Any]:
+    """One line of predictions.jsonl: the prediction beside the ground truth it is scored on.
+
+    `feature_true` is the record's own mined feature (bench.feature_truth), never the method's."""
     return {
         "idx": index,
         "user_id": record.user_id,
@@ -60,6 +64,7 @@ def prediction_row(index: int, record: Record, pred: Prediction) -> dict[str, An
         "rating_true": record.rating,
         "label": record.label,
         "reference": record.reference_explanation,
+        "feature_true": feature_true,
         "rating": pred.rating,
         "ctr_score": pred.ctr_score,
         "explanation": pred.explanation,

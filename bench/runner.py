@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.config import RunConfig, dump_yaml, to_dict
 from bench.errors import BenchError
+from bench.feature_truth import VOCABULARY_FILE, FeatureTruth, mine_feature_truth
 from bench.identity import RunIdentity, identify, method_class
 from bench.method import Method
 from bench.records import Record, prediction_row
@@ -151,13 +152,20 @@ def _work(
             f"method {cfg.method!r} returned {len(predictions)} predictions for {len(test)} records"
         )
     _check_outputs(cls, predictions)
-    rows = [prediction_row(i, rec, pred) for i, (rec, pred) in enumerate(zip(test, predictions, strict=True))]
+    truth = _feature_truth(cls, cfg, splits.train, run_dir)
+    rows = [
+        prediction_row(i, rec, pred, truth.feature_of(rec) if truth else None)
+        for i, (rec, pred) in enumerate(zip(test, predictions, strict=True))
+    ]
     atomic_write_jsonl(run_dir / "predictions.jsonl", rows)
 
     from metrics.suite import score_rows
 
     started = time.time()
-    report = score_rows(rows, cfg.eval, train_records=splits.train, cache_dir=ctx.cache_dir)
+    report = score_rows(
+        rows, cfg.eval, train_records=splits.train, cache_dir=ctx.cache_dir,
+        feature_set=truth.vocabulary if truth else None,
+    )  # fmt: skip
     score_seconds = time.time() - started
     atomic_write_jsonl(run_dir / "per_example.jsonl", report.per_example)
 
@@ -225,6 +233,25 @@ def _eval_records(test: list[Record], cfg: RunConfig, run_dir: Path) -> list[Rec
 
         records = mask_records(records, cfg.eval.mask_ratio, seed=cfg.seed)
     return records
+
+
+def _feature_truth(
+    cls: type[Method], cfg: RunConfig, train: list[Record], run_dir: Path
+) -> FeatureTruth | None:
+    """The dataset's feature vocabulary and each record's own feature (bench.feature_truth), for
+    PETER's DIV/FCR/FMR: mined when the method explains and those metrics are wanted, and saved
+    in the run folder so `bench score` rescores with the same vocabulary."""
+    if "explanation" not in cls.produces:
+        return None
+    if cfg.eval.metrics:
+        from metrics.suite import select_metrics
+
+        if "feature" not in select_metrics(cfg.eval.metrics):
+            return None
+    truth = mine_feature_truth(train, cfg.data.explanation_max_words)
+    if truth is not None:
+        atomic_write_json(run_dir / VOCABULARY_FILE, truth.to_json())
+    return truth
 
 
 def _check_outputs(cls: type[Method], predictions: list[Any]) -> None:

@@ -55,8 +55,8 @@ register_metric(
 register_metric(
     "feature",
     "metrics.text:FeatureMetrics",
-    needs={"explanation", "features"},
-    summary="PETER feature measures: DIV (lower better), FCR, FMR",
+    needs={"explanation", "feature_true"},
+    summary="PETER feature measures: DIV (lower better), FCR over the dataset's feature vocabulary, FMR",
     reports=("div", "fcr", "fmr"),
 )
 

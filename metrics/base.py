@@ -48,8 +48,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-# Every field a metric may need. "features" = per-row feature words (extras.features / row
-# features); "review" = the ground-truth review text (extras.review or the row's review).
+# Every field a metric may need. "feature_true" = the record's own mined feature (from the data,
+# bench.feature_truth); "review" = the ground-truth review text (extras.review or the row's review).
 FIELDS = frozenset(
     {
         "explanation",
@@ -58,10 +58,13 @@ FIELDS = frozenset(
         "rating_true",
         "label",
         "ctr_score",
-        "features",
+        "feature_true",
         "review",
     }
 )
+# Ground truths come from the data (bench.records.prediction_row), so they are read from the
+# row itself and never from a method's `extras`.
+DATA_TRUTHS = frozenset({"reference", "rating_true", "label", "feature_true"})
 
 
 class MetricUnavailable(Exception):
@@ -120,18 +123,14 @@ class Batch:
 
 
 def field_value(row: dict[str, Any], name: str) -> Any:
-    """A field of a prediction row; `features` and `review` may also live in row['extras']."""
+    """A field of a prediction row; anything but a data truth may also live in row['extras']."""
     if name in row and row[name] is not None:
         return row[name]
+    if name in DATA_TRUTHS:
+        return None
     extras = row.get("extras") or {}
     if isinstance(extras, dict) and extras.get(name) is not None:
         return extras[name]
-    if name == "features":  # PETER-style: a single feature word
-        for key in ("feature", "features_true"):
-            if row.get(key) is not None:
-                return row[key]
-            if isinstance(extras, dict) and extras.get(key) is not None:
-                return extras[key]
     return None
 
 

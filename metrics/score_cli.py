@@ -40,7 +40,9 @@ def score_run_dir(
 
     Run identity (method, dataset, seed) comes from the existing metrics.json `run` block or
     config.resolved.yaml. The embedded coherence classifier needs `train_records` unless a
-    trained one is already cached under <run_dir>/cache."""
+    trained one is already cached under <run_dir>/cache. DIV/FCR use the feature vocabulary the
+    run saved (<run_dir>/feature_vocabulary.json)."""
+    from bench.feature_truth import read_vocabulary
     from bench.rundir import atomic_write_json, atomic_write_jsonl, read_jsonl
 
     run_dir = Path(run_dir)
@@ -56,6 +58,7 @@ def score_run_dir(
         cache_dir=cache_dir or run_dir / "cache",
         progress=progress,
         judge=judge,
+        feature_set=read_vocabulary(run_dir),
     )
     info = _run_info(run_dir)
     payload = [

@@ -131,6 +131,9 @@ def score_rows(
 ) -> ScoreReport:
     """Score prediction rows (predictions.jsonl lines) with every applicable metric.
 
+    `feature_set` is the dataset's feature vocabulary (bench.feature_truth), the denominator of
+    FCR; without it DIV and FCR are unavailable.
+
     A metric that raises MetricUnavailable, or (unless `strict`) any other error, is listed in
     `unavailable` with the reason; the others are still scored."""
     if eval_cfg is None:
@@ -299,9 +302,6 @@ def pairs_to_rows(path: str | Path) -> list[dict[str, Any]]:
             except ValueError as exc:
                 problems.append(f"{where}: {exc}")
                 continue
-            extras = {}
-            if obj.get("features") is not None:
-                extras["features"] = obj["features"]
             rows.append(
                 {
                     "idx": len(rows),
@@ -310,10 +310,11 @@ def pairs_to_rows(path: str | Path) -> list[dict[str, Any]]:
                     "rating_true": rating_true,
                     "label": obj.get("label"),
                     "reference": obj["reference"],
+                    "feature_true": obj.get("features"),  # the file's own truth, as a run's data
                     "rating": rating,
                     "ctr_score": obj.get("ctr_score"),
                     "explanation": obj["prediction"],
-                    "extras": extras,
+                    "extras": {},
                 }
             )
     if problems:

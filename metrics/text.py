@@ -222,8 +222,10 @@ def feature_scores(
     true_features: Sequence[Sequence[tuple[str, ...]]],
     feature_set: set[tuple[str, ...]],
 ) -> tuple[float, float, float, list[float]]:
-    """(DIV, FCR, FMR, per-sample match) following PETER's utils.
+    """(DIV, FCR, FMR, per-sample match) following PETER's utils (lileipisces/PETER utils.py).
 
+    F_i = the features of `feature_set` (the dataset's vocabulary, PETER's corpus.feature_set)
+    detected in explanation i.
     DIV = sum_{i<j} |F_i & F_j| / (N(N-1)/2), computed as sum_f C(c_f, 2) / C(N, 2).
     FCR = |union_i F_i| / |feature_set|.  FMR = mean_i [any true feature of i in F_i].
     """
@@ -243,36 +245,49 @@ def feature_scores(
 
 
 class FeatureMetrics(Metric):
-    """DIV (lower is better), FCR and FMR from per-row ground-truth features.
+    """PETER's DIV (lower is better), FCR and FMR (lileipisces/PETER utils.py).
 
-    The feature set is the union of the rows' features unless `feature_set` is given in the
-    context (PETER uses all features of the dataset)."""
+    The truth is each row's `feature_true`, the record's own mined feature from the data
+    (bench.feature_truth), never a method's extras. The feature set is the dataset's feature
+    vocabulary, passed as `feature_set` in the context; it is never derived from the rows. Without
+    it DIV and FCR are unavailable and FMR alone is scored: with the rows' true features as the
+    detection set a row matches exactly when its own feature occurs in its explanation."""
 
     name = "feature"
-    needs = frozenset({"explanation", "features"})
+    needs = frozenset({"explanation", "feature_true"})
     level = "corpus"
     higher_is_better = True
     reports = ("div", "fcr", "fmr")
 
+    def vocabulary(self) -> set[tuple[str, ...]]:
+        given = self.context.get("feature_set") or ()
+        return {tuple(peter_tokenize(f)) for f in given} - {()}
+
     def version(self) -> dict[str, Any]:
-        src = "context" if self.context.get("feature_set") else "rows"
-        return {**super().version(), "tokenizer": "lower+\\w+|punct", "feature_set": src}
+        from bench.feature_truth import vocabulary_digest
+
+        given = list(self.context.get("feature_set") or ())
+        vocabulary = (
+            {"source": "dataset", "size": len(self.vocabulary()), "sha256": vocabulary_digest(given)}
+            if given
+            else {"source": "none (FMR only)"}
+        )
+        return {**super().version(), "tokenizer": "lower+\\w+|punct", "feature_set": vocabulary}
 
     def compute(self, batch: Batch) -> list[MetricValue]:
         true = [
-            [tuple(peter_tokenize(f)) for f in as_feature_list(v)] for v in batch.column("features")
+            [f for f in (tuple(peter_tokenize(x)) for x in as_feature_list(v)) if f]
+            for v in batch.column("feature_true")
         ]
-        true = [[f for f in fs if f] for fs in true]
-        given = self.context.get("feature_set")
-        if given:
-            feature_set = {tuple(peter_tokenize(f)) for f in given} - {()}
-        else:
+        feature_set = self.vocabulary()
+        if not feature_set:
+            reason = "needs the dataset's feature vocabulary (a run's feature_vocabulary.json)"
+            self.skipped.update({"div": reason, "fcr": reason})
             feature_set = {f for fs in true for f in fs}
         predicted = [peter_tokenize(t) for t in batch.texts("explanation")]
         div, fcr, fmr, match = feature_scores(predicted, true, feature_set)
         n = len(batch)
-        return [
-            self.value("div", div, n, higher_is_better=False),
-            self.value("fcr", fcr, n),
-            self.value("fmr", fmr, n, per_sample=match),
-        ]
+        values = [self.value("fmr", fmr, n, per_sample=match)]
+        if "fcr" not in self.skipped:
+            values += [self.value("div", div, n, higher_is_better=False), self.value("fcr", fcr, n)]
+        return values

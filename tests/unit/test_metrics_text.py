@@ -8,7 +8,6 @@ import pytest
 
 from bench.config import EvalConfig
 from metrics.base import Batch
-from metrics.suite import score_rows
 from metrics.text import (
     PeterBLEU,
     Rouge,
@@ -94,20 +93,6 @@ def test_div_fcr_fmr_hand_values():
     assert fcr == pytest.approx(3 / 4)
     # FMR = share of rows whose true feature is generated = 2/3
     assert fmr == pytest.approx(2 / 3) and match == [1.0, 1.0, 0.0]
-
-
-def test_feature_metrics_through_suite_use_rows_features():
-    data = rows(
-        [("the sound is great", "r"), ("great price and sound", "r"), ("nice strings", "r")],
-        extras=[{"features": "sound"}, {"features": ["price"]}, {"features": "strings"}],
-    )
-    rep = score_rows(data, EvalConfig(metrics=["div", "fcr", "fmr"]))
-    v = rep.as_dict()
-    # feature set from the rows = {sound, price, strings}; detected {sound},{price,sound},{strings}
-    assert v["div"] == pytest.approx(1 / 3)
-    assert v["fcr"] == pytest.approx(1.0)
-    assert v["fmr"] == pytest.approx(1.0)
-    assert rep.get("div").higher_is_better is False
 
 
 def test_multiword_feature_detected_contiguously():
