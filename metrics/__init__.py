@@ -46,6 +46,13 @@ register_metric(
     reports=tuple(f"rouge{k}_{s}" for k in ("1", "2", "L") for s in ("p", "r", "f")),
 )
 register_metric(
+    "rouge_peter",
+    "metrics.rouge_peter:PeterRouge",
+    needs=_EXPL,
+    summary="ROUGE-1/2/L precision/recall/F as PETER/NLG4RS compute them (unique n-grams, x100)",
+    reports=tuple(f"rouge{k}_{s}_peter" for k in ("1", "2", "L") for s in ("p", "r", "f")),
+)
+register_metric(
     "usr",
     "metrics.text:USR",
     needs={"explanation"},
