@@ -45,7 +45,8 @@ class EvalConfig:
     metrics: list[str] = field(default_factory=list)  # empty: every applicable metric
     mask_ratio: float = 0.0  # robustness: fraction of input entities masked at test time
     bertscore_model: str = "embedded"  # "embedded" (MiniLM, offline) or an HF id / local dir
-    bleurt_checkpoint: str | None = None  # BLEURT-20 dir; unset: BLEURT reported unavailable
+    # converted BLEURT dir or HF id (papers' columns: bleurt-base-128); unset: BLEURT unavailable
+    bleurt_checkpoint: str | None = None
     bartscore_checkpoint: str | None = None  # facebook/bart-large-cnn dir or id
     bartscore_weights: str | None = None  # ParaBank fine-tuned weights file (bartscore[...+parabank])
     sentiment_classifier: str = "embedded"  # "embedded" (trained on train reviews) or HF id

@@ -94,7 +94,7 @@ register_metric(
     "bleurt",
     "metrics.bleurt:BLEURT",
     needs=_EXPL,
-    summary="BLEURT (BLEURT-20)",
+    summary="BLEURT (bleurt-pytorch; checkpoint in the name, the papers' columns: bleurt-base-128)",
     reports=("bleurt",),
 )
 

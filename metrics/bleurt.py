@@ -5,15 +5,20 @@ score(prediction, reference) = the regression head's output for the pair encoded
 README: tokenizer(references, candidates)). Sample-level; the reported value is the mean,
 BLEURTstd the population std.
 
-Checkpoint: eval.bleurt_checkpoint = a local folder of a converted checkpoint (BLEURT-20 is the
-recommended one: lucadiliello/BLEURT-20, or -D12/-D6/-D3 distillations) or its HF id where the hub
-is reachable. Its name is part of the reported name: bleurt[BLEURT-20]. No BLEURT checkpoint is
-reachable on the offline machine, so there the metric is reported unavailable with the reason.
-Note on comparability: XRec's evaluation called google-research/bleurt's
-`score.BleurtScorer(checkpoint="")`, i.e. the bundled BERT-Tiny *test* checkpoint
-(bleurt/test_checkpoint, max length 128), which is what its and Curr-RLCER's BLEURT columns
-(-1.1 .. 0.24) measure; BLEURT-20 numbers are on another scale and must not be mixed with them.
-The closest port of that tiny checkpoint is lucadiliello/bleurt-tiny-128.
+Checkpoint: eval.bleurt_checkpoint = a local folder of a converted checkpoint or its HF id where
+the hub is reachable; its folder name is part of the reported name: bleurt[BLEURT-20],
+bleurt[bleurt-base-128]. No BLEURT checkpoint is reachable on the offline machine, so there the
+metric is reported unavailable with the reason.
+Which checkpoint the papers used (PAPERS_CHECKPOINT, the official checkpoint of the leaderboard
+specs): Curr-RLCER §4.1 "followed XRec" and names none, and XRec's released evaluation
+(HKUDS/XRec evaluation/metrics.py) computes GPTScore, BERTScore and USR only -- it loads no BLEURT
+checkpoint at all. The published values (-1.13 .. 0.24, mostly negative) rule out BLEURT-20,
+whose scores lie roughly in 0..1; they are on the scale of the original 2020 checkpoints. We take
+bleurt-base-128 (port: lucadiliello/bleurt-base-128), the checkpoint the Hugging Face `evaluate`
+BLEURT module loads by default -- the library XRec's script already uses for BERTScore. This is
+an inference, not a documented fact: the 2020 tiny test checkpoint (bleurt/test_checkpoint) gives
+values of the same kind. BLEURT-20, the checkpoint google-research/bleurt recommends today,
+reports under its own name and never shares the papers' column.
 
 bleurt-pytorch 0.0.1 was written for transformers 4.x and does not import with transformers 5.
 `install_shims()` below (the only place that patches anything) restores what it needs:
@@ -53,6 +58,9 @@ from metrics.checkpoint import CheckpointMetric, CheckpointUnavailable, load_hf_
 
 DEFAULT_BATCH_SIZE = 16
 DEFAULT_MAX_LENGTH = 512
+# The checkpoint the papers' BLEURT columns are taken to come from (see the module docstring);
+# leaderboard specs name it as their official BLEURT checkpoint.
+PAPERS_CHECKPOINT = "bleurt-base-128"
 
 
 # -- transformers 5 shims for bleurt-pytorch 0.0.1 ---------------------------------------------
@@ -273,15 +281,15 @@ def load_bleurt(checkpoint: str, **kw: Any) -> BleurtScorer:
 
 
 class BLEURT(CheckpointMetric):
-    """BLEURT (BLEURT-20 by default) via bleurt-pytorch; unavailable without a checkpoint."""
+    """BLEURT via bleurt-pytorch, named by its checkpoint; unavailable without a checkpoint."""
 
     name = "bleurt"
     needs = frozenset({"explanation", "reference"})
     level = "sample"
     higher_is_better = True
     checkpoint_key = "bleurt_checkpoint"
-    checkpoint_hint = ("a local BLEURT-20 folder converted for bleurt-pytorch (e.g. a download of "
-                       "lucadiliello/BLEURT-20)")
+    checkpoint_hint = (f"a local BLEURT folder converted for bleurt-pytorch (the papers' numbers: "
+                       f"lucadiliello/{PAPERS_CHECKPOINT}; today's recommended: lucadiliello/BLEURT-20)")
 
     def __init__(self, eval_cfg: Any = None, *, checkpoint: str | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, max_length: int = DEFAULT_MAX_LENGTH,

@@ -151,3 +151,25 @@ def test_missing_package_is_unavailable(monkeypatch, tmp_path):
     (tmp_path / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
     ok, reason = BLEURT(EvalConfig(bleurt_checkpoint=str(tmp_path)), device="cpu").available()
     assert not ok and "pip install bleurt-pytorch" in reason
+
+
+def test_specs_bleurt_columns_name_the_checkpoint_the_metric_reports():
+    # the papers' BLEURT columns are official for bleurt-base-128 (metrics/bleurt.py docstring);
+    # a BLEURT-20 score is another number and reports under another name
+    from pathlib import Path
+
+    from leaderboards.spec import load_spec_file
+    from metrics.bleurt import PAPERS_CHECKPOINT
+
+    assert PAPERS_CHECKPOINT == "bleurt-base-128"
+    papers = BLEURT(EvalConfig(bleurt_checkpoint=f"/models/{PAPERS_CHECKPOINT}/")).reported_names()
+    assert papers == ["bleurt[bleurt-base-128]"]
+    assert BLEURT(EvalConfig(bleurt_checkpoint="lucadiliello/BLEURT-20")).reported_names() == ["bleurt[BLEURT-20]"]
+    columns = [
+        col
+        for path in sorted((Path(__file__).parents[2] / "leaderboards" / "specs").glob("*.yaml"))
+        for col in load_spec_file(path).columns
+        if col.metric in ("bleurt", "bleurt_std")
+    ]
+    assert len(columns) == 3  # currrl-table2: BLEURT and BLEURT std; currrl-fig2: BLEURT
+    assert {col.stored_name for col in columns} == {"bleurt[bleurt-base-128]", "bleurt_std[bleurt-base-128]"}
