@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import BenchError
+from bench.progress import bar, silent_bar
 
 EMBEDDED = "embedded"
 EMBEDDED_NAME = "all-MiniLM-L6-v2"
@@ -218,7 +219,11 @@ class SentenceEncoder:
         tokenizer, model = _load(self.source, self.device)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
-        with torch.inference_mode():
+        # a bar only for long passes (e.g. the coherence classifier's train reviews), not for
+        # the few texts of a reward call
+        long_pass = len(texts) >= 8 * self.batch_size
+        progress = bar if long_pass else silent_bar
+        with torch.inference_mode(), progress(f"encoding [{self.checkpoint}]", len(texts)) as advance:
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 enc = tokenizer(
@@ -237,6 +242,7 @@ class SentenceEncoder:
                 if recipe.normalize:
                     pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
                 out[idx] = pooled.float().cpu().numpy()
+                advance(len(idx))
         return out
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -52,6 +53,26 @@ def atomic_write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     atomic_write_text(
         path, "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
     )
+
+
+@contextmanager
+def written_atomically(path: Path) -> Iterator[Path]:
+    """A temp path for a writer that needs a file name (np.savez, torch.save, shutil.copy2):
+    `with written_atomically(target) as tmp: np.savez(tmp, ...)`. The temp file lies in a
+    private folder beside `path`, so concurrent writers of one cache never share a temp name;
+    when the block succeeds it is fsynced and renamed over `path`, readers see the old file
+    or the new one, never a torn one. On error `path` is left as it was."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        tmp = folder / path.name
+        yield tmp
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _log_row_stage(line: str) -> str | None:

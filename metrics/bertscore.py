@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.encoders import EMBEDDED_NAME, embedded_minilm_path
 from bench.errors import BenchError
+from bench.progress import bar
 from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
 
 _SCORERS: dict[tuple, Any] = {}
@@ -178,9 +179,15 @@ class BERTScore(Metric):
             if (tag, c, r) not in _PAIR_CACHE and _pair_key(c, r) in disk:
                 _PAIR_CACHE[(tag, c, r)] = tuple(disk[_pair_key(c, r)])  # type: ignore[assignment]
         if todo:
-            P, R, F = self._scorer().score([c for c, _ in todo], [r for _, r in todo])
-            for (c, r), p, rr, f in zip(todo, P.tolist(), R.tolist(), F.tolist(), strict=False):
-                _PAIR_CACHE[(tag, c, r)] = (p, rr, f)
+            scorer = self._scorer()
+            chunk = 16 * self.batch_size  # pairs per bar step: steps of seconds, not minutes
+            with bar(f"bertscore [{self.checkpoint}]", len(todo)) as advance:
+                for start in range(0, len(todo), chunk):
+                    part = todo[start : start + chunk]
+                    P, R, F = scorer.score([c for c, _ in part], [r for _, r in part])
+                    for (c, r), p, rr, f in zip(part, P.tolist(), R.tolist(), F.tolist(), strict=False):
+                        _PAIR_CACHE[(tag, c, r)] = (p, rr, f)
+                    advance(len(part))
             self._save_disk(tag, disk, todo)
         scores = [_PAIR_CACHE[(tag, c, r)] for c, r in zip(cands, refs, strict=False)]
         return [

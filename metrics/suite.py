@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, DataError
+from bench.progress import ProgressSink, track, use_progress
 from bench.registry import METRICS, RegistryError
 from metrics.base import (
     Batch,
@@ -123,7 +124,7 @@ def score_rows(
     *,
     train_records: list[Any] | None = None,
     cache_dir: Path | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressSink | None = None,
     judge: Callable[[list[str]], list[float]] | None = None,
     human_ratings: dict[Any, float] | None = None,
     feature_set: Sequence[str] | None = None,
@@ -135,7 +136,27 @@ def score_rows(
     FCR; without it DIV and FCR are unavailable.
 
     A metric that raises MetricUnavailable, or (unless `strict`) any other error, is listed in
-    `unavailable` with the reason; the others are still scored."""
+    `unavailable` with the reason; the others are still scored. One bar steps over the metrics
+    (naming the one running) and slow metrics add their own; they go to `progress` (a
+    bench.progress sink; default: the caller's `use_progress` sink)."""
+    with use_progress(progress):
+        return _score_rows(
+            rows, eval_cfg, train_records=train_records, cache_dir=cache_dir, judge=judge,
+            human_ratings=human_ratings, feature_set=feature_set, strict=strict,
+        )  # fmt: skip
+
+
+def _score_rows(
+    rows: list[dict[str, Any]],
+    eval_cfg: Any,
+    *,
+    train_records: list[Any] | None,
+    cache_dir: Path | None,
+    judge: Callable[[list[str]], list[float]] | None,
+    human_ratings: dict[Any, float] | None,
+    feature_set: Sequence[str] | None,
+    strict: bool,
+) -> ScoreReport:
     if eval_cfg is None:
         from bench.config import EvalConfig
 
@@ -158,7 +179,9 @@ def score_rows(
         "feature_set": feature_set,
     }
     batch = Batch(rows)
-    for entry_name, wanted in chosen.items():
+    for entry_name, wanted in track(
+        chosen.items(), "scoring", len(chosen), status=lambda item: {"metric": item[0]}
+    ):
         entry = METRICS.entry(entry_name)
         needs = set(entry.meta.get("needs") or [])
         reports = list(entry.meta.get("reports") or [entry_name])
@@ -171,8 +194,6 @@ def score_rows(
             for rep in sorted(keep):
                 target[rep] = reason
             continue
-        if progress:
-            progress(entry_name)
         started = time.perf_counter()
         try:
             cls = METRICS.get(entry_name)

@@ -69,3 +69,42 @@ def patch_synthetic_data(monkeypatch, records: list[Record] | None = None) -> li
     monkeypatch.setattr(data, "make_splits", make_splits, raising=False)
     monkeypatch.setattr(data, "data_file_digests", data_file_digests, raising=False)
     return records
+
+
+@dataclass
+class RecordedBar:
+    description: str
+    total: int | None
+    steps: int = 0
+    status: list[dict] = field(default_factory=list)  # every status shown, in order
+    closed: bool = False
+
+
+class RecordingSink:
+    """A bench.progress sink that records each bar (description, total, steps, status)."""
+
+    def __init__(self) -> None:
+        self.bars: list[RecordedBar] = []
+
+    def __call__(self, description: str, total: int | None):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def opened():
+            bar = RecordedBar(description, total)
+            self.bars.append(bar)
+
+            def advance(n: int = 1, **status) -> None:
+                bar.steps += n
+                if status:
+                    bar.status.append(status)
+
+            try:
+                yield advance
+            finally:
+                bar.closed = True
+
+        return opened()
+
+    def named(self, prefix: str) -> list[RecordedBar]:
+        return [b for b in self.bars if b.description.startswith(prefix)]

@@ -32,6 +32,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from bench.progress import bar
+
 
 @dataclass
 class PPOConfig:
@@ -367,34 +369,38 @@ class PPOTrainer:
         }
         self.model.eval()  # no dropout: the ratio is exactly 1 on the first minibatch
         gen = torch.Generator().manual_seed(self.seed + self.steps)
-        for _ in range(cfg.ppo_epochs):
-            order = torch.randperm(B, generator=gen)
-            for start in range(0, B, cfg.minibatch_size):
-                idx = order[start : start + cfg.minibatch_size].to(self.device)
-                m = mask[idx]
-                logp, values = self.forward(
-                    ro.query_ids[idx],
-                    ro.query_mask[idx],
-                    ro.response_ids[idx],
-                    m,
-                    values=cfg.algorithm == "ppo",
-                )
-                pg, info = policy_loss(logp, ro.old_logp[idx], advantages[idx], m, cfg.clip_eps)
-                loss = pg
-                if cfg.algorithm == "ppo":
-                    vl = value_loss(values, ro.old_values[idx], returns[idx], m, cfg.clip_value)
-                    loss = loss + cfg.vf_coef * vl
-                    stats["value_loss"].append(vl.item())
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.max_grad_norm:
-                    torch.nn.utils.clip_grad_norm_(
-                        self.policy_params + list(self.value_head.parameters()), cfg.max_grad_norm
+        reward = scores.mean().item()  # shown beside the bar
+        updates = cfg.ppo_epochs * -(-B // cfg.minibatch_size)
+        with bar(f"{cfg.algorithm.upper()} update", updates) as advance:
+            for _ in range(cfg.ppo_epochs):
+                order = torch.randperm(B, generator=gen)
+                for start in range(0, B, cfg.minibatch_size):
+                    idx = order[start : start + cfg.minibatch_size].to(self.device)
+                    m = mask[idx]
+                    logp, values = self.forward(
+                        ro.query_ids[idx],
+                        ro.query_mask[idx],
+                        ro.response_ids[idx],
+                        m,
+                        values=cfg.algorithm == "ppo",
                     )
-                self.optimizer.step()
-                stats["policy_loss"].append(pg.item())
-                stats["clipfrac"].append(info["clipfrac"])
-                stats["approx_kl"].append(info["approx_kl"])
+                    pg, info = policy_loss(logp, ro.old_logp[idx], advantages[idx], m, cfg.clip_eps)
+                    loss = pg
+                    if cfg.algorithm == "ppo":
+                        vl = value_loss(values, ro.old_values[idx], returns[idx], m, cfg.clip_value)
+                        loss = loss + cfg.vf_coef * vl
+                        stats["value_loss"].append(vl.item())
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if cfg.max_grad_norm:
+                        torch.nn.utils.clip_grad_norm_(
+                            self.policy_params + list(self.value_head.parameters()), cfg.max_grad_norm
+                        )
+                    self.optimizer.step()
+                    stats["policy_loss"].append(pg.item())
+                    stats["clipfrac"].append(info["clipfrac"])
+                    stats["approx_kl"].append(info["approx_kl"])
+                    advance(1, reward=reward, policy_loss=pg.item())
         self.steps += 1
         lengths = maskf.sum(1)
         out = {k: (sum(v) / len(v) if v else 0.0) for k, v in stats.items()}

@@ -39,6 +39,11 @@ Three model families
 
 Every model is validated each epoch on the valid split with RecBole's labeled evaluation
 (AUC), with early stopping; the best epoch's weights are kept.
+
+The checkpoint is `model.pth`, tensors only ({"state_dict", "other_parameter"}), beside the
+plain JSON `recbole_meta.json`; it is read back with torch.load(weights_only=True). RecBole's
+own checkpoint pickles its Config, which loading would unpickle from the run folder, so the
+trainer's `_save_checkpoint` is replaced by ours.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from typing import Any
 from bench.adapters import recbole_compat
 from bench.errors import BenchError
 from bench.records import Record, Splits
+from bench.rundir import atomic_write_json, written_atomically
 from bench.threads import torch_threads
 
 CONTEXT_MODELS = ("FM", "DeepFM", "AutoInt", "PNN", "xDeepFM", "FiGNN", "DCN", "DCNV2")
@@ -429,7 +435,7 @@ def build_config(settings: RecBoleSettings, files: AtomicFiles, checkpoint_dir: 
 class RecBoleRun:
     """A RecBole model trained on one set of atomic files: train, save, load, score."""
 
-    CHECKPOINT = "model.pth"
+    CHECKPOINT = "model.pth"  # {"state_dict", "other_parameter"}: tensors only, no pickled objects
     META = "recbole_meta.json"
 
     def __init__(self, settings: RecBoleSettings, files: AtomicFiles, work_dir: Path):
@@ -471,7 +477,10 @@ class RecBoleRun:
             trainer = get_trainer(self.config["MODEL_TYPE"], self.config["model"])(
                 self.config, self.model
             )
-        trainer.saved_model_file = str(self.work_dir / self.CHECKPOINT)
+        checkpoint = self.work_dir / self.CHECKPOINT
+        trainer.saved_model_file = str(checkpoint)
+        # RecBole saves the best epoch through this hook, pickling its Config with the weights
+        trainer._save_checkpoint = lambda epoch, *args, **kwargs: self._save_weights(checkpoint)
         history = self.history
 
         def callback(epoch_idx: int, valid_score: float, *args: Any) -> None:
@@ -500,7 +509,6 @@ class RecBoleRun:
                 show_progress=False, callback_fn=callback,
             )  # fmt: skip
         train_seconds = time.time() - started
-        checkpoint = self.work_dir / self.CHECKPOINT
         if checkpoint.exists():  # the best epoch's weights
             self._load_weights(checkpoint)
         self.model.eval()
@@ -520,11 +528,46 @@ class RecBoleRun:
             "files": self.files.to_json(),
             **(extra_meta or {}),
         }
-        (self.work_dir / self.META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        atomic_write_json(self.work_dir / self.META, meta)
         return meta
 
+    def _save_weights(self, path: Path) -> None:
+        import torch
+
+        state = {"state_dict": self.model.state_dict(), "other_parameter": self._other_tensors()}
+        with written_atomically(path) as tmp:
+            torch.save(state, tmp)
+
+    def _other_tensors(self) -> dict[str, Any]:
+        """RecBole's extra model state (`other_parameter()`) minus what state_dict holds already:
+        DIN and DIEN list their embedding layer, a registered submodule."""
+        import torch
+
+        submodules = {id(m) for m in self.model.modules()}
+        out: dict[str, Any] = {}
+        for key, value in self.model.other_parameter().items():
+            if id(value) in submodules:
+                continue
+            if value is not None and not isinstance(value, torch.Tensor):
+                raise BenchError(
+                    f"RecBole {self.settings.model}: other parameter {key!r} is a "
+                    f"{type(value).__name__}, which a weights-only checkpoint cannot hold"
+                )
+            out[key] = value
+        return out
+
     def _load_weights(self, path: Path) -> None:
-        state = recbole_compat.load_own_checkpoint(path, map_location=self.config["device"])
+        import pickle
+
+        import torch
+
+        try:
+            state = torch.load(path, map_location=self.config["device"], weights_only=True)
+        except pickle.UnpicklingError:
+            raise BenchError(
+                f"{path} holds pickled objects (a RecBole checkpoint written before erbench saved "
+                "weights only), which erbench does not unpickle; rerun this cell with --force"
+            ) from None
         self.model.load_state_dict(state["state_dict"])
         self.model.load_other_parameter(state.get("other_parameter"))
 

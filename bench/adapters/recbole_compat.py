@@ -15,12 +15,10 @@ tests/unit/test_recbole_compat.py checks that each is applied and that a Config 
 3. TensorBoard writer. RecBole's Trainer opens a `SummaryWriter("log_tensorboard/...")` in
    the current working directory on construction. We replace `get_tensorboard` (in the
    trainer module's namespace) with a no-op writer; losses go to the run's train_log.jsonl.
-4. Loading RecBole's own checkpoint. torch >= 2.6 loads with `weights_only=True` by default
-   and RecBole's checkpoint dict holds its Config object, so `Trainer.evaluate(
-   load_best_model=True)` / `resume_checkpoint` fail. We never call them; instead
-   `load_own_checkpoint(path)` reads a checkpoint file that this process (or an earlier
-   attempt of the same run, inside the run's own stage folder) wrote, with
-   `weights_only=False`. It must never be pointed at files from elsewhere.
+4. RecBole's own checkpoint. It pickles its Config object with the weights, so torch >= 2.6
+   (`weights_only=True` by default) cannot load it and `Trainer.evaluate(load_best_model=True)`
+   / `resume_checkpoint` fail. We never call them, and the adapter replaces the trainer's
+   `_save_checkpoint` with a tensors-only save that it loads with `weights_only=True`.
 5. `recbole.quick_start` imports ray, which breaks with setuptools >= 81. We do not patch it:
    the adapter never imports quick_start and drives Config / create_dataset /
    data_preparation / get_model / get_trainer directly. `check_no_quick_start()` lets a
@@ -45,7 +43,6 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 NUMPY_ALIASES = {"float_": "float64", "complex_": "complex128", "unicode_": "str_"}
@@ -150,17 +147,6 @@ def preserved_cuda_env() -> Iterator[None]:
             os.environ.pop("CUDA_VISIBLE_DEVICES", None)
         else:
             os.environ["CUDA_VISIBLE_DEVICES"] = saved
-
-
-def load_own_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
-    """Read a RecBole checkpoint that this harness wrote into its own run folder.
-
-    RecBole pickles its Config into the checkpoint, so weights-only loading cannot read it.
-    Only call this on files produced by `Trainer._save_checkpoint` inside the run's stage dir.
-    """
-    import torch
-
-    return torch.load(Path(path), map_location=map_location, weights_only=False)
 
 
 def check_no_quick_start() -> bool:

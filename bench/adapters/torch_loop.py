@@ -11,7 +11,8 @@
 - the best weights are loaded back at the end (`torch.load(weights_only=True)`); when the
   stage finished in an earlier attempt of the run it is not retrained, only reloaded;
 - per-epoch mean losses go to the run's train log (`run.log`), each epoch has a rich
-  progress bar (`run.progress`), the device is `run.device`, the seed `run.seed`.
+  progress bar (`run.progress`, with the epoch's running mean loss), the device is
+  `run.device`, the seed `run.seed`.
 
 On a shared or small CPU, one intra-op thread (`OMP_NUM_THREADS=1` or
 `torch.set_num_threads(1)`) is several times faster than the default for these small models;
@@ -155,7 +156,7 @@ def fit_loop(
                     sums[k] = sums.get(k, 0.0) + v * n
                 seen += n
                 step += 1
-                advance(1)
+                advance(1, loss=sums["loss"] / max(seen, 1))  # the epoch's running mean
                 if s.max_steps is not None and step >= s.max_steps:
                     break
         row: dict[str, Any] = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"]}

@@ -24,7 +24,9 @@ import copy
 import importlib
 import logging
 import math
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,6 +202,78 @@ def _log_callback(log_fn: LogFn | None):
     return _Forward()
 
 
+# logged keys shown beside the progress bar, under a short name
+_SHOWN = {"loss": "loss", "reward": "reward", "rewards/margins": "margin"}
+
+
+def progress_callback(description: str) -> Any:
+    """A TrainerCallback feeding a `bench.progress.bar`: one step per optimizer step of the
+    trainer, with its latest logged loss / reward beside the bar. `close()` ends the bar when
+    training stops early (an exception skips on_train_end)."""
+    from transformers import TrainerCallback
+
+    from bench.progress import bar
+
+    class _Progress(TrainerCallback):
+        def __init__(self) -> None:
+            self._bar = ExitStack()
+            self._advance: Callable[..., None] | None = None
+            self._done = 0
+            self._status: dict[str, float] = {}
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self._advance = self._bar.enter_context(bar(description, state.max_steps or None))
+            self._done = state.global_step
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self._advance is not None:
+                self._advance(state.global_step - self._done, **self._status)
+            self._done = state.global_step
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            shown = {
+                name: float(logs[key])
+                for key, name in _SHOWN.items()
+                if isinstance((logs or {}).get(key), (int, float))
+            }
+            if shown:
+                self._status = shown
+                if self._advance is not None:
+                    self._advance(0, **shown)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            self.close()
+
+        def close(self) -> None:
+            self._bar.close()
+            self._advance = None
+
+    return _Progress()
+
+
+@contextmanager
+def _library_bars_off() -> Iterator[None]:
+    """Hide transformers' and datasets' own tqdm bars (and DPO's reference pass, which reads
+    TQDM_DISABLE) while a trainer runs, so only erbench's bar is drawn."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    old_env = os.environ.get("TQDM_DISABLE")
+    hf_logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+        if old_env is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = old_env
+
+
 def named_reward(name: str, fn: Callable[..., list[float]]) -> Callable[..., list[float]]:
     """A reward function whose __name__ TRL uses in its log keys (rewards/<name>/mean)."""
 
@@ -230,7 +304,8 @@ def _dataset(rows: Sequence[dict[str, Any]]):
 
 
 def _quiet(trainer: Any) -> Any:
-    """Drop the Trainer's stdout printer; scalars reach the run through log_fn."""
+    """Drop the Trainer's stdout printer and tqdm bar; scalars reach the run through log_fn,
+    progress through progress_callback."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     trainer.remove_callback(PrinterCallback)
@@ -244,16 +319,21 @@ def _quiet(trainer: Any) -> Any:
 def _fit(trainer_cls: Any, model: Any, tokenizer: Any, rows: Sequence[dict[str, Any]], args: Any,
          log_fn: LogFn | None, peft_config: Any, **extra: Any) -> Any:
     """Build one TRL trainer the same way for every algorithm, train it, return its model."""
+    progress = progress_callback(f"{trainer_cls.__name__.removesuffix('Trainer')} steps")
     trainer = trainer_cls(
         model=model,
         args=args,
         train_dataset=_dataset(rows),
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[_log_callback(log_fn)],
+        callbacks=[_log_callback(log_fn), progress],
         **extra,
     )
-    _quiet(trainer).train()
+    try:
+        with _library_bars_off():
+            _quiet(trainer).train()
+    finally:
+        progress.close()
     return trainer.model
 
 

@@ -223,3 +223,22 @@ def test_ppo_raises_reward_on_a_learnable_toy_task():
     first, last = sum(rewards[:3]) / 3, sum(rewards[-3:]) / 3
     assert last > first + 0.1, rewards  # measured +0.15..+0.35 over seeds 0-11
     assert expected_before < 0.5 and expected_after > expected_before + 0.2
+
+
+def test_ppo_update_steps_a_bar_with_the_batch_reward(tiny_policy):
+    from bench.adapters.ppo import PPOTrainer
+    from bench.backbones.generate import render_chat
+    from bench.progress import use_progress
+    from tests.helpers import RecordingSink
+
+    model, tok = tiny_policy
+    trainer = PPOTrainer(model, tok, PPOConfig(lr=1e-4, max_new_tokens=4, minibatch_size=1, ppo_epochs=2))
+    ro = trainer.rollout([render_chat(tok, "Recommend a movie."), render_chat(tok, "Why?")])
+    sink = RecordingSink()
+    with use_progress(sink):
+        stats = trainer.step(ro, [1.0, 0.5])
+    [update] = sink.bars  # 2 epochs x 2 minibatches of one rollout
+    assert (update.description, update.total, update.steps, update.closed) == ("PPO update", 4, 4, True)
+    assert [s["reward"] for s in update.status] == [0.75] * 4
+    shown = [s["policy_loss"] for s in update.status]
+    assert sum(shown) / 4 == pytest.approx(stats["policy_loss"])

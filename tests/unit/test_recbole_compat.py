@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 import sys
 import warnings
 
@@ -63,21 +62,6 @@ def test_null_tensorboard_accepts_every_call(tmp_path, monkeypatch):
     writer.add_hparams({}, {})
     writer.close()
     assert not (tmp_path / "log_tensorboard").exists()
-
-
-class Blob:  # stands in for the Config object RecBole pickles into its checkpoints
-    value = 3
-
-
-def test_load_own_checkpoint_reads_pickled_config(tmp_path):
-    import torch
-
-    path = tmp_path / "model.pth"
-    torch.save({"config": Blob(), "state_dict": {"w": torch.ones(2)}}, path)
-    with pytest.raises(pickle.UnpicklingError):
-        torch.load(path, weights_only=True)
-    state = recbole_compat.load_own_checkpoint(path)
-    assert torch.equal(state["state_dict"]["w"], torch.ones(2))
 
 
 def test_quiet_silences_only_recbole_warnings():
