@@ -183,9 +183,9 @@ class RunContext:
 
     @contextmanager
     def progress(self, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-        """A rich progress bar; yields advance(n). Silent when quiet (tests)."""
+        """A rich progress bar; yields advance(n, **status) (bench.progress). Silent when quiet."""
         if self.quiet:
-            yield lambda n=1: None
+            yield lambda n=1, **status: None
             return
         from bench.progress import progress_bar
 
