@@ -30,6 +30,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="raw dataset files (default $ERBENCH_DATA_DIR)")
     p.add_argument("--on-bad-line", choices=("error", "skip"), help="malformed raw lines: stop (default) or skip and count")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--report-to", action="append", default=[], metavar="TRACKER",
+        help="also report the finished run to mlflow, tensorboard or wandb (repeatable or a comma list)",
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +131,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.setdefault("data", {})["data_dir"] = args.data_dir
     if args.on_bad_line:
         overrides.setdefault("data", {})["on_bad_line"] = args.on_bad_line
+    if args.report_to:
+        overrides["report_to"] = args.report_to  # "mlflow,wandb" is split by RunConfig
     cfg = resolve(
         args.method, args.dataset, config_file=args.config, sets=args.sets, seed=args.seed,
         profile=args.profile, overrides=overrides,

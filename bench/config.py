@@ -84,6 +84,8 @@ class RunConfig:
     # torch intra-op threads; None keeps torch's default. 1 is often several times faster for
     # the small classic models on a shared CPU. Not part of the config hash (same results).
     threads: int | None = None
+    # experiment trackers the finished run is reported to (bench.trackers); not hashed
+    report_to: list[str] = field(default_factory=list)
     runs_dir: str = "runs"
     data: DataConfig = field(default_factory=DataConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -97,6 +99,9 @@ class RunConfig:
             )
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"config key 'threads' expects a positive integer, got {self.threads!r}")
+        from bench.trackers import parse_report_to
+
+        self.report_to = parse_report_to(self.report_to)
 
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
@@ -301,10 +306,11 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 def config_hash(cfg: RunConfig, data_digests: dict[str, str] | None = None) -> str:
     """Short hash of everything that changes results: the config (not where files live, not
-    threads) and, when given, the sha256 of every raw data file read (bench.identity)."""
+    threads, not report_to) and, when given, the sha256 of every raw data file read (bench.identity)."""
     data = to_dict(cfg)
     data.pop("runs_dir", None)
     data.pop("threads", None)
+    data.pop("report_to", None)
     data.get("data", {}).pop("data_dir", None)
     if data_digests:
         data["data_files"] = dict(sorted(data_digests.items()))
