@@ -279,11 +279,11 @@ def embed(
     new = [t for t in todo if t not in encoder._cache]
     vectors = encoder.encode(texts)
     if new:
+        from bench.rundir import written_atomically
+
         disk.update({_text_key(t): encoder._cache[t] for t in new})
-        disk_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = disk_file.with_suffix(".tmp.npz")
-        np.savez(tmp, **disk)
-        tmp.replace(disk_file)
+        with written_atomically(disk_file) as tmp:  # processes sharing a cache_dir never collide
+            np.savez(tmp, **disk)
     return vectors
 
 

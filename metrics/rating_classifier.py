@@ -172,13 +172,11 @@ class RatingClassifier:
     def save(self, folder: str | Path) -> Path:
         import numpy as np
 
-        from bench.rundir import atomic_write_json
+        from bench.rundir import atomic_write_json, written_atomically
 
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / "classifier.tmp.npz"
-        np.savez(tmp, coef=self.coef, intercept=self.intercept, classes=self.classes)
-        tmp.replace(folder / "classifier.npz")
+        with written_atomically(folder / "classifier.npz") as tmp:
+            np.savez(tmp, coef=self.coef, intercept=self.intercept, classes=self.classes)
         atomic_write_json(folder / "classifier.json", self.meta())
         return folder
 

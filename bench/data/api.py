@@ -336,9 +336,10 @@ def _place(source: Path, target: Path) -> str:
         os.link(source, target)
         return "linked"
     except OSError:
-        tmp = target.with_name(f".{target.name}.tmp")
-        shutil.copy2(source, tmp)
-        os.replace(tmp, target)
+        from bench.rundir import written_atomically
+
+        with written_atomically(target) as tmp:  # two prepares at once never share a temp file
+            shutil.copy2(source, tmp)
         return "copied"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,13 +54,11 @@ def cached_sha256(path: Path) -> str:
 
 def remember_sha256(path: Path, digest: str) -> None:
     """Cache a digest just computed elsewhere (e.g. by a download) for `path` as it is now."""
+    from bench.rundir import atomic_write_text
+
     resolved = Path(path).resolve()
-    entry_file = _entry_path(resolved)
     try:
-        entry_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry_file.with_name(f".{entry_file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({**_stamp(resolved), "sha256": digest}), "utf-8")
-        os.replace(tmp, entry_file)
+        atomic_write_text(_entry_path(resolved), json.dumps({**_stamp(resolved), "sha256": digest}))
     except OSError:
         pass  # a read-only cache only costs the next call a re-hash
 
