@@ -59,6 +59,9 @@ class EvalConfig:
     judge_timeout_s: float | None = None
     judge_max_retries: int | None = None  # retries after the first attempt
     judge_cache_path: str | None = None
+    # GPTScore system prompt file; unset: metrics/prompts/gptscore.txt. Its sha256 is in the
+    # metric version, and in the name unless it is XRec's prompt (metrics.gptscore)
+    judge_prompt_file: str | None = None
     # -- added by the metric suite (metrics/) --
     # None: what measured fastest on CPU with length-sorted batches, 16 in float32 and 128 under
     # bf16 autocast (larger batches spread autocast's per-call weight casts); 64 on CUDA

@@ -57,12 +57,17 @@ def seed_everything(seed: int) -> None:
 
 def validate(cfg: RunConfig) -> RunIdentity:
     """Everything that can be checked before work starts: the method and its parameters, the
-    metric names, the data files (hashed for the run identity). Raises a one-line BenchError."""
+    metric names, the GPTScore prompt file, the data files (hashed for the run identity). Raises a
+    one-line BenchError."""
     identity = identify(cfg)
     if cfg.eval.metrics:
         from metrics.suite import select_metrics
 
         select_metrics(cfg.eval.metrics)
+    if cfg.eval.judge_prompt_file:
+        from metrics.gptscore import read_prompt_file
+
+        read_prompt_file(cfg.eval.judge_prompt_file)
     return identity
 
 

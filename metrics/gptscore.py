@@ -5,11 +5,16 @@ gpt-3.5-turbo a system prompt asking it to score the explanation against the gro
 0-100 scale, judging the alignment of meanings rather than formatting, and to answer with the
 number only; the user message is the JSON object {"prediction": ..., "reference": ...}. The
 reported GPTScore is the mean of the per-pair scores and GPTstd their population std.
-We keep that intent and the JSON user message, with our own wording (GPTSCORE_TEMPLATE). We differ
-in two documented ways: temperature is 0 (XRec used the API default), and a reply that is not a
-number in 0..100 is excluded and counted (`gptscore_unparseable`), where XRec's float(reply) would
-crash. The judge model and the template sha256 are in the metric version and the model in the
-name: gptscore[gpt-3.5-turbo] and gptscore[Qwen2.5-7B-Instruct] are different columns.
+The system prompt is a file (`eval.judge_prompt_file`; trailing whitespace is dropped); the
+default, metrics/prompts/gptscore.txt, states that intent in our own wording. The user message is
+XRec's: json.dumps({"prediction": ..., "reference": ...}). We differ from XRec in two documented
+ways: temperature is 0 (XRec used the API default), and a reply that is not a number in 0..100 is
+excluded and counted (`gptscore_unparseable`), where XRec's float(reply) would crash.
+Naming: the judge model is in the name, and so is the prompt unless it is XRec's own
+(HKUDS/XRec evaluation/system_prompt.txt, recognised by its sha256, XREC_PROMPT_SHA256):
+gptscore[gpt-3.5-turbo] is XRec's GPTScore, gptscore[gpt-3.5-turbo,prompt-<8 hex>] the same judge
+with another prompt (the default one included), so scores from different prompts never share a
+column. The metric version holds the prompt file, its full sha256 and the template sha256.
 
 Judge rating (Curr-RLCER eq. 8, r2 "from the LLM judge"): RATING_TEMPLATE asks the judge which
 1-5 star rating the explanation implies; `judge_rating(texts)` returns one float per text, None
@@ -18,11 +23,14 @@ where the reply was not an integer in 1..5 (the caller counts and excludes those
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.errors import ConfigError
 from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
 from metrics.judge import (
     JudgeClient,
@@ -32,17 +40,53 @@ from metrics.judge import (
     unconfigured_reason,
 )
 
-GPTSCORE_TEMPLATE = PromptTemplate(
-    name="gptscore-xrec/v1",
-    system=(
-        "Compare the predicted explanation with the ground-truth explanation and score how well "
-        "their meanings agree, from 0 (unrelated or contradictory) to 100 (the same meaning). "
-        "Judge meaning only; ignore wording, length and formatting.\n"
-        "Answer with the score as a number and nothing else."
-    ),
-    user='{{"prediction": {prediction}, "reference": {reference}}}',
-    json_fields=True,
-)
+DEFAULT_PROMPT_FILE = Path(__file__).parent / "prompts" / "gptscore.txt"
+# sha256 of XRec's system prompt (HKUDS/XRec evaluation/system_prompt.txt, trailing whitespace
+# dropped): scores made with it keep the bare name gptscore[<judge>] of the papers' columns.
+XREC_PROMPT_SHA256 = "11b1492dcdfdb101a8b8857df839415941b2ae7db3d9d75560de0c53c1825d43"
+# XRec's user message: json.dumps({"prediction": p, "reference": r}) (judge.PromptTemplate.render)
+XREC_USER_MESSAGE = '{{"prediction": {prediction}, "reference": {reference}}}'
+
+
+@dataclass(frozen=True)
+class GPTScorePrompt:
+    """The GPTScore system prompt read from a file."""
+
+    path: Path
+    text: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @property
+    def name_tag(self) -> str | None:
+        """None for XRec's own prompt; else prompt-<first 8 hex of its sha256> for the name."""
+        return None if self.sha256 == XREC_PROMPT_SHA256 else f"prompt-{self.sha256[:8]}"
+
+    def template(self) -> PromptTemplate:
+        return PromptTemplate("gptscore-xrec/v1", self.text, XREC_USER_MESSAGE, json_fields=True)
+
+
+def read_prompt_file(path: str | os.PathLike[str]) -> GPTScorePrompt:
+    """The prompt in `path` (trailing whitespace dropped); a ConfigError naming it if unreadable."""
+    where = Path(path).expanduser()
+    try:
+        text = where.read_text(encoding="utf-8").rstrip()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = "does not exist" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc})"
+        raise ConfigError(f"eval.judge_prompt_file: {where} {why}") from None
+    if not text:
+        raise ConfigError(f"eval.judge_prompt_file: {where} is empty")
+    return GPTScorePrompt(where, text)
+
+
+def gptscore_prompt(eval_cfg: Any = None) -> GPTScorePrompt:
+    """eval.judge_prompt_file when set, else the default prompt shipped with the package."""
+    return read_prompt_file(getattr(eval_cfg, "judge_prompt_file", None) or DEFAULT_PROMPT_FILE)
+
+
+GPTSCORE_TEMPLATE = read_prompt_file(DEFAULT_PROMPT_FILE).template()  # the default prompt
 
 RATING_TEMPLATE = PromptTemplate(
     name="judge-rating/v1",
@@ -94,17 +138,28 @@ class GPTScore(Metric):
 
     def __init__(self, eval_cfg: Any = None, judge_client: JudgeClient | None = None, **context: Any):
         super().__init__(eval_cfg, **context)
+        self.prompt = gptscore_prompt(eval_cfg)
+        self.template = self.prompt.template()
         self.client = client_from(eval_cfg, judge_client, context.get("cache_dir"))
         self.last: ParsedScores | None = None
 
     @property
     def checkpoint(self) -> str | None:
-        return short_model_name(self.client.settings.model) if self.client else None
+        if self.client is None:
+            return None
+        model = short_model_name(self.client.settings.model)
+        return f"{model},{self.prompt.name_tag}" if self.prompt.name_tag else model
 
     def version(self) -> dict[str, Any]:
-        v = {**super().version(), "scale": list(GPTSCORE_RANGE), "definition": "XRec GPTScore"}
+        v = {
+            **super().version(),
+            "scale": list(GPTSCORE_RANGE),
+            "definition": "XRec GPTScore",
+            "judge_prompt_file": str(self.prompt.path),
+            "judge_prompt_file_sha256": self.prompt.sha256,
+        }
         if self.client is not None:
-            v.update(self.client.version(GPTSCORE_TEMPLATE))
+            v.update(self.client.version(self.template))
         return v
 
     def available(self) -> tuple[bool, str]:
@@ -116,7 +171,7 @@ class GPTScore(Metric):
         if self.client is None:
             raise MetricUnavailable(unconfigured_reason(self.eval_cfg))
         inputs = [{"prediction": p, "reference": r} for p, r in zip(predictions, references, strict=True)]
-        self.last = self.client.score(GPTSCORE_TEMPLATE, inputs, *GPTSCORE_RANGE)
+        self.last = self.client.score(self.template, inputs, *GPTSCORE_RANGE)
         return self.last
 
     def compute(self, batch: Batch) -> list[MetricValue]:

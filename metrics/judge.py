@@ -83,7 +83,8 @@ class PromptTemplate:
     """A system message plus a user message template (str.format with named fields).
 
     With `json_fields=True` every field is JSON-encoded before formatting, so the user message
-    is a JSON object built from the fields (XRec sends {"prediction": ..., "reference": ...}).
+    is a JSON object built from the fields (XRec sends {"prediction": ..., "reference": ...}),
+    with json.dumps' defaults as XRec's json.dumps(prompt): non-ASCII characters escaped.
     """
 
     name: str
@@ -102,7 +103,7 @@ class PromptTemplate:
 
     def render(self, **fields: Any) -> list[dict[str, str]]:
         if self.json_fields:
-            fields = {k: json.dumps(v, ensure_ascii=False) for k, v in fields.items()}
+            fields = {k: json.dumps(v) for k, v in fields.items()}
         messages = []
         if self.system:
             messages.append({"role": "system", "content": self.system})

@@ -188,9 +188,9 @@ def test_gptscore_values_unparseable_counted_and_version(stub_factory, tmp_path)
     assert metric.available() == (True, "")
     rows = [{"explanation": p, "reference": f"ref {p}"} for p in "abcd"]
     main, unparseable = metric.compute(Batch(rows))
-    assert main.name == "gptscore[stub-judge]"
+    assert main.name == "gptscore[stub-judge,prompt-568cd41b]"  # the default prompt, not XRec's
     assert main.value == pytest.approx(67.5) and main.n == 2 and main.per_sample == [80.0, 55.0]
-    assert unparseable.name == "gptscore_unparseable[stub-judge]"
+    assert unparseable.name == "gptscore_unparseable[stub-judge,prompt-568cd41b]"
     assert unparseable.value == 2 and unparseable.n == 4 and not unparseable.higher_is_better
     assert metric.last.invalid == {"unparseable": 1, "out_of_range": 1}
     v = main.version
@@ -431,10 +431,10 @@ def test_settings_from_eval_config(tmp_path):
     assert s.chat_url == "http://127.0.0.1:9/v1/chat/completions"
     assert JudgeSettings("http://h:1", "m").chat_url == "http://h:1/v1/chat/completions"
     metric = GPTScore(cfg, cache_dir=str(tmp_path))  # unknown context keywords are accepted
-    assert metric.checkpoint == "Qwen2.5-7B-Instruct"
+    assert metric.checkpoint == "Qwen2.5-7B-Instruct,prompt-568cd41b"  # the default prompt's tag
     assert metric.client.cache.path == tmp_path / "judge" / "replies.sqlite"
-    assert metric.reported_names() == ["gptscore[Qwen2.5-7B-Instruct]",
-                                       "gptscore_unparseable[Qwen2.5-7B-Instruct]"]
+    assert metric.reported_names() == ["gptscore[Qwen2.5-7B-Instruct,prompt-568cd41b]",
+                                       "gptscore_unparseable[Qwen2.5-7B-Instruct,prompt-568cd41b]"]
 
 
 def test_reply_cache_roundtrip(tmp_path):
