@@ -324,6 +324,7 @@ COMMANDS = {
     "ls": cmd_ls,
     "data": cmd_data,
     "results": cmd_results,
+    "compare": cmd_compare,
     "score": cmd_score,
     "tables": cmd_tables,
     "sweep": cmd_sweep,
