@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import RunConfig, build_dataclass, config_hash
-from bench.errors import BenchError
+from bench.errors import BenchError, ConfigError
 from bench.method import Method
 
 
@@ -58,9 +58,29 @@ def effective_config(cfg: RunConfig) -> tuple[RunConfig, Any]:
     return dataclasses.replace(cfg, model=dataclasses.asdict(params)), params
 
 
+# eval.* keys naming a file whose contents change the scores (a path alone is not enough:
+# a prompt edited in place must not reuse a finished run)
+EVAL_INPUT_FILES = ("judge_prompt_file", "human_ratings_csv")
+
+
 def identify(cfg: RunConfig) -> RunIdentity:
     from bench.data import data_file_digests
 
     effective, params = effective_config(cfg)
-    digests = data_file_digests(cfg.dataset, cfg.data)
+    digests = dict(data_file_digests(cfg.dataset, cfg.data))
+    digests.update(eval_file_digests(cfg))
     return RunIdentity(effective, params, digests, config_hash(effective, digests))
+
+
+def eval_file_digests(cfg: RunConfig) -> dict[str, str]:
+    from bench.data.digests import cached_sha256
+
+    out = {}
+    for key in EVAL_INPUT_FILES:
+        path = getattr(cfg.eval, key, None)
+        if path is None:
+            continue
+        if not Path(path).is_file():
+            raise ConfigError(f"eval.{key}: {path} does not exist")
+        out[f"eval.{key}"] = cached_sha256(Path(path))
+    return out

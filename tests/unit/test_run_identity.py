@@ -147,3 +147,16 @@ def test_paper_aliases_resolve_to_the_canonical_dataset():
     assert cfg.dataset == "amazon-sports"
     with pytest.raises(BenchError, match="did you mean"):
         identify(resolve("currrl", "sportz"))
+
+
+def test_a_prompt_file_edited_in_place_is_a_new_run(cfg, tmp_path):
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("Rate the explanation from 0 to 100.")
+    with_prompt = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, judge_prompt_file=str(prompt)))
+    before = identify(with_prompt)
+    assert before.data_digests["eval.judge_prompt_file"]
+    prompt.write_text("Rate the explanation from 1 to 10.")
+    assert identify(with_prompt).cfg_hash != before.cfg_hash
+    prompt.unlink()
+    with pytest.raises(ConfigError, match="eval.judge_prompt_file: .*prompt.txt does not exist"):
+        identify(with_prompt)
