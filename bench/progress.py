@@ -81,11 +81,13 @@ def progress_bar(description: str, total: int | None) -> Iterator[Advance]:
 
 
 def _task(progress: Any, description: str, total: int | None) -> Iterator[Advance]:
-    task = progress.add_task(description, total=total, status="")
+    from rich.markup import escape  # "[all-MiniLM-L6-v2]" is text here, not a style tag
+
+    task = progress.add_task(escape(description), total=total, status="")
 
     def advance(n: int = 1, **status: Any) -> None:
         if status:
-            progress.update(task, advance=n, status=format_status(status))
+            progress.update(task, advance=n, status=escape(format_status(status)))
         else:
             progress.advance(task, n)
 

@@ -122,3 +122,11 @@ def test_encoder_shows_a_bar_for_long_passes_only():
         encoder.encode(["a short", "pass"])
     [encoding] = sink.bars
     assert (encoding.description, encoding.total, encoding.steps) == ("encoding [all-MiniLM-L6-v2]", 16, 16)
+
+
+def test_checkpoint_names_in_brackets_are_shown_as_text(monkeypatch, capsys):
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "160")
+    with progress_bar("encoding [all-MiniLM-L6-v2]", 4) as advance:
+        advance(1)
+    assert "encoding [all-MiniLM-L6-v2]" in capsys.readouterr().err  # not read as a style tag
