@@ -307,14 +307,26 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else dict(cfg)
 
 
+# Keys that do not change what is computed: where files live (input files are hashed by
+# content instead), threads, trackers, and how the judge client waits and caches.
+NOT_HASHED = (
+    "runs_dir", "threads", "report_to", "data.data_dir",
+    "eval.judge_prompt_file", "eval.human_ratings_csv", "eval.judge_api_key_env",
+    "eval.judge_max_concurrency", "eval.judge_timeout_s", "eval.judge_max_retries",
+    "eval.judge_cache_path",
+)  # fmt: skip
+
+
 def config_hash(cfg: RunConfig, data_digests: dict[str, str] | None = None) -> str:
-    """Short hash of everything that changes results: the config (not where files live, not
-    threads, not report_to) and, when given, the sha256 of every raw data file read (bench.identity)."""
+    """Short hash of everything that changes results: the config less NOT_HASHED and, when
+    given, the sha256 of every raw data / eval input file read (bench.identity)."""
     data = to_dict(cfg)
-    data.pop("runs_dir", None)
-    data.pop("threads", None)
-    data.pop("report_to", None)
-    data.get("data", {}).pop("data_dir", None)
+    for key in NOT_HASHED:
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            node = node.get(part, {})
+        node.pop(leaf, None)
     if data_digests:
         data["data_files"] = dict(sorted(data_digests.items()))
     blob = json.dumps(data, sort_keys=True, default=str).encode()

@@ -82,3 +82,19 @@ def test_config_hash_ignores_locations_but_not_values():
     c = RunConfig("m", "d", model={"lr": 0.5})
     assert config_hash(a) == config_hash(b)
     assert config_hash(a) != config_hash(c)
+
+
+def test_keys_that_do_not_change_results_leave_the_hash_alone():
+    from bench.config import NOT_HASHED
+
+    other = {
+        "runs_dir": "elsewhere", "threads": 1, "report_to": "[mlflow]", "data.data_dir": "/d",
+        "eval.judge_prompt_file": "p.txt", "eval.human_ratings_csv": "h.csv",
+        "eval.judge_api_key_env": "KEY", "eval.judge_max_concurrency": 9,
+        "eval.judge_timeout_s": 5, "eval.judge_max_retries": 1, "eval.judge_cache_path": "c",
+    }  # fmt: skip
+    assert set(other) == set(NOT_HASHED)
+    base = config_hash(resolve("mf-bias", "ml-100k"))
+    for key, value in other.items():
+        assert config_hash(resolve("mf-bias", "ml-100k", sets=[f"{key}={value}"])) == base, key
+    assert config_hash(resolve("mf-bias", "ml-100k", sets=["eval.judge_model=m"])) != base
