@@ -60,6 +60,9 @@ def validate(cfg: RunConfig) -> RunIdentity:
     metric names, the GPTScore prompt file, the data files (hashed for the run identity). Raises a
     one-line BenchError."""
     identity = identify(cfg)
+    from bench.trackers import check_trackers
+
+    check_trackers(cfg.report_to)  # a missing tracker package fails now, not after training
     if cfg.eval.metrics:
         from metrics.suite import select_metrics
 
@@ -96,11 +99,21 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool) -
             f"run folder {run_dir} exists but is unfinished ({_finished_stages_text(run_dir)}); "
             "pass --resume to continue it or --force to start over"
         )
+    from bench.warnings_log import route_third_party_warnings
+
     try:
-        return _work(identity, cls, store, resume=resume, quiet=quiet)
+        with route_third_party_warnings(run_dir / "run.log"):  # library notices: log, not terminal
+            result = _work(identity, cls, store, resume=resume, quiet=quiet)
     except BaseException as exc:
         _after_failure(run_dir, exc)
         raise
+    if cfg.report_to:
+        from bench.rundir import read_jsonl
+        from bench.trackers import report_run
+
+        log = run_dir / "train_log.jsonl"
+        report_run(cfg.report_to, run_dir, to_dict(cfg), read_jsonl(log) if log.exists() else [], result.rows)
+    return result
 
 
 def _after_failure(run_dir: Path, exc: BaseException) -> None:
