@@ -295,7 +295,10 @@ def _rescore_run(run_dir: Path, eval_overrides: dict[str, Any]) -> Any:
     cfg = build_dataclass(RunConfig, raw)
     loaded = data_layer.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed)
     splits = data_layer.make_splits(loaded, cfg.data, cfg.seed)
-    report = score_cli.score_run_dir(run_dir, cfg.eval, train_records=splits.train)
+    from bench.warnings_log import route_third_party_warnings
+
+    with route_third_party_warnings(run_dir / "run.log"):  # as during the run itself
+        report = score_cli.score_run_dir(run_dir, cfg.eval, train_records=splits.train)
     if (run_dir / "DONE").exists():  # keep the store in step with the folder
         ResultsStore(default_store_path(run_dir.parent)).add_run(run_dir)
     return report

@@ -99,10 +99,13 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool) -
             f"run folder {run_dir} exists but is unfinished ({_finished_stages_text(run_dir)}); "
             "pass --resume to continue it or --force to start over"
         )
+    from bench.progress import silent_bar, use_progress
     from bench.warnings_log import route_third_party_warnings
 
     try:
-        with route_third_party_warnings(run_dir / "run.log"):  # library notices: log, not terminal
+        # library notices go to the log, not the terminal; bars opened deep inside (TRL, PPO,
+        # scoring, encoders) follow --quiet
+        with route_third_party_warnings(run_dir / "run.log"), use_progress(silent_bar if quiet else None):
             result = _work(identity, cls, store, resume=resume, quiet=quiet)
     except BaseException as exc:
         _after_failure(run_dir, exc)
