@@ -38,9 +38,6 @@ class Record:
         return cls(**data)
 
 
-OUTPUT_KINDS = ("rating", "ctr_score", "explanation")
-
-
 @dataclass
 class Prediction:
     """What a method says about one record; fields it does not produce stay None."""
@@ -51,25 +48,54 @@ class Prediction:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def prediction_row(
-    index: int, record: Record, pred: Prediction, feature_true: str | None = None
-) -> dict[str, Any]:
-    """One line of predictions.jsonl: the prediction beside the ground truth it is scored on.
+def _truth(default: Any = None) -> Any:
+    return field(default=default, metadata={"role": "truth"})
 
-    `feature_true` is the record's own mined feature (bench.feature_truth), never the method's."""
-    return {
-        "idx": index,
-        "user_id": record.user_id,
-        "item_id": record.item_id,
-        "rating_true": record.rating,
-        "label": record.label,
-        "reference": record.reference_explanation,
-        "feature_true": feature_true,
-        "rating": pred.rating,
-        "ctr_score": pred.ctr_score,
-        "explanation": pred.explanation,
-        "extras": pred.extras,
-    }
+
+def _predicted(default: Any = None) -> Any:
+    return field(default=default, metadata={"role": "prediction"})
+
+
+@dataclass
+class PredictionRow:
+    """One line of predictions.jsonl, and what every metric scores: the prediction beside the
+    ground truth it is scored on. Truths come from the data, never from a method's `extras`;
+    the pairs scorer (metrics.pairs) builds the same row from a JSONL file."""
+
+    idx: int
+    user_id: str = ""
+    item_id: str = ""
+    rating_true: float | None = _truth()
+    label: int | None = _truth()
+    reference: str | None = _truth()
+    feature_true: str | None = _truth()  # the record's own mined feature (bench.feature_truth)
+    rating: float | None = _predicted()
+    ctr_score: float | None = _predicted()
+    explanation: str | None = _predicted()
+    extras: dict[str, Any] = field(default_factory=dict)  # method extras, e.g. extras.review
+
+    @classmethod
+    def of(
+        cls, index: int, record: Record, pred: Prediction, feature_true: str | None = None
+    ) -> PredictionRow:
+        return cls(
+            idx=index, user_id=record.user_id, item_id=record.item_id,
+            rating_true=record.rating, label=record.label,
+            reference=record.reference_explanation, feature_true=feature_true,
+            rating=pred.rating, ctr_score=pred.ctr_score, explanation=pred.explanation,
+            extras=pred.extras,
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+TRUTH_FIELDS = frozenset(f.name for f in fields(PredictionRow) if f.metadata.get("role") == "truth")
+PREDICTED_FIELDS = frozenset(
+    f.name for f in fields(PredictionRow) if f.metadata.get("role") == "prediction"
+)
+# Scorable fields kept in a row's extras rather than a column of their own.
+EXTRAS_FIELDS = frozenset({"review"})  # the ground-truth review text (coherence, judges)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from bench.errors import BenchError
 from bench.feature_truth import VOCABULARY_FILE, FeatureTruth, mine_feature_truth
 from bench.identity import RunIdentity, identify, method_class
 from bench.method import Method
-from bench.records import Record, prediction_row
+from bench.records import PredictionRow, Record
 from bench.results import ResultsStore, default_store_path, metric_rows_payload
 from bench.rundir import RunContext, atomic_write_json, atomic_write_jsonl, atomic_write_text
 from bench.runlock import run_lock
@@ -175,7 +175,7 @@ def _work(
     _check_outputs(cls, predictions)
     truth = _feature_truth(cls, cfg, splits.train, run_dir)
     rows = [
-        prediction_row(i, rec, pred, truth.feature_of(rec) if truth else None)
+        PredictionRow.of(i, rec, pred, truth.feature_of(rec) if truth else None).to_dict()
         for i, (rec, pred) in enumerate(zip(test, predictions, strict=True))
     ]
     atomic_write_jsonl(run_dir / "predictions.jsonl", rows)

@@ -81,7 +81,8 @@ def main() -> int:
     import transformers  # noqa: F401
 
     from bench.config import EvalConfig
-    from metrics.suite import pairs_to_rows, score_rows
+    from metrics.pairs import pairs_to_rows
+    from metrics.suite import score_rows
 
     eval_cfg = EvalConfig(bertscore_dtype=args.bertscore_dtype)
     rows = pairs_to_rows(args.pairs)[: args.n]

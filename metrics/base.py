@@ -1,6 +1,6 @@
 """The Metric contract every scorer implements (text, semantic, rating, CTR, coherence, judge).
 
-A metric reads prediction rows (the lines of predictions.jsonl, see bench.records.prediction_row)
+A metric reads prediction rows (the lines of predictions.jsonl, see bench.records.PredictionRow)
 and returns one or more MetricValue. It never imports a model from baselines/ or methods/.
 
 Plugging in a new metric (e.g. metrics/bartscore.py):
@@ -48,23 +48,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-# Every field a metric may need. "feature_true" = the record's own mined feature (from the data,
-# bench.feature_truth); "review" = the ground-truth review text (extras.review or the row's review).
-FIELDS = frozenset(
-    {
-        "explanation",
-        "reference",
-        "rating",
-        "rating_true",
-        "label",
-        "ctr_score",
-        "feature_true",
-        "review",
-    }
-)
-# Ground truths come from the data (bench.records.prediction_row), so they are read from the
-# row itself and never from a method's `extras`.
-DATA_TRUTHS = frozenset({"reference", "rating_true", "label", "feature_true"})
+from bench.records import EXTRAS_FIELDS, PREDICTED_FIELDS, TRUTH_FIELDS
+
+# Every field a metric may need: the columns of a prediction row (bench.records.PredictionRow)
+# and the scorable fields kept in its extras. Ground truths come from the data, so they are
+# read from the row itself and never from a method's `extras`.
+FIELDS = TRUTH_FIELDS | PREDICTED_FIELDS | EXTRAS_FIELDS
+DATA_TRUTHS = TRUTH_FIELDS
 
 
 class MetricUnavailable(Exception):

@@ -14,7 +14,8 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.progress import ProgressSink
-from metrics.suite import ScoreReport, pairs_to_rows, score_rows
+from metrics.pairs import pairs_to_rows
+from metrics.suite import ScoreReport, score_rows
 
 METRICS_SCHEMA_VERSION = 1  # the same schema bench.runner writes
 

@@ -9,7 +9,6 @@ report.per_example   # [{"idx": i, "<metric>": score, ...}] for sample-level met
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import math
 import time
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, DataError
+from bench.errors import BenchError
 from bench.progress import ProgressSink, track, use_progress
 from bench.registry import METRICS, RegistryError
 from metrics.base import (
@@ -285,72 +284,3 @@ def _per_example(batch: Batch, values: list[MetricValue]) -> list[dict[str, Any]
             row[v.name] = v.per_sample[i]  # type: ignore[index]
         out.append(row)
     return out
-
-
-# -- explanation pairs files (e.g. XRec's released predictions) -----------------------------
-
-
-def pairs_to_rows(path: str | Path) -> list[dict[str, Any]]:
-    """Read a JSONL of {prediction, reference[, rating, predicted_rating, uid, iid, features]}.
-
-    `rating` is the ground-truth rating, `predicted_rating` the model's. Bad lines raise
-    DataError naming file:line."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"pairs file not found: {path}")
-    rows: list[dict[str, Any]] = []
-    problems: list[str] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{where}: not valid JSON ({exc.msg})")
-                continue
-            if not isinstance(obj, dict):
-                problems.append(f"{where}: expected a JSON object")
-                continue
-            bad = [k for k in ("prediction", "reference") if not isinstance(obj.get(k), str)]
-            if bad:
-                problems.append(f"{where}: missing or non-string field(s) {', '.join(bad)}")
-                continue
-            try:
-                rating_true = _opt_float(obj.get("rating"), "rating")
-                rating = _opt_float(obj.get("predicted_rating"), "predicted_rating")
-            except ValueError as exc:
-                problems.append(f"{where}: {exc}")
-                continue
-            rows.append(
-                {
-                    "idx": len(rows),
-                    "user_id": str(obj.get("uid", obj.get("user_id", ""))),
-                    "item_id": str(obj.get("iid", obj.get("item_id", ""))),
-                    "rating_true": rating_true,
-                    "label": obj.get("label"),
-                    "reference": obj["reference"],
-                    "feature_true": obj.get("features"),  # the file's own truth, as a run's data
-                    "rating": rating,
-                    "ctr_score": obj.get("ctr_score"),
-                    "explanation": obj["prediction"],
-                    "extras": {},
-                }
-            )
-    if problems:
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise DataError(f"{len(problems)} bad line(s) in {path}:\n  {shown}{more}")
-    return rows
-
-
-def _opt_float(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {value!r}") from None

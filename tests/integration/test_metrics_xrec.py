@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from bench.config import EvalConfig
-from metrics.suite import pairs_to_rows, score_rows
+from metrics.pairs import pairs_to_rows
+from metrics.suite import score_rows
 
 BERT_N = 64
 ROUGE_N = 1000  # BERTScore subset, keeps the default test run fast on 2 cores

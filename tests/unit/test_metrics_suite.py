@@ -12,8 +12,9 @@ from bench.config import EvalConfig
 from bench.errors import BenchError, DataError
 from bench.registry import METRICS
 from metrics.base import Metric, MetricValue, std_values
+from metrics.pairs import pairs_to_rows
 from metrics.score_cli import report_to_json, score_pairs, score_run_dir
-from metrics.suite import ScoreReport, pairs_to_rows, score_rows
+from metrics.suite import ScoreReport, score_rows
 
 
 def test_importing_metrics_does_not_import_torch():
