@@ -391,7 +391,7 @@ def test_dataset_info_reports_presence_digest_and_counts(tmp_path):
     assert info["files"][0]["present"] and len(info["files"][0]["sha256"]) == 64
     assert info["files"][0]["sha256_ok"] is None  # no published digest for Baby
     assert info["counts"] == {"records": 2, "users": 2, "items": 2, "ratings": {"3": 1, "5": 1},
-                              "lines_read": 3, "bad_lines": 1, "filtered": {}}  # fmt: skip
+                              "lines_read": 3, "bad_lines": 1, "duplicates": 0, "filtered": {}}  # fmt: skip
 
 
 def test_max_records_is_a_seeded_subsample(tmp_path):
