@@ -114,6 +114,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--runs-dir")
     p.add_argument("--data-dir")
+
+    p = sub.add_parser("annotate", help="human evaluation: blind pairwise arena, explanation -> rating")
+    asub = p.add_subparsers(dest="annotate_command", required=True)
+    q = asub.add_parser("create", help="sample a campaign's items from finished run folders")
+    q.add_argument("--task", required=True, choices=("arena", "coherence"))
+    q.add_argument("--runs", nargs="+", required=True, metavar="RUN", help="run folders (arena: two or more)")
+    q.add_argument("--n", type=int, required=True, help="battles (arena) or items (coherence) to sample")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--out", help="campaign folder (default campaigns/<task>__n<N>__s<seed>__<hash>)")
+    q.add_argument("--with-data", action="store_true",
+                   help="show title, profiles and history from the runs' dataset (loads it)")
+    q = asub.add_parser("serve", help="serve a campaign's web app")
+    q.add_argument("campaign")
+    q.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    q.add_argument("--port", type=int, default=8000)
+    q = asub.add_parser("invite", help="print one secret link per new annotator")
+    q.add_argument("campaign")
+    q.add_argument("--annotators", type=int, required=True)
+    q.add_argument("--base-url", default="http://127.0.0.1:8000", help="where annotators reach the app")
+    q = asub.add_parser("export", help="write the votes (arena) or ratings CSVs (coherence) and summary.json")
+    q.add_argument("campaign")
+    q.add_argument("--out", help="folder (default CAMPAIGN/export)")
     return parser
 
 
@@ -268,7 +290,13 @@ def cmd_score(args: argparse.Namespace) -> int:
         eval_cfg = build_dataclass(EvalConfig, deep_merge(to_dict(EvalConfig()), overrides.get("eval", {})), "eval")
         report = score_cli.score_pairs(Path(args.pairs), eval_cfg)
     else:
-        report = _rescore_run(Path(args.run_dir), overrides.get("eval", {}))
+        from bench import rescore
+        from bench.warnings_log import route_third_party_warnings
+
+        run_dir, eval_overrides = Path(args.run_dir), overrides.get("eval", {})
+        cfg = rescore.run_config(run_dir, eval_overrides)  # bad keys fail before data loads
+        with route_third_party_warnings(run_dir / "run.log"):  # as during the run itself
+            report = rescore.rescore_run(run_dir, eval_overrides, train_records=rescore.train_split(cfg))
     if args.json:
         print(json.dumps(score_cli.report_to_json(report), indent=2))
     else:
@@ -277,31 +305,6 @@ def cmd_score(args: argparse.Namespace) -> int:
         for name, reason in sorted(report.unavailable.items()):
             print(f"unavailable {name}: {reason}")
     return 0
-
-
-def _rescore_run(run_dir: Path, eval_overrides: dict[str, Any]) -> Any:
-    """Re-score a run folder with its own eval config (plus overrides); the train split is
-    rebuilt from the saved data config and seed, for scorers trained on it (coherence)."""
-    from bench import data as data_layer
-    from bench.config import RunConfig, build_dataclass, deep_merge, read_yaml
-    from bench.results import ResultsStore, default_store_path
-    from metrics import score_cli
-
-    config_path = run_dir / "config.resolved.yaml"
-    if not config_path.exists():
-        raise BenchError(f"{run_dir} is not a run folder (no config.resolved.yaml)")
-    raw = read_yaml(config_path)
-    raw["eval"] = deep_merge(raw.get("eval", {}), eval_overrides)
-    cfg = build_dataclass(RunConfig, raw)
-    loaded = data_layer.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed)
-    splits = data_layer.make_splits(loaded, cfg.data, cfg.seed)
-    from bench.warnings_log import route_third_party_warnings
-
-    with route_third_party_warnings(run_dir / "run.log"):  # as during the run itself
-        report = score_cli.score_run_dir(run_dir, cfg.eval, train_records=splits.train)
-    if (run_dir / "DONE").exists():  # keep the store in step with the folder
-        ResultsStore(default_store_path(run_dir.parent)).add_run(run_dir)
-    return report
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
@@ -322,6 +325,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )  # fmt: skip
 
 
+def cmd_annotate(args: argparse.Namespace) -> int:
+    from bench.annotate import commands
+
+    if args.annotate_command == "create":
+        return commands.create_command(args.task, args.runs, args.n, args.seed, args.out, args.with_data)
+    if args.annotate_command == "serve":
+        return commands.serve_command(args.campaign, args.host, args.port)
+    if args.annotate_command == "invite":
+        return commands.invite_command(args.campaign, args.annotators, args.base_url)
+    return commands.export_command(args.campaign, args.out)
+
+
 COMMANDS = {
     "run": cmd_run,
     "ls": cmd_ls,
@@ -331,6 +346,7 @@ COMMANDS = {
     "score": cmd_score,
     "tables": cmd_tables,
     "sweep": cmd_sweep,
+    "annotate": cmd_annotate,
 }
 
 

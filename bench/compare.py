@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, DataError
+from bench.errors import BenchError
 from bench.scored_records import read_scored_records
 
 N_RESAMPLES = 1000
@@ -56,18 +56,11 @@ def find_run(name: str, runs_dir: Path) -> Path:
 
 
 def _metric_rows(run_dir: Path) -> dict[str, dict[str, Any]]:
+    from bench.metrics_file import MetricsFile
+
     if not (run_dir / "DONE").exists():
         raise BenchError(f"{run_dir} is not a finished run (no DONE marker); finish it with --resume")
-    path = run_dir / "metrics.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {row["metric"]: row for row in data["rows"]}
-    except OSError as exc:
-        raise BenchError(f"{path}: cannot read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    except (KeyError, TypeError):
-        raise DataError(f"{path}: expected rows of {{metric, value, ...}}") from None
+    return {row["metric"]: row for row in MetricsFile.read(run_dir).rows}
 
 
 def _per_example(run_dir: Path) -> list[dict[str, Any]]:

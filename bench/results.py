@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.metrics_file import MetricsFile
 from bench.scored_records import read_scored_records
 
 # 2: runs record which test records were scored (bench.scored_records)
@@ -131,8 +132,8 @@ class ResultsStore:
         run_dir = Path(run_dir)
         if not (run_dir / "DONE").exists():
             raise ValueError(f"{run_dir} is not a finished run (no DONE marker)")
-        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-        info = metrics["run"]
+        metrics = MetricsFile.read(run_dir)
+        info = metrics.run
         samples = list(_read_per_example(run_dir / "per_example.jsonl"))
         scored = read_scored_records(run_dir)
         with closing(self._connect()) as con, con:
@@ -169,14 +170,14 @@ class ResultsStore:
                         int(bool(row["higher_is_better"])),
                         json.dumps(row.get("metric_version", {}), sort_keys=True),
                     )
-                    for row in metrics["rows"]
+                    for row in metrics.rows
                 ],
             )
             con.executemany(
                 "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?)",
                 [(info["run_id"], metric, idx, value) for metric, idx, value in samples],
             )
-        return len(metrics["rows"])
+        return len(metrics.rows)
 
     def rebuild(self, runs_dir: str | Path) -> tuple[int, int]:
         """Drop everything and re-index every finished run under runs_dir."""
@@ -243,23 +244,3 @@ def _read_per_example(path: Path) -> Iterator[tuple[str, int, float]]:
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     yield metric, int(idx), float(value)
 
-
-def metric_rows_payload(
-    run_info: dict[str, Any], split: str, values: Iterable[Any]
-) -> list[dict[str, Any]]:
-    """metrics.json rows (versioned schema) from the suite's MetricValue objects."""
-    return [
-        {
-            "run_id": run_info["run_id"],
-            "method": run_info["method"],
-            "dataset": run_info["dataset"],
-            "split": split,
-            "seed": run_info["seed"],
-            "metric": v.name,
-            "value": None if v.value is None else float(v.value),
-            "n": int(v.n),
-            "higher_is_better": bool(v.higher_is_better),
-            "metric_version": dict(v.version or {}),
-        }
-        for v in values
-    ]

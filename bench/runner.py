@@ -19,13 +19,12 @@ from bench.errors import BenchError
 from bench.feature_truth import VOCABULARY_FILE, FeatureTruth, mine_feature_truth
 from bench.identity import RunIdentity, identify, method_class
 from bench.method import Method
+from bench.metrics_file import MetricsFile
 from bench.records import PredictionRow, Record
-from bench.results import ResultsStore, default_store_path, metric_rows_payload
+from bench.results import ResultsStore, default_store_path
 from bench.rundir import RunContext, atomic_write_json, atomic_write_jsonl, atomic_write_text
 from bench.runlock import run_lock
 from bench.threads import torch_threads
-
-METRICS_SCHEMA_VERSION = 1
 
 
 @dataclass
@@ -90,8 +89,8 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool) -
 
     if (run_dir / "DONE").exists() and not force:
         store.add_run(run_dir)  # the store may have been lost; the folder is the truth
-        metrics = _read_json(run_dir / "metrics.json")
-        return RunResult(run_id, run_dir, metrics["rows"], metrics.get("unavailable", {}), reused=True)
+        metrics = MetricsFile.read(run_dir)
+        return RunResult(run_id, run_dir, metrics.rows, metrics.unavailable, reused=True)
     if run_dir.exists() and force:
         shutil.rmtree(run_dir)
     elif run_dir.exists() and not resume:
@@ -199,7 +198,7 @@ def _work(
         "profile": cfg.profile,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    payload = metric_rows_payload(info, cfg.eval.split, report.values)
+    metrics = MetricsFile.of(info, cfg.eval.split, report.values, report.unavailable)
     atomic_write_json(
         run_dir / "provenance.json",
         provenance.collect(
@@ -216,18 +215,15 @@ def _work(
                     "score": round(score_seconds, 3),
                     "score_by_metric": {k: round(v, 3) for k, v in report.seconds.items()},
                 },
-                "checkpoints": _checkpoints(payload),
+                "checkpoints": _checkpoints(metrics.rows),
             },
         ),
     )
-    atomic_write_json(
-        run_dir / "metrics.json",
-        {"schema_version": METRICS_SCHEMA_VERSION, "run": info, "rows": payload, "unavailable": report.unavailable},
-    )
+    metrics.write(run_dir)
     atomic_write_text(run_dir / "DONE", info["finished_at"] + "\n")
     store.add_run(run_dir)
     return RunResult(
-        run_id, run_dir, payload, dict(report.unavailable),
+        run_id, run_dir, metrics.rows, dict(report.unavailable),
         stages_run=list(ctx.stages_run), stages_reused=list(ctx.stages_reused),
     )  # fmt: skip
 
@@ -286,9 +282,3 @@ def _check_outputs(cls: type[Method], predictions: list[Any]) -> None:
 def _checkpoints(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Which scorer checkpoint produced each metric (also inside each metric row)."""
     return {r["metric"]: r["metric_version"].get("checkpoint") for r in rows if r["metric_version"].get("checkpoint")}
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    import json
-
-    return json.loads(path.read_text(encoding="utf-8"))

@@ -73,16 +73,6 @@ class MetricValue:
     version: dict[str, Any] = field(default_factory=dict)
     per_sample: list[float] | None = None
 
-    def to_row(self) -> dict[str, Any]:
-        """The metrics.json row shape (without run identity fields)."""
-        return {
-            "metric": self.name,
-            "value": self.value,
-            "n": self.n,
-            "higher_is_better": self.higher_is_better,
-            "metric_version": self.version,
-        }
-
     def __iter__(self):  # allows `name, value, n, hib, version, per_sample = mv`
         return iter(
             (self.name, self.value, self.n, self.higher_is_better, self.version, self.per_sample)

@@ -42,10 +42,6 @@ class ScoreReport:
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per registry entry
     n: int = 0
 
-    def to_rows(self, **identity: Any) -> list[dict[str, Any]]:
-        """metrics.json-style rows; `identity` (run_id, method, dataset, split, seed) is prepended."""
-        return [{**identity, **v.to_row()} for v in self.values]
-
     def as_dict(self) -> dict[str, float]:
         return {v.name: v.value for v in self.values}
 

@@ -10,7 +10,7 @@ import pytest
 from bench.config import EvalConfig, resolve
 from bench.feature_truth import mine_feature_truth, read_vocabulary, vocabulary_digest
 from bench.records import Prediction, Record
-from metrics.score_cli import score_run_dir
+from bench.rescore import rescore_run
 from metrics.suite import score_rows
 from tests.helpers import patch_synthetic_data
 
@@ -97,5 +97,5 @@ def test_a_run_scores_fcr_over_the_train_vocabulary_and_saves_it(tmp_path, monke
     # FMR = share of test records whose own mined feature is "sound": 21 of 48
     assert sum(r["feature_true"] == "sound" for r in rows) == 21 and len(rows) == 48
     assert values["fmr"] == pytest.approx(21 / 48)
-    rescored = score_run_dir(result.run_dir, cfg.eval).as_dict()
+    rescored = rescore_run(result.run_dir).as_dict()
     assert rescored["fcr"] == pytest.approx(1 / 5) and rescored["fmr"] == pytest.approx(21 / 48)

@@ -13,7 +13,7 @@ from bench.errors import BenchError, DataError
 from bench.registry import METRICS
 from metrics.base import Metric, MetricValue, std_values
 from metrics.pairs import pairs_to_rows
-from metrics.score_cli import report_to_json, score_pairs, score_run_dir
+from metrics.score_cli import report_to_json, score_pairs
 from metrics.suite import ScoreReport, score_rows
 
 
@@ -115,7 +115,6 @@ def test_metric_subclass_plugs_in(monkeypatch):
         METRICS.unregister("echo")
     assert rep.as_dict() == {"echo[ck-1]": 3.0, "echo_std[ck-1]": 1.0}
     assert rep.per_example == [{"idx": 7, "echo[ck-1]": 2.0}, {"idx": 8, "echo[ck-1]": 4.0}]
-    assert rep.to_rows(run_id="r")[0]["metric"] == "echo[ck-1]"
 
 
 def test_pairs_to_rows_maps_fields_and_reports_bad_lines(tmp_path):
@@ -162,32 +161,3 @@ def test_score_pairs_and_report_to_json(tmp_path):
     assert "no judge endpoint" in out["unavailable"]["gptscore"] and out["not_applicable"] == {}
     skipped = ScoreReport(n=2, not_applicable={"rmse": "rows lack rating (2/2 rows)"})
     assert report_to_json(skipped)["not_applicable"] == {"rmse": "rows lack rating (2/2 rows)"}
-
-
-def test_score_run_dir_writes_metrics_json(tmp_path):
-    run = tmp_path / "m__d__s0__abc"
-    run.mkdir()
-    rows = [
-        {
-            "idx": i,
-            "user_id": "u",
-            "item_id": "i",
-            "rating_true": 5.0,
-            "label": 1,
-            "reference": "r",
-            "rating": r,
-            "ctr_score": None,
-            "explanation": None,
-            "extras": {},
-        }
-        for i, r in enumerate([4.0, 5.0])
-    ]
-    (run / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (run / "config.resolved.yaml").write_text("method: m\ndataset: d\nseed: 0\n")
-    rep = score_run_dir(run, EvalConfig())
-    data = json.loads((run / "metrics.json").read_text())
-    assert data["run"]["method"] == "m" and data["schema_version"] == 1
-    by = {r["metric"]: r for r in data["rows"]}
-    assert by["mae"]["value"] == pytest.approx(0.5) and by["mae"]["split"] == "test"
-    assert rep.as_dict()["rmse"] == pytest.approx(0.5**0.5)
-    assert (run / "per_example.jsonl").read_text().count("\n") == 2

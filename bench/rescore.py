@@ -1,0 +1,118 @@
+"""`bench score RUN`: rescore a finished run folder's predictions, and say so in its records.
+
+The rows it rescored replace theirs in metrics.json and per_example.jsonl; every other row
+stays. config.resolved.yaml then holds the eval settings of the latest scoring and
+provenance.json lists each rescoring under `rescored` (when, the eval overrides, the metrics
+written and those unavailable), so a row's config is never silently another's. The results
+store is updated when the run is finished.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.config import RunConfig, build_dataclass, deep_merge, dump_yaml, read_yaml, to_dict
+from bench.errors import BenchError
+from bench.metrics_file import FILE_NAME, MetricsFile
+from bench.progress import ProgressSink
+
+CONFIG_FILE = "config.resolved.yaml"
+PROVENANCE_FILE = "provenance.json"
+PER_EXAMPLE_FILE = "per_example.jsonl"
+
+
+def run_config(run_dir: Path, eval_overrides: dict[str, Any] | None = None) -> RunConfig:
+    """The run's saved config with `eval_overrides` layered over its eval section."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.exists():
+        raise BenchError(f"{run_dir} is not a run folder (no {CONFIG_FILE})")
+    raw = read_yaml(path)
+    raw["eval"] = deep_merge(raw.get("eval") or {}, eval_overrides or {})
+    return build_dataclass(RunConfig, raw)
+
+
+def train_split(cfg: RunConfig) -> list[Any]:
+    """The run's train split rebuilt from its saved data config and seed (for scorers trained
+    on it, e.g. the coherence classifier)."""
+    from bench import data as data_layer
+
+    loaded = data_layer.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed)
+    return data_layer.make_splits(loaded, cfg.data, cfg.seed).train
+
+
+def rescore_run(
+    run_dir: str | Path,
+    eval_overrides: dict[str, Any] | None = None,
+    *,
+    train_records: list[Any] | None = None,
+    progress: ProgressSink | None = None,
+    judge: Callable[[list[str]], list[float]] | None = None,
+) -> Any:
+    """Score <run_dir>/predictions.jsonl with the run's eval config plus `eval_overrides` and
+    record it (module doc). Returns the metrics.suite.ScoreReport."""
+    from bench.feature_truth import read_vocabulary
+    from bench.rundir import atomic_write_jsonl, read_jsonl
+    from metrics.suite import score_rows
+
+    run_dir = Path(run_dir)
+    cfg = run_config(run_dir, eval_overrides)
+    predictions = run_dir / "predictions.jsonl"
+    if not predictions.exists():
+        raise BenchError(f"{run_dir} has no predictions.jsonl; run the method first")
+    report = score_rows(
+        read_jsonl(predictions), cfg.eval, train_records=train_records,
+        cache_dir=run_dir / "cache", progress=progress, judge=judge,
+        feature_set=read_vocabulary(run_dir),
+    )  # fmt: skip
+    _metrics_file(run_dir, cfg).updated(cfg.eval.split, report.values, report.unavailable).write(
+        run_dir
+    )
+    per_example = run_dir / PER_EXAMPLE_FILE
+    old = read_jsonl(per_example) if per_example.exists() else []
+    atomic_write_jsonl(per_example, merge_per_example(old, report.per_example))
+    _record(run_dir, cfg, eval_overrides or {}, report)
+    if (run_dir / "DONE").exists():  # keep the store in step with the folder
+        from bench.results import ResultsStore, default_store_path
+
+        ResultsStore(default_store_path(run_dir.parent)).add_run(run_dir)
+    return report
+
+
+def _metrics_file(run_dir: Path, cfg: RunConfig) -> MetricsFile:
+    if (run_dir / FILE_NAME).exists():
+        return MetricsFile.read(run_dir)
+    return MetricsFile({"run_id": run_dir.name, "method": cfg.method, "dataset": cfg.dataset, "seed": cfg.seed})
+
+
+def merge_per_example(
+    old: list[dict[str, Any]], new: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Per-record scores by idx: the new scores replace those of the same metric, others stay."""
+    by_idx: dict[Any, dict[str, Any]] = {row["idx"]: dict(row) for row in old}
+    for row in new:
+        by_idx.setdefault(row["idx"], {"idx": row["idx"]}).update(row)
+    return list(by_idx.values())
+
+
+def _record(run_dir: Path, cfg: RunConfig, overrides: dict[str, Any], report: Any) -> None:
+    from bench.rundir import atomic_write_json, atomic_write_text
+
+    config_path = run_dir / CONFIG_FILE
+    saved = read_yaml(config_path)
+    saved["eval"] = to_dict(cfg.eval)
+    atomic_write_text(config_path, dump_yaml(saved))
+    path = run_dir / PROVENANCE_FILE
+    provenance = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    provenance.setdefault("rescored", []).append(
+        {
+            "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "eval_overrides": overrides,
+            "metrics": [v.name for v in report.values],
+            "unavailable": sorted(report.unavailable),
+        }
+    )
+    atomic_write_json(path, provenance)

@@ -1,0 +1,55 @@
+"""bench score RUN: rescoring keeps the rows it did not rescore and records what it did."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from bench.cli import main
+from bench.metrics_file import SCHEMA_VERSION, MetricsFile
+from bench.rescore import rescore_run
+from bench.results import ResultsStore, default_store_path
+
+
+@pytest.fixture
+def run(tmp_path):
+    run = tmp_path / "m__d__s0__abc"
+    run.mkdir()
+    rows = [
+        {"idx": i, "user_id": "u", "item_id": f"i{i}", "rating_true": 5.0, "label": 1, "reference": "r",
+         "feature_true": None, "rating": r, "ctr_score": None, "explanation": e, "extras": {}}
+        for i, (r, e) in enumerate([(4.0, "good tone"), (5.0, "good tone")])
+    ]  # fmt: skip
+    (run / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (run / "config.resolved.yaml").write_text("method: m\ndataset: d\nseed: 0\n")
+    info = {"run_id": run.name, "method": "m", "dataset": "d", "seed": 0, "cfg_hash": "abc"}
+    MetricsFile(info).write(run)
+    (run / "provenance.json").write_text('{"seed": 0}')
+    (run / "DONE").write_text("")
+    return run
+
+
+def test_rescoring_one_metric_keeps_the_others_and_records_it(run):
+    first = rescore_run(run, {"metrics": ["rmse", "mae"]})
+    assert first.as_dict()["mae"] == pytest.approx(0.5)
+    rescore_run(run, {"metrics": ["usr", "rouge1_f"]})
+    data = json.loads((run / "metrics.json").read_text())
+    assert data["schema_version"] == SCHEMA_VERSION and data["run"]["method"] == "m"
+    by = {r["metric"]: r for r in data["rows"]}
+    assert by["mae"]["value"] == pytest.approx(0.5) and by["usr"]["value"] == pytest.approx(0.5)
+    per_example = [json.loads(x) for x in (run / "per_example.jsonl").read_text().splitlines()]
+    assert [set(r) for r in per_example] == [{"idx", "mae", "rouge1_f"}] * 2
+    assert yaml.safe_load((run / "config.resolved.yaml").read_text())["eval"]["metrics"] == ["usr", "rouge1_f"]
+    history = json.loads((run / "provenance.json").read_text())["rescored"]
+    assert [h["eval_overrides"] for h in history] == [{"metrics": ["rmse", "mae"]}, {"metrics": ["usr", "rouge1_f"]}]
+    assert sorted(history[1]["metrics"]) == ["rouge1_f", "rouge1_f_std", "usr"] and "at" in history[1]
+    stored = {r.metric for r in ResultsStore(default_store_path(run.parent)).rows()}
+    assert {"rmse", "mae", "usr", "rouge1_f"} <= stored
+
+
+def test_bench_score_rejects_a_bad_eval_key_before_loading_data(run, capsys):
+    assert main(["score", str(run), "--set", "eval.rouge_stemmer=true"]) == 2
+    assert "eval.rouge_stemmer" in capsys.readouterr().err
+    assert "rescored" not in json.loads((run / "provenance.json").read_text())
