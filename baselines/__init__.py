@@ -4,25 +4,25 @@ the module is imported on first use."""
 from bench.registry import METHODS
 
 _BASELINES = [
-    # name, target, produces, summary
-    ("mf-bias", "baselines.mf_bias:MFBias", ("rating",),
+    # name, target, summary (what each produces is declared on its class)
+    ("mf-bias", "baselines.mf_bias:MFBias",
      "biased matrix factorisation: global + user + item bias + latent factors (reference row)"),
-    ("retrieval", "baselines.retrieval:Retrieval", ("explanation",),
+    ("retrieval", "baselines.retrieval:Retrieval",
      "explanation = train review sentence of the item most similar to the user (MiniLM)"),
-    ("nrt", "baselines.nrt:NRT", ("rating", "explanation"),
+    ("nrt", "baselines.nrt:NRT",
      "NRT (Li et al. 2017): rating regression + GRU tip generation"),
-    ("att2seq", "baselines.att2seq:Att2Seq", ("explanation",),
+    ("att2seq", "baselines.att2seq:Att2Seq",
      "Att2Seq (Dong et al. 2017): attribute-to-sequence LSTM with attention"),
-    ("peter", "baselines.peter:PETER", ("rating", "explanation"),
+    ("peter", "baselines.peter:PETER",
      "PETER (Li et al. 2021): personalised transformer, context + rating + explanation tasks"),
-    ("peter+", "baselines.peter:PETERPlus", ("rating", "explanation"),
+    ("peter+", "baselines.peter:PETERPlus",
      "PETER+ : PETER with a feature word in the input"),
-    ("cer", "baselines.cer:CER", ("rating", "explanation"),
+    ("cer", "baselines.cer:CER",
      "CER (Raczynski et al. 2023): PETER + rating-explanation coherence alignment"),
 ]  # fmt: skip
 
-for _name, _target, _produces, _summary in _BASELINES:
-    METHODS.register(_name, _target, summary=_summary, produces=_produces)
+for _name, _target, _summary in _BASELINES:
+    METHODS.register(_name, _target, summary=_summary)
 
 # ID-based CTR models through RecBole (ExpCTR Table 1), one adapter class per model name.
 RECBOLE_CTR_MODELS = (
@@ -34,11 +34,10 @@ for _model in RECBOLE_CTR_MODELS:
         f"recbole-{_model.lower()}",
         f"baselines.recbole_ctr:{_model}",
         summary=f"RecBole {_model} (ID-based CTR, scored pointwise)",
-        produces=("ctr_score",),
     )
 
 # LLM CTR baselines of ExpCTR Table 1.
-METHODS.register("tallrec", "baselines.tallrec:TALLRec", produces=("ctr_score",),
+METHODS.register("tallrec", "baselines.tallrec:TALLRec",
                  summary="TALLRec: LoRA instruction tuning of the backbone on the yes/no task")
-METHODS.register("icl", "baselines.icl:ICL", produces=("ctr_score",),
+METHODS.register("icl", "baselines.icl:ICL",
                  summary="in-context LLM scoring: frozen backbone's yes/no probability")

@@ -208,7 +208,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     width = max((len(n) for n in names), default=0)
     for entry in registry.entries():
         origin = "" if entry.origin == "builtin" else f"  [{entry.origin}]"
-        short = entry.meta.get("aliases") or ()  # datasets: the papers' short names
+        # datasets: the papers' short names (read from the spec; other kinds stay unimported)
+        short = registry.declared(entry.name).get("aliases") or () if args.kind == "datasets" else ()
         alias = f"  (alias: {', '.join(short)})" if short else ""
         print(f"{entry.name.ljust(width)}  {entry.summary}{alias}{origin}")
     return 0

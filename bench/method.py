@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bench.records import Prediction, Record, Splits
 
@@ -31,6 +31,11 @@ class Method(ABC):
 
     produces: ClassVar[frozenset[str]] = frozenset()
     Params: ClassVar[type] = NoParams
+
+    @classmethod
+    def declarations(cls) -> dict[str, Any]:
+        """What the registry reports about this method (bench.registry.Registry.declared)."""
+        return {"produces": sorted(cls.produces)}
 
     def __init__(self, params: object, run: RunContext):
         self.params = params

@@ -2,9 +2,9 @@
 
 from bench.registry import METHODS
 
-METHODS.register("currrl", "methods.currrl.method:CurrRLCER", produces=("rating", "explanation"),
+METHODS.register("currrl", "methods.currrl.method:CurrRLCER",
                  summary="Curr-RLCER: curriculum RL (GRPO judgment -> GRPO choose -> DPO + GRPO explain)")
-METHODS.register("llm-zeroshot", "methods.currrl.method:LLMZeroShot", produces=("rating", "explanation"),
+METHODS.register("llm-zeroshot", "methods.currrl.method:LLMZeroShot",
                  summary="base backbone with the Curr-RLCER stage-2/3 prompts, no training")
-METHODS.register("expctr", "methods.expctr.method:ExpCTR", produces=("ctr_score", "explanation"),
+METHODS.register("expctr", "methods.expctr.method:ExpCTR",
                  summary="ExpCTR: PPO + LoRA explanations aligned to CTR (LC/IC rewards), iterative stages")

@@ -33,8 +33,8 @@ Plugging in a new metric (e.g. metrics/bartscore.py):
             scores = ...                        # list[float], one per row
             return [self.value_from_samples(self.name, scores)]
 
-and in metrics/__init__.py one lazy line: register("bartscore", "metrics.bartscore:BARTScore",
-needs=..., summary=...). The suite instantiates the class as `cls(eval_cfg, **ctx)` where ctx
+and in metrics/__init__.py one lazy line: ("bartscore", "metrics.bartscore:BARTScore", summary);
+`needs` and `reports` are read from the class (Metric.declarations), never copied. The suite instantiates the class as `cls(eval_cfg, **ctx)` where ctx
 may hold train_records, cache_dir, judge (a callable) and human_ratings; unknown keywords must
 be accepted (`**kw`).
 """
@@ -156,6 +156,16 @@ class Metric:
         # reported names this metric could not compute on this batch -> reason (e.g. AUC with a
         # single class); the suite moves them into ScoreReport.unavailable
         self.skipped: dict[str, str] = {}
+
+    @classmethod
+    def declarations(cls) -> dict[str, Any]:
+        """What the registry reports about this metric (bench.registry.Registry.declared)."""
+        return {
+            "needs": sorted(cls.needs),
+            "reports": list(cls.reports or (cls.name,)),
+            "level": cls.level,
+            "higher_is_better": cls.higher_is_better,
+        }
 
     # -- identity -----------------------------------------------------------------
     @property

@@ -52,13 +52,22 @@ class ScoreReport:
         raise KeyError(name)
 
 
+def declared(entry_name: str) -> dict[str, Any]:
+    """The metric class's declarations; {} when it cannot be imported here (the suite then
+    reports it unavailable with the reason when it is chosen)."""
+    try:
+        return METRICS.declared(entry_name)
+    except (RegistryError, ImportError):
+        return {}
+
+
 def _metric_names_in_registry() -> dict[str, str]:
     """reported base name -> registry entry name."""
     import metrics  # noqa: F401  (registers the built-ins)
 
     out: dict[str, str] = {}
     for entry in METRICS.entries():
-        for rep in entry.meta.get("reports") or [entry.name]:
+        for rep in declared(entry.name).get("reports") or [entry.name]:
             out.setdefault(rep, entry.name)
     return out
 
@@ -177,9 +186,9 @@ def _score_rows(
     for entry_name, wanted in track(
         chosen.items(), "scoring", len(chosen), status=lambda item: {"metric": item[0]}
     ):
-        entry = METRICS.entry(entry_name)
-        needs = set(entry.meta.get("needs") or [])
-        reports = list(entry.meta.get("reports") or [entry_name])
+        declares = declared(entry_name)
+        needs = set(declares.get("needs") or [])
+        reports = list(declares.get("reports") or [entry_name])
         keep = wanted if wanted is not None else set(reports)
         missing = sorted(needs - present)
         if missing:

@@ -189,10 +189,7 @@ SPECS: tuple[DatasetSpec, ...] = (
 def register_all() -> None:
     for spec in SPECS:
         if spec.name not in DATASETS._entries:  # idempotent on re-import
-            DATASETS.register(
-                spec.name, spec, summary=spec.summary, loader=spec.loader, split=spec.split,
-                aliases=spec.aliases,
-            )  # fmt: skip
+            DATASETS.register(spec.name, spec, summary=spec.summary)
 
 
 def aliases() -> dict[str, str]:
@@ -200,7 +197,7 @@ def aliases() -> dict[str, str]:
     return {
         alias: entry.name
         for entry in DATASETS.entries()
-        for alias in entry.meta.get("aliases", ())
+        for alias in DATASETS.declared(entry.name).get("aliases", ())
         if alias not in DATASETS  # a registered name always wins over an alias
     }
 

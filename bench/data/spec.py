@@ -148,6 +148,10 @@ class DatasetSpec:
     aliases: tuple[str, ...] = ()  # short names the papers use ("sports"); see catalog
     manual: str = ""  # how to get the files when there is no public URL to fetch them from
 
+    def declarations(self) -> dict[str, Any]:
+        """What the registry reports about this dataset (bench.registry.Registry.declared)."""
+        return {"aliases": self.aliases, "loader": self.loader, "split": self.split}
+
     # -- locations -----------------------------------------------------------------
     def root(self, data_root: Path) -> Path:
         """The folder that holds this dataset's raw files."""

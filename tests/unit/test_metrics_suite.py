@@ -23,35 +23,16 @@ def test_importing_metrics_does_not_import_torch():
     assert out.stdout.strip() == "False"
 
 
-def test_registrations_are_lazy_with_needs():
-    import metrics  # noqa: F401
-
-    for name in (
-        "bleu_sacre",
-        "bleu_peter",
-        "rouge",
-        "usr",
-        "feature",
-        "bertscore",
-        "rating",
-        "ctr",
-        "coherence",
-    ):
-        entry = METRICS.entry(name)
-        assert entry.is_lazy or isinstance(entry.target, type)
-        assert entry.meta["needs"] and entry.meta["reports"]
-
-
-def test_lazy_metadata_matches_each_metric_class():
-    # the registry copies needs/reports so `bench ls` and metric selection import no torch;
-    # this keeps the copies equal to the classes they describe
-    import metrics  # noqa: F401
-
-    for name in METRICS.names():
-        entry = METRICS.entry(name)
-        cls = METRICS.get(name)
-        assert entry.meta["needs"] == sorted(cls.needs), name
-        assert entry.meta["reports"] == list(cls.reports or (cls.name,)), name
+def test_registrations_are_lazy_and_declarations_come_from_the_classes():
+    code = (
+        "import sys; from bench.registry import METRICS, load_builtins; load_builtins();"
+        "lazy = all(e.is_lazy for e in METRICS.entries()); heavy = 'torch' in sys.modules;"
+        "d = METRICS.declared('bertscore'); print(lazy, heavy, d['needs'], d['reports'],"
+        " 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split(" ", 2)[:2] == ["True", "False"]  # listing imports no metric module
+    assert "['explanation', 'reference'] ['bertscore_p', 'bertscore_r', 'bertscore_f1'] False" in out.stdout
 
 
 def test_unknown_metric_name_is_a_clear_error():
@@ -103,9 +84,7 @@ def test_metric_subclass_plugs_in(monkeypatch):
                 self.value_from_samples("echo", [float(len(t)) for t in batch.texts("explanation")])
             ]
 
-    import metrics
-
-    metrics.register_metric("echo", Echo, needs={"explanation"}, summary="test", reports=("echo",))
+    METRICS.register("echo", Echo, summary="test")
     try:
         rep = score_rows(
             [{"idx": 7, "explanation": "ab"}, {"idx": 8, "explanation": "abcd"}],

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,90 @@ def test_bench_ls_does_not_import_torch(kind):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "HEAVY []" in out.stdout, out.stdout
+
+
+# -- declarations, base classes and plugins ----------------------------------------------------
+
+ECHO_METRIC = '''
+from metrics.base import Metric
+
+
+class Echo(Metric):
+    """Length of each explanation."""
+
+    name = "echo_len"
+    needs = frozenset({"explanation"})
+    reports = ("echo_len", "echo_chars")
+
+    def compute(self, batch):
+        lengths = [float(len(t)) for t in batch.texts("explanation")]
+        return [self.value_from_samples("echo_len", lengths)]
+
+
+class NotAMetric:
+    pass
+'''
+
+
+def _metric_plugin(tmp_path, entry_points):
+    from tests.plugins import install_distribution
+
+    site = tmp_path / "site"
+    install_distribution(site, "erbench-echo", {"erbench_echo.py": ECHO_METRIC}, {"bench.metrics": entry_points})
+    return site
+
+
+def test_a_plugin_metric_reports_what_its_class_declares(tmp_path, monkeypatch):
+    from bench.registry import METRICS
+    from metrics.suite import score_rows, select_metrics
+    from tests.plugins import plugins_from
+
+    site = _metric_plugin(tmp_path, {"echo": "erbench_echo:Echo"})
+    with plugins_from(site, monkeypatch):
+        assert METRICS.declared("echo")["reports"] == ["echo_len", "echo_chars"]
+        assert METRICS.declared("echo")["needs"] == ["explanation"]
+        assert select_metrics(["echo_chars"]) == {"echo": {"echo_chars"}}
+        report = score_rows([{"idx": 0, "explanation": "abc"}], _eval(["echo_len"]))
+        assert report.as_dict() == {"echo_len": 3.0, "echo_len_std": 0.0}
+
+
+def test_a_plugin_never_replaces_a_builtin_name(tmp_path):
+    # a fresh process: plugins used to load while the built-ins registered, and won
+    import os
+
+    site = _metric_plugin(tmp_path, {"rouge": "erbench_echo:Echo"})
+    root = Path(__file__).resolve().parents[2]
+    code = "import sys; from bench.cli import main; from bench.registry import METRICS; main(['ls', 'metrics']); print(METRICS.get('rouge').__module__)"
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{root}"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "metrics.text"
+    assert "warning: erbench-echo registers metric 'rouge', a name erbench already uses; the plugin's entry is ignored" in out.stderr
+
+
+def test_entries_must_subclass_the_registrys_base(tmp_path, monkeypatch):
+    from bench.registry import METHODS, METRICS
+    from tests.plugins import plugins_from
+
+    with pytest.raises(RegistryError, match="not a bench.method.Method subclass"):
+        METHODS.register("not-a-method", object)
+    site = _metric_plugin(tmp_path, {"bogus": "erbench_echo:NotAMetric"})
+    with plugins_from(site, monkeypatch):
+        with pytest.raises(RegistryError, match=r"metric 'bogus' \(from erbench-echo\).*not a metrics.base.Metric"):
+            METRICS.get("bogus")
+    assert "not-a-method" not in METHODS
+
+
+def _eval(metrics):
+    from bench.config import EvalConfig
+
+    return EvalConfig(metrics=metrics)
+
+
+def test_method_and_dataset_declarations_are_read_from_the_objects():
+    from bench.registry import DATASETS, METHODS, load_builtins
+
+    load_builtins()
+    assert METHODS.declared("mf-bias")["produces"] == ["rating"]
+    assert METHODS.declared("recbole-fm")["produces"] == ["ctr_score"]
+    assert "sports" in DATASETS.declared("amazon-sports")["aliases"]
