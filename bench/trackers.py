@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, ConfigError
+from bench.metric_name import MetricName
 
 # tracker -> (module that must import, pip package that provides it)
 TRACKERS: dict[str, tuple[str, str]] = {
@@ -133,8 +134,7 @@ def step_metrics(rows: Iterable[dict[str, Any]]) -> list[tuple[str, int, float, 
 def tracker_key(name: str) -> str:
     """A metric name every tracker accepts: `bertscore_f1[all-MiniLM-L6-v2,bf16]` ->
     `bertscore_f1/all-MiniLM-L6-v2/bf16` (MLflow allows letters, digits, _ - . space / only)."""
-    name = name.replace("[", "/").replace("]", "").replace(",", "/")
-    return re.sub(r"[^\w\-. /]", "_", name)
+    return re.sub(r"[^\w\-. /]", "_", MetricName.parse(name).path())
 
 
 def _is_number(value: Any) -> bool:

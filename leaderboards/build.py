@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.metric_name import MetricName
 from bench.results import MetricRow, ResultsStore
 from bench.scored_records import ScoredRecords
-from leaderboards.spec import ColumnSpec, RowSpec, Spec, metric_name, split_metric_name
+from leaderboards.spec import ColumnSpec, RowSpec, Spec
 
 MISSING_MARK = "—"
 SIG_MARK = "†"
@@ -460,7 +461,8 @@ def _with_variants(columns: list[ColumnSpec], stored: set[str]) -> list[ColumnSp
         first_of_family.setdefault(c.metric, c)
     extra: dict[str, list[ColumnSpec]] = {}
     for name in sorted(stored):
-        base, ck = split_metric_name(name)
+        parsed = MetricName.parse(name)
+        base, ck = parsed.base, parsed.tag
         if base not in first_of_family or (base, ck) in official:
             continue
         parent = first_of_family[base]
@@ -620,7 +622,3 @@ def _published_cells(spec: Spec) -> dict[tuple[str, str, str], str]:
     if path is None:
         return {}
     return {(r.row, r.dataset, r.column): r.value for r in load_published(path)}
-
-
-def used_metric_name(col: ColumnSpec) -> str:
-    return metric_name(col.metric, col.checkpoint)

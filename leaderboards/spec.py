@@ -15,12 +15,12 @@ Only pyyaml and the standard library are imported here; no matplotlib, no torch.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.metric_name import metric_name
 
 SPEC_DIR = Path(__file__).parent / "specs"
 PUBLISHED_DIR = Path(__file__).parent / "published"
@@ -150,22 +150,6 @@ class Spec:
             return None
         path = Path(self.published_file)
         return path if path.is_absolute() else PUBLISHED_DIR / path
-
-
-def metric_name(base: str, checkpoint: str | None) -> str:
-    """`bertscore_f1` + `roberta-large` -> `bertscore_f1[roberta-large]` (as metrics.base.named)."""
-    return f"{base}[{checkpoint}]" if checkpoint else base
-
-
-_NAME = re.compile(r"^(?P<base>[^\[\]]+)(?:\[(?P<ck>.*)\])?$")
-
-
-def split_metric_name(name: str) -> tuple[str, str | None]:
-    """`bertscore_f1_std[roberta-large]` -> ("bertscore_f1_std", "roberta-large")."""
-    m = _NAME.match(name)
-    if not m:
-        return name, None
-    return m.group("base"), m.group("ck") or None
 
 
 # -- loading ---------------------------------------------------------------------------------

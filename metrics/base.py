@@ -48,6 +48,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from bench.metric_name import MetricName, metric_name
 from bench.records import EXTRAS_FIELDS, PREDICTED_FIELDS, TRUTH_FIELDS
 
 # Every field a metric may need: the columns of a prediction row (bench.records.PredictionRow)
@@ -126,11 +127,6 @@ def prompt_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def named(base: str, checkpoint: str | None) -> str:
-    """`bertscore_f1` + `roberta-large` -> `bertscore_f1[roberta-large]`."""
-    return f"{base}[{checkpoint}]" if checkpoint else base
-
-
 def pstd(values: Iterable[float]) -> float:
     """Population standard deviation (ddof=0), the papers' *_std columns."""
     vals = [float(v) for v in values]
@@ -175,7 +171,7 @@ class Metric:
 
     def reported_names(self) -> list[str]:
         bases = list(self.reports) or [self.name]
-        return [named(b, self.checkpoint) for b in bases]
+        return [metric_name(b, self.checkpoint) for b in bases]
 
     def version(self) -> dict[str, Any]:
         """Parameters that define the number (checkpoint, layer, rescale, judge, prompt hash...)."""
@@ -199,7 +195,7 @@ class Metric:
         higher_is_better: bool | None = None,
         checkpoint_in_name: bool = True,
     ) -> MetricValue:
-        full = named(name, self.checkpoint) if checkpoint_in_name else name
+        full = metric_name(name, self.checkpoint) if checkpoint_in_name else name
         hib = self.higher_is_better if higher_is_better is None else higher_is_better
         return MetricValue(full, float(value), int(n), hib, self.version(), per_sample)
 
@@ -216,16 +212,12 @@ def std_values(values: Sequence[MetricValue]) -> list[MetricValue]:
     """`<name>_std` for every value with per-sample scores (population std)."""
     out = []
     for v in values:
-        if v.per_sample is None or v.name.endswith("_std"):
+        name = MetricName.parse(v.name)
+        if v.per_sample is None or name.is_std:
             continue
-        if "[" in v.name:
-            base, ck = v.name.split("[", 1)
-            std_name = f"{base}_std[{ck}"
-        else:
-            std_name = f"{v.name}_std"
         out.append(
             MetricValue(
-                std_name, pstd(v.per_sample), v.n, False, {**v.version, "stat": "pstd"}, None
+                str(name.std()), pstd(v.per_sample), v.n, False, {**v.version, "stat": "pstd"}, None
             )
         )
     return out

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import DataError
-from metrics.base import Batch, Metric, MetricValue, named
+from bench.metric_name import metric_name
+from metrics.base import Batch, Metric, MetricValue
 from metrics.rating import clip
 
 # -- eq. 8 -------------------------------------------------------------------------------------
@@ -309,7 +310,7 @@ class Coherence(Metric):
             label, r2, ver, extra, reason = providers[source](batch)
             if r2 is None:
                 for base in ("coh_accuracy", "coh_coherence", "coh_acc", "cier_rate"):
-                    self.skipped[named(base, label)] = reason
+                    self.skipped[metric_name(base, label)] = reason
                 continue
             keep = [i for i, v in enumerate(r2) if v is not None]
             r2c = clip([float(r2[i]) for i in keep], lo, hi)  # type: ignore[arg-type]
@@ -323,11 +324,11 @@ class Coherence(Metric):
                 # per-sample scores only when aligned with every row (human: a subset)
                 out.append(
                     MetricValue(
-                        named(base, label), mean, len(vals), True, version, vals if full else None
+                        metric_name(base, label), mean, len(vals), True, version, vals if full else None
                     )
                 )
             for base, value, n in extra:
                 out.append(
-                    MetricValue(named(base, label), float(value), int(n), True, version, None)
+                    MetricValue(metric_name(base, label), float(value), int(n), True, version, None)
                 )
         return out

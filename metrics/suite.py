@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.metric_name import MetricName, metric_name
 from bench.progress import ProgressSink, track, use_progress
 from bench.registry import METRICS, RegistryError
 from metrics.base import (
@@ -25,7 +26,6 @@ from metrics.base import (
     Metric,
     MetricUnavailable,
     MetricValue,
-    named,
     present_fields,
     std_values,
 )
@@ -72,13 +72,6 @@ def _metric_names_in_registry() -> dict[str, str]:
     return out
 
 
-def _base_name(name: str) -> tuple[str, str | None]:
-    if name.endswith("]") and "[" in name:
-        base, ck = name[:-1].split("[", 1)
-        return base, ck
-    return name, None
-
-
 def select_metrics(requested: Sequence[str]) -> dict[str, set[str] | None]:
     """Map requested names to registry entries -> wanted reported names (None = all of them).
 
@@ -90,9 +83,10 @@ def select_metrics(requested: Sequence[str]) -> dict[str, set[str] | None]:
     reported = _metric_names_in_registry()
     chosen: dict[str, set[str] | None] = {}
     for req in requested:
-        base, _ck = _base_name(req)
-        if base.endswith("_std") and base[:-4] in reported:
-            base = base[:-4]
+        base = MetricName.parse(req).base
+        mean = MetricName(base).of_mean().base  # "bertscore_f1_std" selects bertscore_f1
+        if mean in reported:
+            base = mean
         if req in METRICS:
             chosen[req] = None
         elif base in reported:
@@ -116,9 +110,9 @@ def select_metrics(requested: Sequence[str]) -> dict[str, set[str] | None]:
 def _requested_checkpoints(requested: Sequence[str]) -> dict[str, str]:
     out = {}
     for req in requested:
-        base, ck = _base_name(req)
-        if ck:
-            out[base[:-4] if base.endswith("_std") else base] = ck
+        name = MetricName.parse(req).of_mean()
+        if name.tag:
+            out[name.base] = name.tag
     return out
 
 
@@ -212,11 +206,11 @@ def _score_rows(
                 report.unavailable[rep] = why
             continue
         metric: Metric = cls(eval_cfg, **context)
-        names = {b: named(b, metric.checkpoint) for b in keep}
+        names = {b: metric_name(b, metric.checkpoint) for b in keep}
         if metric.checkpoint is not None:
             wrong = {b for b in keep if b in want_ck and want_ck[b] != metric.checkpoint}
             for base in sorted(wrong):
-                report.unavailable[named(base, want_ck[base])] = (
+                report.unavailable[metric_name(base, want_ck[base])] = (
                     f"the configured scorer is {metric.checkpoint!r}, not {want_ck[base]!r} "
                     "(set the metric's checkpoint option, e.g. eval.bertscore_model)"
                 )
@@ -244,11 +238,13 @@ def _score_rows(
                 )
             continue
         for rep, why in metric.skipped.items():
-            if _base_name(rep)[0] in keep:
-                report.unavailable[named(rep, metric.checkpoint) if "[" not in rep else rep] = why
+            name = MetricName.parse(rep)
+            if name.base in keep:
+                report.unavailable[str(name) if name.tag else metric_name(rep, metric.checkpoint)] = why
         produced = set()
         for v in values:
-            base, ck = _base_name(v.name)
+            parsed = MetricName.parse(v.name)
+            base, ck = parsed.base, parsed.tag
             if base not in keep:
                 continue
             if base in want_ck and want_ck[base] != ck:
@@ -259,9 +255,9 @@ def _score_rows(
             report.values.append(v)
             produced.add(v.name)
         for base, ck in want_ck.items():
-            full = named(base, ck)
+            full = metric_name(base, ck)
             if base in keep and full not in produced and full not in report.unavailable:
-                got = sorted(v.name for v in values if _base_name(v.name)[0] == base)
+                got = sorted(v.name for v in values if MetricName.parse(v.name).base == base)
                 report.unavailable[full] = (
                     f"not produced with this configuration (got {', '.join(got) or 'nothing'}); "
                     "set the metric's checkpoint option (e.g. eval.bertscore_model)"

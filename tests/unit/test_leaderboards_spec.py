@@ -9,7 +9,7 @@ import pytest
 
 from bench.errors import BenchError
 from bench.registry import registry_for
-from leaderboards.spec import SPEC_DIR, as_spec, spec_from_dict, split_metric_name
+from leaderboards.spec import SPEC_DIR, as_spec, spec_from_dict
 
 EXPECTED = {
     "currrl-table2", "currrl-table3", "currrl-table4", "currrl-table5", "currrl-fig2",
@@ -65,14 +65,6 @@ def test_sweep_rows_expand_over_the_axis():
     rows = spec.cell_rows()
     assert [r.sets["eval.mask_ratio"] for r in rows] == [0.0, 0.05, 0.1, 0.2, 0.3]
     assert all(r.sets["eval.max_records"] == 500 for r in rows)
-
-
-def test_metric_names_split_family_and_checkpoint():
-    assert split_metric_name("bertscore_f1_std[roberta-large]") == (
-        "bertscore_f1_std",
-        "roberta-large",
-    )
-    assert split_metric_name("rmse") == ("rmse", None)
 
 
 BASE = {
