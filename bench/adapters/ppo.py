@@ -264,27 +264,23 @@ class PPOTrainer:
     # -- model passes -------------------------------------------------------------------------
 
     def _encode_prompts(self, prompts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        self.tok.padding_side = "left"
-        old = self.tok.truncation_side
-        self.tok.truncation_side = "left"
-        enc = self.tok(
-            list(prompts), return_tensors="pt", padding=True, add_special_tokens=False,
-            truncation=self.cfg.max_prompt_tokens is not None, max_length=self.cfg.max_prompt_tokens,
-        )  # fmt: skip
-        self.tok.truncation_side = old
-        return enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device)
+        from bench.backbones.generate import encode_prompts, left_pad
+
+        rows = encode_prompts(self.tok, prompts, self.cfg.max_prompt_tokens)
+        return left_pad(rows, self.pad_id, self.device)
 
     @torch.no_grad()
     def generate(self, prompts: Sequence[str]) -> Rollout:
-        """Sample one response per (already chat-rendered) prompt from the current policy."""
+        """Sample one response per (already chat-rendered) prompt from the current policy,
+        through the shared generation helper (bench.backbones.generate)."""
+        from bench.backbones.generate import generate_batch, generation_kwargs
+
         q_ids, q_mask = self._encode_prompts(prompts)
         self.model.eval()
-        out = self.model.generate(
-            input_ids=q_ids, attention_mask=q_mask, max_new_tokens=self.cfg.max_new_tokens,
-            do_sample=True, temperature=self.cfg.temperature, top_k=self.cfg.top_k,
-            top_p=self.cfg.top_p, pad_token_id=self.pad_id, eos_token_id=self.eos_ids,
-        )  # fmt: skip
-        r_ids = out[:, q_ids.shape[1] :]
+        r_ids = generate_batch(self.model, q_ids, q_mask, **generation_kwargs(
+            max_new_tokens=self.cfg.max_new_tokens, do_sample=True, temperature=self.cfg.temperature,
+            top_k=self.cfg.top_k, top_p=self.cfg.top_p, pad_id=self.pad_id, eos_ids=self.eos_ids,
+        ))  # fmt: skip
         if r_ids.shape[1] == 0:  # nothing generated at all: one EOS per row
             r_ids = torch.full((q_ids.shape[0], 1), self.eos_ids[0], device=self.device)
         r_mask = response_mask_from(r_ids, self.eos_ids, None)

@@ -46,6 +46,20 @@ def default_dtype(device: str):
     return torch.bfloat16 if device.startswith("cuda") else torch.float32
 
 
+def attention_implementation(device: str, dtype: Any) -> str | None:
+    """flash_attention_2 on CUDA in bf16/fp16 when the flash-attn package is installed, else
+    SDPA on CUDA; None (transformers' own default) on CPU, so CPU runs stay as they were."""
+    import importlib.util
+
+    import torch
+
+    if not device.startswith("cuda"):
+        return None
+    if dtype in (torch.bfloat16, torch.float16) and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"
+
+
 def prepare_tokenizer(tokenizer: Any) -> Any:
     """Left padding for batched generation; a pad token where the model has none."""
     if tokenizer.pad_token is None:
@@ -68,18 +82,21 @@ def load_backbone(
 
     spec: "embedded"/"smollm2-135m" (offline default), "tiny-random" (unit tests), or an
     HF id / local folder (real mode). The model is put on `device` (auto: CUDA when present)
-    in bf16 on CUDA, fp32 on CPU unless `dtype` says otherwise.
+    in bf16 on CUDA, fp32 on CPU unless `dtype` says otherwise, with flash / SDPA attention on
+    CUDA (attention_implementation); "cuda:N" puts it on GPU N.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = resolve_device(device)
     dtype = dtype or default_dtype(device)
+    attention = attention_implementation(device, dtype)
+    speed = {"attn_implementation": attention} if attention else {}
     if spec in TINY_ALIASES:
         from bench.backbones.tiny import tiny_random_llama
 
-        model, tok = tiny_random_llama(cache_dir=cache_dir, seed=seed, **(tiny_config or {}))
+        model, tok = tiny_random_llama(cache_dir=cache_dir, seed=seed, **{**speed, **(tiny_config or {})})
         model.to(device=device, dtype=dtype)
-        return Backbone(model, prepare_tokenizer(tok), spec, "tiny-random", device)
+        return Backbone(model, prepare_tokenizer(tok), spec, "tiny-random", device, info=_speed_info(model))
     if spec in EMBEDDED_ALIASES:
         from bench.backbones.embedded import embedded_smollm2_dir
 
@@ -90,10 +107,17 @@ def load_backbone(
         folder, name, mode, info = spec, spec, "real", {"checkpoint": spec}
     tok = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(
-        str(folder), dtype=dtype, trust_remote_code=trust_remote_code
+        str(folder), dtype=dtype, trust_remote_code=trust_remote_code, **speed
     )
     model.to(device)
     model.eval()
     if model.generation_config is not None and tok.pad_token_id is None:
         model.generation_config.pad_token_id = tok.eos_token_id
-    return Backbone(model, prepare_tokenizer(tok), name, mode, device, str(folder), info)
+    return Backbone(model, prepare_tokenizer(tok), name, mode, device, str(folder), {**info, **_speed_info(model)})
+
+
+def _speed_info(model: Any) -> dict[str, Any]:
+    """dtype and attention kernel of a loaded model, for backbone.json."""
+    config = model.config
+    return {"dtype": str(model.dtype).removeprefix("torch."),
+            "attn_implementation": getattr(config, "_attn_implementation", None)}

@@ -23,7 +23,7 @@ import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from bench.method import Method
 from bench.records import Prediction, Record, Splits
@@ -43,7 +43,7 @@ class ZeroShotParams:
     system_prompt: str = "short"  # format instruction as system message: "short", "r1", "none"
     rating_max_new_tokens: int = 128
     explanation_max_new_tokens: int = 128
-    predict_batch_size: int = 8
+    predict_batch_size: int | Literal["auto"] = 8  # "auto": largest batch free GPU memory holds (8 on CPU)
     fallback_rating: float | None = None  # unparsable rating answer -> this (None: train mean)
 
 

@@ -27,7 +27,7 @@ import math
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -94,7 +94,7 @@ class Params:
     ctr_weight_decay: float = 0.0
     ctr_z_dropout: float = 0.25  # rows trained with z = 0, so s~ (eq. 13) is in-distribution
     # inference
-    gen_batch_size: int = 8
+    gen_batch_size: int | Literal["auto"] = 8  # "auto": largest batch free GPU memory holds (8 on CPU)
     score_batch_size: int = 8
 
 

@@ -37,31 +37,25 @@ def first_token_probs(
     advance: Callable[[int], None] | None = None,
     grad: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(p_pos, p_neg) per rendered prompt: summed next-token probabilities of each id set."""
+    """(p_pos, p_neg) per rendered prompt: summed next-token probabilities of each id set.
+
+    Prompts are tokenized once and scored in length buckets (bench.backbones.generate), so a
+    batch carries little padding; results come back in input order."""
     import torch
+
+    from bench.backbones.generate import encode_prompts, left_pad, length_buckets
 
     device = next(model.parameters()).device
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    pos, neg = [], []
+    rows = encode_prompts(tokenizer, prompts, max_prompt_tokens)
+    pos = np.zeros(len(rows), dtype=np.float64)
+    neg = np.zeros(len(rows), dtype=np.float64)
     ctx = torch.enable_grad() if grad else torch.inference_mode()
     with ctx:
-        for start in range(0, len(prompts), batch_size):
-            chunk = list(prompts[start : start + batch_size])
-            old = tokenizer.truncation_side
-            tokenizer.truncation_side = "left"
-            enc = tokenizer(
-                chunk,
-                return_tensors="pt",
-                padding=True,
-                add_special_tokens=False,
-                truncation=max_prompt_tokens is not None,
-                max_length=max_prompt_tokens,
-            )
-            tokenizer.truncation_side = old
-            ids = enc["input_ids"].to(device)
-            attn = enc["attention_mask"].to(device)
+        for batch in length_buckets([len(r) for r in rows], batch_size):
+            ids, attn = left_pad([rows[i] for i in batch], tokenizer.pad_token_id, device)
             position_ids = (attn.cumsum(-1) - 1).clamp(min=0)
             out = model(
                 input_ids=ids,
@@ -71,13 +65,11 @@ def first_token_probs(
                 use_cache=False,
             )
             probs = torch.softmax(out.logits[:, -1, :].float(), dim=-1)
-            pos.append(probs[:, list(pos_ids)].sum(-1).detach().cpu().numpy())
-            neg.append(probs[:, list(neg_ids)].sum(-1).detach().cpu().numpy())
+            pos[batch] = probs[:, list(pos_ids)].sum(-1).detach().cpu().double().numpy()
+            neg[batch] = probs[:, list(neg_ids)].sum(-1).detach().cpu().double().numpy()
             if advance is not None:
-                advance(len(chunk))
-    if not pos:
-        return np.zeros(0), np.zeros(0)
-    return np.concatenate(pos).astype(np.float64), np.concatenate(neg).astype(np.float64)
+                advance(len(batch))
+    return pos, neg
 
 
 def yes_ratio(p_yes: np.ndarray, p_no: np.ndarray) -> np.ndarray:
