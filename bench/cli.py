@@ -186,7 +186,7 @@ def print_run_result(result: Any) -> None:
 
     console = Console()
     state = "already finished; reused" if result.reused else "finished"
-    console.print(f"[bold]{result.run_id}[/bold] {state} -> {result.run_dir}")
+    console.print(f"[bold]{result.run_id}[/bold] {state} -> {result.run_dir}", soft_wrap=True)
     table = Table(title="test metrics", show_lines=False)
     table.add_column("metric")
     table.add_column("value", justify="right")
