@@ -1,0 +1,166 @@
+"""The files a campaign exports, read by metrics.coherence and arena tables.
+
+arena      votes.jsonl, one vote per line (format in the README, "Human evaluation"):
+           who, when (served_at, answered_at), which battle (idx, user_id, item_id), which
+           run and method was shown left and right, the answer (left | right | tie |
+           both_bad), the winning run (null for tie / both_bad) and the comment.
+coherence  ratings__<run id>.csv per run, columns idx,user_id,item_id,annotator,rating: what
+           metrics.coherence.read_human_ratings reads (eval.human_ratings_csv). "Cannot tell"
+           answers are left out of the CSV and counted in the summary.
+both       summary.json: answers per annotator and Krippendorff's alpha (bench.annotate.agreement).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.annotate.agreement import nominal_alpha, rating_alpha
+from bench.annotate.campaign import Campaign
+from bench.annotate.tasks import CANNOT_TELL
+from bench.rundir import atomic_write_json, atomic_write_jsonl, atomic_write_text
+
+RATING_COLUMNS = ("idx", "user_id", "item_id", "annotator", "rating")
+
+
+def arena_votes(campaign: Campaign) -> list[dict[str, Any]]:
+    methods = campaign.methods
+    votes = []
+    for row in campaign.store.answers():
+        left, right = (
+            (row["run_a"], row["run_b"]) if row["a_on_left"] else (row["run_b"], row["run_a"])
+        )
+        winner = {"left": left, "right": right}.get(row["answer"])
+        votes.append(
+            {
+                "vote_id": row["answer_id"],
+                "campaign": campaign.path.name,
+                "annotator": row["annotator"],
+                "battle": row["item_id"],
+                "idx": row["record_idx"],
+                "user_id": row["user_id"],
+                "item_id": row["item"],
+                "left_run": left,
+                "right_run": right,
+                "left_method": methods.get(left),
+                "right_method": methods.get(right),
+                "answer": row["answer"],
+                "winner_run": winner,
+                "comment": row["comment"],
+                "served_at": row["served_at"],
+                "answered_at": row["answered_at"],
+            }
+        )
+    return votes
+
+
+def coherence_ratings(campaign: Campaign) -> dict[str, list[dict[str, Any]]]:
+    """run id -> rating rows (every run of the campaign, in answer order)."""
+    out: dict[str, list[dict[str, Any]]] = {r["run_id"]: [] for r in campaign.meta["runs"]}
+    for row in campaign.store.answers():
+        if row["answer"] == CANNOT_TELL:
+            continue
+        out[row["run_a"]].append(
+            {
+                "idx": row["record_idx"],
+                "user_id": row["user_id"],
+                "item_id": row["item"],
+                "annotator": row["annotator"],
+                "rating": int(row["answer"]),
+            }
+        )
+    return out
+
+
+def ratings_file(run_id: str) -> str:
+    return f"ratings__{run_id}.csv"
+
+
+def ratings_csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=RATING_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _per_annotator(campaign: Campaign, answers: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    out = {p["name"]: {"answered": 0} for p in campaign.store.progress()}
+    for row in answers:
+        counts = out[row["annotator"]]
+        counts["answered"] += 1
+        if campaign.task.name == "coherence":
+            kind = "cannot_tell" if row["answer"] == CANNOT_TELL else "ratings"
+            counts[kind] = counts.get(kind, 0) + 1
+    return out
+
+
+def summary(campaign: Campaign) -> dict[str, Any]:
+    answers = campaign.store.answers()
+    base = {
+        "campaign": campaign.path.name,
+        "task": campaign.task.name,
+        "items": campaign.store.count_items(),
+        "answers": len(answers),
+        "annotators": _per_annotator(campaign, answers),
+    }
+    if campaign.task.name == "coherence":
+        rated = [
+            ((r["run_a"], r["record_idx"]), r["annotator"], float(r["answer"]))
+            for r in answers
+            if r["answer"] != CANNOT_TELL
+        ]
+        per_run = {
+            run: rating_alpha(t for t in rated if t[0][0] == run) for run in campaign.methods
+        }
+        return {
+            **base,
+            "cannot_tell": sum(r["answer"] == CANNOT_TELL for r in answers),
+            "krippendorff_alpha": {
+                "level": "interval",
+                "all": rating_alpha(rated),
+                "per_run": per_run,
+            },
+            "files": {run: ratings_file(run) for run in campaign.methods},
+        }
+    votes = arena_votes(campaign)
+    outcome = [(v["battle"], v["annotator"], v["winner_run"] or v["answer"]) for v in votes]
+    models: dict[str, Counter] = {run: Counter() for run in campaign.methods}
+    for v in votes:
+        for side in ("left", "right"):
+            counts = models[v[f"{side}_run"]]
+            counts[f"shown_{side}"] += 1
+            if v["answer"] in ("left", "right"):
+                counts["wins" if v["answer"] == side else "losses"] += 1
+            else:
+                counts[v["answer"]] += 1
+    keys = ("wins", "losses", "tie", "both_bad", "shown_left", "shown_right")
+    return {
+        **base,
+        "answer_counts": dict(Counter(v["answer"] for v in votes)),
+        "krippendorff_alpha": {"level": "nominal", "outcome": nominal_alpha(outcome)},
+        "models": {
+            run: {"method": campaign.methods[run], **{k: counts[k] for k in keys}}
+            for run, counts in models.items()
+        },
+        "files": {"votes": "votes.jsonl"},
+    }
+
+
+def export_campaign(campaign: Campaign, out: str | Path | None = None) -> list[Path]:
+    """Write the campaign's files (atomically) into `out` (default CAMPAIGN/export)."""
+    folder = Path(out) if out else campaign.path / "export"
+    written = []
+    if campaign.task.name == "arena":
+        atomic_write_jsonl(folder / "votes.jsonl", arena_votes(campaign))
+        written.append(folder / "votes.jsonl")
+    else:
+        for run, rows in coherence_ratings(campaign).items():
+            atomic_write_text(folder / ratings_file(run), ratings_csv(rows))
+            written.append(folder / ratings_file(run))
+    atomic_write_json(folder / "summary.json", summary(campaign))
+    written.append(folder / "summary.json")
+    return written
