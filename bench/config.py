@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import re
 import types
 import typing
@@ -305,6 +306,28 @@ def resolve(
 
 def to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else dict(cfg)
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """{"model": {"lr": 0.1}, "eval": {"metrics": [...]}} -> {"model.lr": 0.1, "eval.metrics": [...]};
+    an empty section stays as its key with {}."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict) and value:
+                out.update(flatten(value, path))
+            else:
+                out[path] = value
+    return out
+
+
+def same_setting(a: Any, b: Any) -> bool:
+    """Equal config values; numbers within float tolerance (0.1 from yaml == 0.1 computed)."""
+    numeric = (int, float)
+    if isinstance(a, numeric) and isinstance(b, numeric) and not isinstance(a, bool) and not isinstance(b, bool):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
 
 
 # Keys that do not change what is computed: where files live (input files are hashed by

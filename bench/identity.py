@@ -17,8 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.config import RunConfig, build_dataclass, config_hash
-from bench.errors import ConfigError
+from bench.config import (
+    NOT_HASHED,
+    RunConfig,
+    build_dataclass,
+    config_hash,
+    flatten,
+    same_setting,
+    to_dict,
+)
+from bench.errors import BenchError, ConfigError
 from bench.method import Method
 
 
@@ -53,6 +61,35 @@ def effective_config(cfg: RunConfig) -> tuple[RunConfig, Any]:
     """The config with `model` completed from the method's Params (unknown keys fail here)."""
     params = build_dataclass(method_class(cfg.method).Params, cfg.model, "model")
     return dataclasses.replace(cfg, model=dataclasses.asdict(params)), params
+
+
+def default_config(method: str, dataset: str, profile: str | None) -> dict[str, Any]:
+    """The flattened effective config (method, dataset, profile) gets without --set or --config;
+    the profile's absence from the yaml files falls back to none; {} when it cannot resolve."""
+    from bench.config import resolve
+
+    for prof in dict.fromkeys((profile, None)):
+        try:
+            return flatten(to_dict(effective_config(resolve(method, dataset, profile=prof))[0]))
+        except BenchError:
+            continue
+    return {}
+
+
+# identity and bookkeeping, not settings a table row selects on
+NOT_SETTINGS = frozenset({"method", "dataset", "seed", "profile", *NOT_HASHED})
+
+
+def changed_from_defaults(cfg: RunConfig) -> dict[str, Any]:
+    """{flattened key: its default} for every setting the run changed from `default_config`:
+    recorded with the run (provenance.json `changed_from_defaults`), so a table tells a sweep
+    point from the default run by the run's own record, not by today's yaml files."""
+    defaults = default_config(cfg.method, cfg.dataset, cfg.profile)
+    return {
+        key: defaults.get(key)
+        for key, value in flatten(to_dict(cfg)).items()
+        if key not in NOT_SETTINGS and (key not in defaults or not same_setting(value, defaults[key]))
+    }
 
 
 # eval.* keys naming a file whose contents change the scores (a path alone is not enough:

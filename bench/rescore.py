@@ -15,8 +15,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.config import RunConfig, build_dataclass, deep_merge, dump_yaml, read_yaml, to_dict
+from bench.config import (
+    RunConfig,
+    build_dataclass,
+    deep_merge,
+    dump_yaml,
+    flatten,
+    read_yaml,
+    same_setting,
+    to_dict,
+)
 from bench.errors import BenchError
+from bench.identity import NOT_SETTINGS
 from bench.metrics_file import FILE_NAME, MetricsFile
 from bench.progress import ProgressSink
 
@@ -103,10 +113,21 @@ def _record(run_dir: Path, cfg: RunConfig, overrides: dict[str, Any], report: An
 
     config_path = run_dir / CONFIG_FILE
     saved = read_yaml(config_path)
+    before = flatten(saved)
     saved["eval"] = to_dict(cfg.eval)
     atomic_write_text(config_path, dump_yaml(saved))
     path = run_dir / PROVENANCE_FILE
     provenance = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if "changed_from_defaults" in provenance:  # a key at its default before had that value
+        changed = provenance["changed_from_defaults"]
+        for key, value in flatten({"eval": saved["eval"]}).items():
+            if key in NOT_SETTINGS:
+                continue
+            default = changed.get(key, before.get(key))
+            if same_setting(value, default):
+                changed.pop(key, None)
+            else:
+                changed[key] = default
     provenance.setdefault("rescored", []).append(
         {
             "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

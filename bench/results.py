@@ -19,7 +19,8 @@ from bench.metrics_file import MetricsFile
 from bench.scored_records import read_scored_records
 
 # 2: runs record which test records were scored (bench.scored_records)
-SCHEMA_VERSION = 2
+# 3: runs carry their flattened effective config and the settings changed from its defaults
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -34,7 +35,9 @@ CREATE TABLE IF NOT EXISTS runs (
     records_digest TEXT,
     n_scored INTEGER,
     n_test INTEGER,
-    split_digest TEXT
+    split_digest TEXT,
+    config TEXT NOT NULL,
+    changed_from_defaults TEXT
 );
 CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
@@ -136,10 +139,11 @@ class ResultsStore:
         info = metrics.run
         samples = list(_read_per_example(run_dir / "per_example.jsonl"))
         scored = read_scored_records(run_dir)
+        config, changed = run_settings(run_dir)
         with closing(self._connect()) as con, con:
             con.execute("DELETE FROM runs WHERE run_id = ?", (info["run_id"],))
             con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     info["run_id"],
                     info["method"],
@@ -153,6 +157,8 @@ class ResultsStore:
                     scored.n_scored,
                     scored.n_test,
                     scored.split_digest,
+                    json.dumps(config, default=str),
+                    None if changed is None else json.dumps(changed, default=str),
                 ),
             )
             con.executemany(
@@ -225,9 +231,38 @@ class ResultsStore:
             return {idx: value for idx, value in cursor.fetchall()}
 
     def runs(self) -> list[dict[str, Any]]:
+        """One dict per run; `config` is the flattened effective config and
+        `changed_from_defaults` {key: default} (None: unknown, see run_settings)."""
         with closing(self._connect()) as con:
             con.row_factory = sqlite3.Row
-            return [dict(r) for r in con.execute("SELECT * FROM runs ORDER BY method, dataset, seed")]
+            runs = [dict(r) for r in con.execute("SELECT * FROM runs ORDER BY method, dataset, seed")]
+        for run in runs:
+            run["config"] = json.loads(run["config"])
+            changed = run["changed_from_defaults"]
+            run["changed_from_defaults"] = None if changed is None else json.loads(changed)
+        return runs
+
+
+def run_settings(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(flattened config.resolved.yaml, the settings changed from their defaults) of a run folder.
+    Runs record the latter in provenance.json; for older folders it is worked out from today's
+    yaml files (None when that fails)."""
+    from bench.config import RunConfig, build_dataclass, flatten, read_yaml
+    from bench.errors import BenchError
+
+    path = run_dir / "config.resolved.yaml"
+    raw = read_yaml(path) if path.exists() else {}
+    provenance = run_dir / "provenance.json"
+    recorded = json.loads(provenance.read_text(encoding="utf-8")) if provenance.exists() else {}
+    changed = recorded.get("changed_from_defaults")
+    if changed is None and raw:
+        from bench.identity import changed_from_defaults
+
+        try:
+            changed = changed_from_defaults(build_dataclass(RunConfig, raw))
+        except BenchError:
+            changed = None
+    return flatten(raw), changed
 
 
 def _read_per_example(path: Path) -> Iterator[tuple[str, int, float]]:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.config import RunConfig, dump_yaml, to_dict
+from bench.config import RunConfig, dump_yaml, flatten, to_dict
 from bench.errors import BenchError
 from bench.feature_truth import VOCABULARY_FILE, FeatureTruth, mine_feature_truth
-from bench.identity import RunIdentity, identify, method_class
+from bench.identity import RunIdentity, changed_from_defaults, identify, method_class
 from bench.method import Method
 from bench.metrics_file import MetricsFile
 from bench.records import PredictionRow, Record
@@ -114,7 +114,7 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool) -
         from bench.trackers import report_run
 
         log = run_dir / "train_log.jsonl"
-        report_run(cfg.report_to, run_dir, to_dict(cfg), read_jsonl(log) if log.exists() else [], result.rows)
+        report_run(cfg.report_to, run_dir, flatten(to_dict(cfg)), read_jsonl(log) if log.exists() else [], result.rows)
     return result
 
 
@@ -216,6 +216,7 @@ def _work(
                     "score_by_metric": {k: round(v, 3) for k, v in report.seconds.items()},
                 },
                 "checkpoints": _checkpoints(metrics.rows),
+                "changed_from_defaults": changed_from_defaults(cfg),
             },
         ),
     )

@@ -74,7 +74,7 @@ def check_trackers(report_to: Sequence[str]) -> None:
 def report_run(
     report_to: Sequence[str],
     run_dir: str | Path,
-    config: dict[str, Any],
+    config: dict[str, Any],  # flattened (bench.config.flatten): {"model.lr": 0.001, ...}
     train_log_rows: Sequence[dict[str, Any]],
     metric_rows: Sequence[dict[str, Any]],
 ) -> None:
@@ -84,7 +84,7 @@ def report_run(
         return
     check_trackers(names)
     run_dir = Path(run_dir)
-    params = flatten(config)
+    params = tracker_params(config)
     steps = step_metrics(train_log_rows)
     final = {
         f"{row.get('split') or 'test'}/{row['metric']}": float(row["value"])
@@ -106,18 +106,13 @@ def report_run(
 # -- what is reported ----------------------------------------------------------------------
 
 
-def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{"model": {"lr": 0.1}} -> {"model.lr": 0.1}; lists become strings."""
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{name}."))
-        elif isinstance(value, (list, tuple)):
-            out[name] = ",".join(str(v) for v in value)
-        else:
-            out[name] = value
-    return out
+def tracker_params(config: dict[str, Any]) -> dict[str, Any]:
+    """The flattened config as tracker params: lists become comma strings, empty sections go."""
+    return {
+        key: ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else value
+        for key, value in config.items()
+        if value != {}
+    }
 
 
 def step_metrics(rows: Iterable[dict[str, Any]]) -> list[tuple[str, int, float, float | None]]:

@@ -1,7 +1,7 @@
 """Fill a spec's cells from the results store.
 
-Runs are matched to rows by method and config selector (read from each run's
-config.resolved.yaml), grouped by dataset, and a cell is the mean ± std over seeds of one
+Runs are matched to rows by method and config selector (the run's effective config and the
+settings it changed from their defaults, both held by the store), grouped by dataset, and a cell is the mean ± std over seeds of one
 stored metric. A run maps to exactly one cell per column: a run that two rows select is an
 error (except the shared default point of a one-at-a-time sweep figure: one cell per axis),
 and of two runs of one (row, dataset, seed) only the latest counts (the other is
@@ -18,9 +18,9 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from bench.config import same_setting
 from bench.errors import BenchError
 from bench.metric_name import MetricName
 from bench.results import MetricRow, ResultsStore
@@ -47,112 +47,47 @@ class RunInfo:
     profile: str | None
     run_dir: str
     finished_at: str | None
-    config: dict[str, Any]  # flattened config.resolved.yaml ({} when the file is gone)
+    config: dict[str, Any]  # flattened effective config, as the store holds it
+    # {key: default} of the settings the run changed (None: unknown, an old folder)
+    changed_from_defaults: dict[str, Any] | None = None
     scored: ScoredRecords = ScoredRecords(None, None, None, None)
 
 
-def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(data, dict):
-        for key, value in data.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(value, dict) and value:
-                out.update(flatten(value, path))
-            else:
-                out[path] = value
-    return out
-
-
 def load_runs(store: ResultsStore) -> list[RunInfo]:
-    import yaml
-
+    """Every run of the store with its settings: read from the store alone."""
     runs = []
     for r in store.runs():
-        cfg_path = Path(r["run_dir"]) / "config.resolved.yaml"
-        try:
-            config = flatten(yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {})
-        except (OSError, yaml.YAMLError):
-            config = {}
         scored = ScoredRecords(r["records_digest"], r["n_scored"], r["n_test"], r["split_digest"])
         runs.append(
             RunInfo(
                 r["run_id"], r["method"], r["dataset"], int(r["seed"]), r["cfg_hash"],
-                r.get("profile"), r["run_dir"], r.get("finished_at"), config, scored,
+                r.get("profile"), r["run_dir"], r.get("finished_at"), r["config"],
+                r["changed_from_defaults"], scored,
             )
         )  # fmt: skip
     return runs
 
 
-class Defaults:
-    """The config a run of (method, dataset, profile) gets without any --set: what an axis
-    key that a row's selector leaves out must equal. Effective, as runs save it (every
-    `model.*` Params field, defaults included). Cached; {} when it cannot be resolved."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str, str | None], dict[str, Any]] = {}
-
-    def get(self, method: str, dataset: str, profile: str | None) -> dict[str, Any]:
-        key = (method, dataset, profile)
-        if key not in self._cache:
-            from bench.config import resolve, to_dict
-            from bench.identity import effective_config
-
-            flat: dict[str, Any] = {}
-            for prof in (profile, None):
-                try:
-                    cfg, _params = effective_config(resolve(method, dataset, profile=prof))
-                    flat = flatten(to_dict(cfg))
-                    break
-                except BenchError:
-                    continue
-            self._cache[key] = flat
-        return self._cache[key]
-
-
-def same_value(a: Any, b: Any) -> bool:
-    if a is _MISSING or b is _MISSING:
-        return a is b
-    numeric = (int, float)
-    if (
-        isinstance(a, numeric)
-        and isinstance(b, numeric)
-        and not isinstance(a, bool)
-        and not isinstance(b, bool)
-    ):
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
-
-
-def row_matches(row: RowSpec, run: RunInfo, axis_keys: Iterable[str], defaults: Defaults) -> bool:
+def row_matches(row: RowSpec, run: RunInfo, axis_keys: Iterable[str]) -> bool:
     """Same method; every selector key has the selector's value; every other axis key of the
-    spec is at its default (absent from the resolved config counts as the default)."""
+    spec is at its default (the run did not change it)."""
     if row.method != run.method:
         return False
-    base: dict[str, Any] | None = None
+    changed = run.changed_from_defaults or {}
     for key in axis_keys:
-        value = run.config.get(key, _MISSING)
         if key in row.sets:
-            if value is _MISSING:
-                base = (
-                    base if base is not None else defaults.get(run.method, run.dataset, run.profile)
-                )
-                value = base.get(key, _MISSING)
-            if not same_value(value, row.sets[key]):
+            value = run.config.get(key, _MISSING)
+            if value is _MISSING or not same_setting(value, row.sets[key]):
                 return False
-        else:
-            if value is _MISSING:
-                continue
-            base = base if base is not None else defaults.get(run.method, run.dataset, run.profile)
-            if not same_value(value, base.get(key, _MISSING)):
-                return False
+        elif key in changed:
+            return False
     return True
 
 
 def assign_runs(
-    spec: Spec, runs: list[RunInfo], defaults: Defaults | None = None
+    spec: Spec, runs: list[RunInfo]
 ) -> tuple[dict[tuple[str, str], dict[int, RunInfo]], list[str]]:
     """(row id, dataset) -> seed -> run, and notes about runs that were set aside."""
-    defaults = defaults or Defaults()
     rows = spec.reproduced_rows()
     axis_keys = spec.axis_keys()
     cells: dict[tuple[str, str], dict[int, RunInfo]] = {}
@@ -160,7 +95,7 @@ def assign_runs(
     for run in runs:
         if run.dataset not in spec.datasets:
             continue
-        hits = [row for row in rows if row_matches(row, run, axis_keys, defaults)]
+        hits = [row for row in rows if row_matches(row, run, axis_keys)]
         if len(hits) > 1 and not _shared_sweep_point(hits):
             raise BenchError(
                 f"run {run.run_id} matches rows {', '.join(r.id for r in hits)} of spec "

@@ -205,3 +205,42 @@ def test_run_selected_by_two_table_rows_is_an_error(tmp_path):
     ])  # fmt: skip
     with pytest.raises(BenchError, match="matches rows b, d .* exactly one cell"):
         build_table(spec, ResultsStore(default_store_path(tmp_path)))
+
+
+def _ablation(tmp_path):
+    write_run(tmp_path, "currrl", "amazon-instruments", 0, {"rmse": 0.1}, sets=["model.use_dpo=false"])
+    write_run(tmp_path, "currrl", "amazon-instruments", 0, {"rmse": 0.4})
+    return synthetic_spec(reference="full", published_file=None, rows=[
+        {"id": "full", "method": "currrl"},
+        {"id": "no-dpo", "method": "currrl", "set": {"model.use_dpo": False}},
+    ])  # fmt: skip
+
+
+def test_rows_are_selected_from_the_store_alone(tmp_path, monkeypatch):
+    spec = _ablation(tmp_path)
+    store = ResultsStore(default_store_path(tmp_path))
+    for config in tmp_path.glob("*/config.resolved.yaml"):
+        config.unlink()  # tables never reopen run folders
+
+    def no_yaml(*args, **kwargs):
+        raise AssertionError("a table read today's yaml files")
+
+    monkeypatch.setattr("bench.config.resolve", no_yaml)
+    t = build_table(spec, store)
+    assert {r.id: r.cells[0].values for r in t.blocks[0].rows} == {"full": [0.4], "no-dpo": [0.1]}
+
+
+def test_a_folder_without_its_recorded_changes_is_indexed_from_its_config(tmp_path):
+    import json
+
+    spec = _ablation(tmp_path)
+    for provenance in tmp_path.glob("*/provenance.json"):  # as runs wrote it before
+        data = json.loads(provenance.read_text())
+        del data["changed_from_defaults"]
+        provenance.write_text(json.dumps(data))
+    store = ResultsStore(default_store_path(tmp_path))
+    store.rebuild(tmp_path)
+    runs = {r["run_id"].split("__")[-1]: r["changed_from_defaults"] for r in store.runs()}
+    assert sorted(runs.values(), key=len) == [{}, {"model.use_dpo": True}]
+    t = build_table(spec, store)
+    assert {r.id: r.cells[0].values for r in t.blocks[0].rows} == {"full": [0.4], "no-dpo": [0.1]}

@@ -34,22 +34,37 @@ def run(tmp_path):
 def test_rescoring_one_metric_keeps_the_others_and_records_it(run):
     first = rescore_run(run, {"metrics": ["rmse", "mae"]})
     assert first.as_dict()["mae"] == pytest.approx(0.5)
-    rescore_run(run, {"metrics": ["usr", "rouge1_f"]})
+    rescore_run(run, {"metrics": ["usr", "rouge1_f_peter"]})
     data = json.loads((run / "metrics.json").read_text())
     assert data["schema_version"] == SCHEMA_VERSION and data["run"]["method"] == "m"
     by = {r["metric"]: r for r in data["rows"]}
     assert by["mae"]["value"] == pytest.approx(0.5) and by["usr"]["value"] == pytest.approx(0.5)
     per_example = [json.loads(x) for x in (run / "per_example.jsonl").read_text().splitlines()]
-    assert [set(r) for r in per_example] == [{"idx", "mae", "rouge1_f"}] * 2
-    assert yaml.safe_load((run / "config.resolved.yaml").read_text())["eval"]["metrics"] == ["usr", "rouge1_f"]
+    assert [set(r) for r in per_example] == [{"idx", "mae", "rouge1_f_peter"}] * 2
+    assert yaml.safe_load((run / "config.resolved.yaml").read_text())["eval"]["metrics"] == ["usr", "rouge1_f_peter"]
     history = json.loads((run / "provenance.json").read_text())["rescored"]
-    assert [h["eval_overrides"] for h in history] == [{"metrics": ["rmse", "mae"]}, {"metrics": ["usr", "rouge1_f"]}]
-    assert sorted(history[1]["metrics"]) == ["rouge1_f", "rouge1_f_std", "usr"] and "at" in history[1]
+    assert [h["eval_overrides"] for h in history] == [{"metrics": ["rmse", "mae"]}, {"metrics": ["usr", "rouge1_f_peter"]}]
+    assert sorted(history[1]["metrics"]) == ["rouge1_f_peter", "rouge1_f_peter_std", "usr"] and "at" in history[1]
     stored = {r.metric for r in ResultsStore(default_store_path(run.parent)).rows()}
-    assert {"rmse", "mae", "usr", "rouge1_f"} <= stored
+    assert {"rmse", "mae", "usr", "rouge1_f_peter"} <= stored
 
 
 def test_bench_score_rejects_a_bad_eval_key_before_loading_data(run, capsys):
     assert main(["score", str(run), "--set", "eval.rouge_stemmer=true"]) == 2
     assert "eval.rouge_stemmer" in capsys.readouterr().err
     assert "rescored" not in json.loads((run / "provenance.json").read_text())
+
+
+def test_rescoring_keeps_the_record_of_changed_settings_true(run):
+    from bench.config import EvalConfig, to_dict
+
+    saved = {"method": "m", "dataset": "d", "seed": 0, "eval": to_dict(EvalConfig(metrics=["usr"]))}
+    (run / "config.resolved.yaml").write_text(yaml.safe_dump(saved))
+    (run / "provenance.json").write_text('{"changed_from_defaults": {"model.lr": 0.1}}')
+    rescore_run(run, {"metrics": ["mae"]})
+    changed = json.loads((run / "provenance.json").read_text())["changed_from_defaults"]
+    assert changed == {"model.lr": 0.1, "eval.metrics": ["usr"]}
+    rescore_run(run, {"metrics": ["usr"]})  # back at the default: no longer a change
+    assert json.loads((run / "provenance.json").read_text())["changed_from_defaults"] == {"model.lr": 0.1}
+    stored = ResultsStore(default_store_path(run.parent)).runs()[0]
+    assert stored["changed_from_defaults"] == {"model.lr": 0.1} and stored["config"]["eval.metrics"] == ["usr"]

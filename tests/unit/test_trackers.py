@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bench.cli import build_parser, main
-from bench.config import config_hash, resolve
+from bench.config import config_hash, flatten, resolve
 from bench.errors import BenchError, ConfigError
 from bench.trackers import TRACKERS, check_trackers, parse_report_to, report_run, tracker_key
 
 RUN_ID = "peter__ml-100k__s0__abcd1234"
-CONFIG = {"method": "peter", "seed": 0, "model": {"lr": 0.001}, "eval": {"metrics": ["rmse", "usr"]}}
+CONFIG = flatten({"method": "peter", "seed": 0, "model": {"lr": 0.001}, "eval": {"metrics": ["rmse", "usr"]}})
 TRAIN_LOG = [
     {"stage": "peter", "step": 1, "time": 1_700_000_000.0, "train_loss": 2.5, "best": True},
     {"stage": "peter", "step": 2, "time": 1_700_000_001.0, "train_loss": 2.0, "best": False},
