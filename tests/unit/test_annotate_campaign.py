@@ -135,11 +135,30 @@ def test_invite_prints_one_secret_link_each_and_stores_only_digests(tmp_path, ru
     assert [n for n, _ in invite(campaign, 2)] == ["annotator-4", "annotator-5"]
 
 
-def test_serve_binds_loopback_by_default():
-    from bench.cli import build_parser
+def test_serve_binds_loopback_unless_told_and_logs_no_urls(runs, tmp_path, monkeypatch, capsys):
+    import uvicorn
 
-    args = build_parser().parse_args(["annotate", "serve", "somewhere"])
-    assert (args.host, args.port) == ("127.0.0.1", 8000)
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    monkeypatch.delenv("ERBENCH_ANNOTATE_ADMIN_PASSWORD", raising=False)
+    create_campaign("arena", runs, 3, out=tmp_path / "c")
+    assert main(["annotate", "serve", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr()
+    assert calls[-1] == {
+        "host": "127.0.0.1",
+        "port": 8000,
+        "access_log": False,
+        "log_level": "warning",
+    }
+    assert "admin page /admin: off (set ERBENCH_ANNOTATE_ADMIN_PASSWORD)" in out.out
+    assert out.err == ""
+    assert (
+        main(["annotate", "serve", str(tmp_path / "c"), "--host", "0.0.0.0", "--port", "9000"]) == 0
+    )
+    assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 9000
+    assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
+    assert main(["annotate", "serve", str(tmp_path / "c"), "--port", "70000"]) == 2
+    assert len(calls) == 2
 
 
 def test_open_campaign_refuses_other_folders(tmp_path, capsys):

@@ -40,9 +40,12 @@ def vote_until(link: str, deadline: float, seed: int) -> dict[str, int]:
     return dict(said)
 
 
-def run_campaign(tmp_path, seconds: float) -> None:
-    runs = three_runs(tmp_path / "runs", n=60)
-    campaign = create_campaign("arena", [str(r) for r in runs], 180, seed=0, out=tmp_path / "c")
+def run_campaign(tmp_path, seconds: float, records: int) -> None:
+    """records x 3 pairs battles: enough that no annotator runs out before `seconds`."""
+    runs = three_runs(tmp_path / "runs", n=records)
+    campaign = create_campaign(
+        "arena", [str(r) for r in runs], 3 * records, seed=0, out=tmp_path / "c"
+    )
     tokens = [token for _name, token in invite(campaign, ANNOTATORS)]
     with live_server(create_app(campaign, admin_password="")) as base:
         deadline = time.monotonic() + seconds
@@ -65,9 +68,9 @@ def run_campaign(tmp_path, seconds: float) -> None:
 
 
 def test_twenty_annotators_lose_no_vote_and_duplicate_none(tmp_path):
-    run_campaign(tmp_path, VOTE_SECONDS)
+    run_campaign(tmp_path, VOTE_SECONDS, records=60)
 
 
 @pytest.mark.slow
 def test_twenty_annotators_for_a_minute(tmp_path):
-    run_campaign(tmp_path, 60.0)
+    run_campaign(tmp_path, 60.0, records=400)
