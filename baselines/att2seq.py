@@ -20,7 +20,7 @@ in the paper's task; Att2Seq predicts no rating). A record without a rating gets
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn as nn
@@ -38,7 +38,7 @@ class Att2SeqParams:
     use_rating: bool = True  # the rating attribute (False: user and item only, as NLG4RS)
     words: int = 15
     vocab_size: int = 20000
-    optimizer: str = "adam"
+    optimizer: Literal["adam", "sgd"] = "adam"
     lr: float = 1e-4
     lr_decay: float = 1.0
     clip: float | None = 5.0

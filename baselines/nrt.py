@@ -15,7 +15,7 @@ ours, leaves out the paper's review bag-of-words task).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn as nn
@@ -34,7 +34,7 @@ class NRTParams:
     text_reg: float = 1.0
     rating_reg: float = 1.0
     l2_reg: float = 0.0
-    optimizer: str = "adam"
+    optimizer: Literal["adam", "sgd"] = "adam"
     lr: float = 1e-4
     lr_decay: float = 1.0
     clip: float | None = None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn as nn
@@ -44,7 +44,7 @@ class PETERParams:
     text_reg: float = 1.0
     context_reg: float = 1.0
     rating_reg: float = 0.1
-    optimizer: str = "sgd"
+    optimizer: Literal["adam", "sgd"] = "sgd"
     lr: float = 1.0
     lr_decay: float = 0.25
     clip: float | None = 1.0

@@ -21,6 +21,16 @@ from typing import Any, Literal
 import yaml
 
 from bench.errors import ConfigError
+from metrics.settings import (
+    BARTScoreSettings,
+    BERTScoreSettings,
+    BLEURTSettings,
+    CoherenceSettings,
+    GPTScoreSettings,
+    JudgeEndpointSettings,
+    RatingSettings,
+    RougeSettings,
+)
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -28,54 +38,34 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 @dataclass
 class DataConfig:
     data_dir: str | None = None  # raw files; default: $ERBENCH_DATA_DIR or the user cache dir
-    on_bad_line: str = "error"  # "error": stop listing problems; "skip": continue and count
+    on_bad_line: Literal["error", "skip"] = "error"  # "error": stop listing problems; "skip": continue and count
     max_bad_lines: int = 20  # problems listed in the error message
     split: str = "random-3:1:1"  # see bench.data.splits.PROTOCOLS
     rating_threshold: float = 4.0  # label = 1 when rating >= threshold
     history_len: int = 10  # prior items kept as history (ExpCTR / TALLRec)
     max_records: int | None = None  # seeded subsample of the loaded records, for quick runs
-    profile_source: str = "reviews"  # how profiles/reference explanations are built
+    # how profiles/reference explanations are built: from reviews, as the files give them, or none
+    profile_source: Literal["reviews", "given", "none"] = "reviews"
     explanation_max_words: int = 15  # cap on reference explanations (PETER uses 15)
-    implicit_ratings: str = "drop"  # Book-Crossing rating 0: "drop" (counted) or "keep" (rating None)
+    implicit_ratings: Literal["drop", "keep"] = "drop"  # Book-Crossing rating 0: "drop" (counted) or "keep" (rating None)
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(
+    CoherenceSettings, RatingSettings, RougeSettings, GPTScoreSettings, JudgeEndpointSettings,
+    BARTScoreSettings, BLEURTSettings, BERTScoreSettings,
+):
+    """The eval section: the suite's own keys below, and each scorer's and judge's keys from its
+    own dataclass (metrics.settings), so the keys stay flat: eval.bertscore_model, ..."""
+
     split: str = "test"
     max_records: int | None = None  # score a seeded random sample of N test records (eval_sample.json)
     metrics: list[str] = field(default_factory=list)  # empty: every applicable metric
     mask_ratio: float = 0.0  # robustness: fraction of input entities masked at test time
-    bertscore_model: str = "embedded"  # "embedded" (MiniLM, offline) or an HF id / local dir
-    # converted BLEURT dir or HF id (papers' columns: bleurt-base-128); unset: BLEURT unavailable
-    bleurt_checkpoint: str | None = None
-    bartscore_checkpoint: str | None = None  # facebook/bart-large-cnn dir or id
-    bartscore_weights: str | None = None  # ParaBank fine-tuned weights file (bartscore[...+parabank])
-    sentiment_classifier: str = "embedded"  # "embedded" (trained on train reviews) or HF id
-    judge_base_url: str | None = None  # OpenAI-compatible endpoint for GPTScore / judge
-    judge_model: str | None = None
-    judge_api_key_env: str = "OPENAI_API_KEY"
-    judge_max_concurrency: int = 4
-    # unset (None): the judge client's defaults (metrics.judge.JudgeSettings): 120 s per HTTP
-    # attempt, 5 retries, replies cached in <cache dir>/judge/replies.sqlite ("" disables it)
-    judge_timeout_s: float | None = None
-    judge_max_retries: int | None = None  # retries after the first attempt
-    judge_cache_path: str | None = None
-    # GPTScore system prompt file; unset: metrics/prompts/gptscore.txt. Its sha256 is in the
-    # metric version, and in the name unless it is XRec's prompt (metrics.gptscore)
-    judge_prompt_file: str | None = None
-    # -- added by the metric suite (metrics/) --
-    # None: what measured fastest on CPU with length-sorted batches, 16 in float32 and 128 under
-    # bf16 autocast (larger batches spread autocast's per-call weight casts); 64 on CUDA
-    bertscore_batch_size: int | None = None
-    # "bfloat16": encoder under CPU/GPU autocast, ~2x faster on CPUs with bf16 units; scores move
-    # by ~1e-3, so they are reported under their own name, bertscore_*[<checkpoint>,bf16]
-    bertscore_dtype: Literal["float32", "bfloat16"] = "float32"
-    rouge_use_stemmer: bool = False  # rouge-score option, recorded in the metric version
-    rating_clip: bool = True  # clip predicted ratings to [rating_min, rating_max] (as PETER)
-    rating_min: float = 1.0
-    rating_max: float = 5.0
-    coherence_sources: list[str] = field(default_factory=lambda: ["classifier"])  # classifier|judge|human
-    human_ratings_csv: str | None = None  # columns idx (or user_id,item_id), annotator, rating
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.mask_ratio <= 1.0:
+            raise ConfigError(f"config key 'eval.mask_ratio' expects a fraction in [0, 1], got {self.mask_ratio!r}")
 
 
 @dataclass
@@ -125,7 +115,8 @@ def _type_ok(value: Any, hint: Any) -> bool:
     if origin is typing.Literal:
         return value in typing.get_args(hint)
     if origin in (list, tuple):
-        return isinstance(value, (list, tuple))
+        items = typing.get_args(hint)[:1] if origin is list else ()
+        return isinstance(value, (list, tuple)) and all(_type_ok(v, items[0]) for v in value if items)
     if origin is dict:
         return isinstance(value, dict)
     if hint is float:
@@ -177,6 +168,8 @@ def build_dataclass(cls: type, data: dict[str, Any], path: str = "") -> Any:
 def _hint_name(hint: Any) -> str:
     if typing.get_origin(hint) is typing.Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
+    if typing.get_origin(hint) is list and typing.get_args(hint):
+        return f"a list of {_hint_name(typing.get_args(hint)[0])}"
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 

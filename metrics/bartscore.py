@@ -28,6 +28,7 @@ from typing import Any
 
 from metrics.base import Batch, MetricValue
 from metrics.checkpoint import CheckpointMetric, CheckpointUnavailable, load_hf_checkpoint
+from metrics.settings import BARTScoreSettings
 
 DEFAULT_MAX_LENGTH = 1024
 DEFAULT_BATCH_SIZE = 4
@@ -127,6 +128,7 @@ class BARTScore(CheckpointMetric):
     needs = frozenset({"explanation", "reference"})
     level = "sample"
     higher_is_better = True
+    settings = BARTScoreSettings
     checkpoint_key = "bartscore_checkpoint"
     checkpoint_hint = ("a local facebook/bart-large-cnn folder (or the HF id where the hub is "
                        "reachable)")
@@ -136,7 +138,7 @@ class BARTScore(CheckpointMetric):
                  max_length: int = DEFAULT_MAX_LENGTH, device: str = "auto",
                  scorer: BARTScorer | None = None, **context: Any):
         super().__init__(eval_cfg, checkpoint=checkpoint, device=device, scorer=scorer, **context)
-        self.weights = weights or getattr(eval_cfg, "bartscore_weights", None)
+        self.weights = weights or BARTScoreSettings.of(eval_cfg).bartscore_weights
         self.batch_size = batch_size
         self.max_length = max_length
         self._weights_sha: str | None = None

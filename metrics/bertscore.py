@@ -23,6 +23,7 @@ from bench.encoders import EMBEDDED_NAME, embedded_minilm_path
 from bench.errors import BenchError
 from bench.progress import bar
 from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
+from metrics.settings import BERTScoreSettings
 
 _SCORERS: dict[tuple, Any] = {}
 _PAIR_CACHE: dict[tuple[str, str, str], tuple[float, float, float]] = {}
@@ -58,11 +59,10 @@ class BERTScore(Metric):
 
     def __init__(self, eval_cfg: Any = None, **context: Any):
         super().__init__(eval_cfg, **context)
-        setting = getattr(eval_cfg, "bertscore_model", "embedded") or "embedded"
-        self.dtype = getattr(eval_cfg, "bertscore_dtype", "float32") or "float32"
-        if self.dtype not in _DTYPE_TAGS:
-            raise ValueError(f"eval.bertscore_dtype must be one of {sorted(_DTYPE_TAGS)}, got {self.dtype!r}")
-        self._batch_size = getattr(eval_cfg, "bertscore_batch_size", None)
+        settings = BERTScoreSettings.of(eval_cfg)
+        setting = settings.bertscore_model or "embedded"
+        self.dtype = settings.bertscore_dtype
+        self._batch_size = settings.bertscore_batch_size
         self.setting = setting
         self.model_path: str | None
         self._why = ""

@@ -55,6 +55,7 @@ from typing import Any
 
 from metrics.base import Batch, MetricValue
 from metrics.checkpoint import CheckpointMetric, CheckpointUnavailable, load_hf_checkpoint
+from metrics.settings import BLEURTSettings
 
 DEFAULT_BATCH_SIZE = 16
 DEFAULT_MAX_LENGTH = 512
@@ -287,6 +288,7 @@ class BLEURT(CheckpointMetric):
     needs = frozenset({"explanation", "reference"})
     level = "sample"
     higher_is_better = True
+    settings = BLEURTSettings
     checkpoint_key = "bleurt_checkpoint"
     checkpoint_hint = (f"a local BLEURT folder converted for bleurt-pytorch (the papers' numbers: "
                        f"lucadiliello/{PAPERS_CHECKPOINT}; today's recommended: lucadiliello/BLEURT-20)")

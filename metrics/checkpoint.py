@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from metrics.base import Metric, MetricUnavailable
+from metrics.settings import Settings
 
 
 class CheckpointUnavailable(MetricUnavailable):
@@ -88,13 +89,14 @@ class CheckpointMetric(Metric):
     checkpoint is looked for once per metric, not once per batch or per available() call.
     """
 
-    checkpoint_key: ClassVar[str] = ""  # eval config field holding the folder or HF id
+    settings: ClassVar[type[Settings]]  # the metric's eval settings (metrics.settings)
+    checkpoint_key: ClassVar[str] = ""  # its field holding the folder or HF id
     checkpoint_hint: ClassVar[str] = ""  # completes "set eval.<key> to ..." when it is unset
 
     def __init__(self, eval_cfg: Any = None, *, checkpoint: str | None = None,
                  device: str = "auto", scorer: Any = None, **context: Any):
         super().__init__(eval_cfg, **context)
-        self.checkpoint_ref = checkpoint or getattr(eval_cfg, self.checkpoint_key, None)
+        self.checkpoint_ref = checkpoint or getattr(self.settings.of(eval_cfg), self.checkpoint_key)
         self.device = resolve_device(device)
         self._scorer = scorer  # tests pass a ready scorer; otherwise loaded by scorer()
         self._error: str | None = None

@@ -29,6 +29,7 @@ from bench.errors import DataError
 from bench.metric_name import metric_name
 from metrics.base import Batch, Metric, MetricValue
 from metrics.rating import clip
+from metrics.settings import CoherenceSettings, JudgeEndpointSettings, RatingSettings
 
 # -- eq. 8 -------------------------------------------------------------------------------------
 
@@ -136,9 +137,10 @@ class Coherence(Metric):
 
     def __init__(self, eval_cfg: Any = None, **context: Any):
         super().__init__(eval_cfg, **context)
-        self.sources = list(getattr(eval_cfg, "coherence_sources", None) or ["classifier"])
-        self.rmin = float(getattr(eval_cfg, "rating_min", 1.0))
-        self.rmax = float(getattr(eval_cfg, "rating_max", 5.0))
+        self.settings = CoherenceSettings.of(eval_cfg)
+        self.rating = RatingSettings.of(eval_cfg)
+        self.sources = list(self.settings.coherence_sources)
+        self.rmin, self.rmax = float(self.rating.rating_min), float(self.rating.rating_max)
         self._versions: dict[str, dict[str, Any]] = {}
 
     def version(self) -> dict[str, Any]:
@@ -149,15 +151,9 @@ class Coherence(Metric):
             "sources": self.sources,
         }
 
-    def available(self) -> tuple[bool, str]:
-        unknown = [s for s in self.sources if s not in ("classifier", "judge", "human")]
-        if unknown:
-            return False, f"unknown coherence source(s) {unknown}; use classifier, judge, human"
-        return True, ""
-
     # -- r2 providers: each returns (label, r2 list or None, version, extra values, reason) ----
     def _classifier(self, batch: Batch) -> tuple[str, list[float | None] | None, dict, list, str]:
-        setting = getattr(self.eval_cfg, "sentiment_classifier", "embedded") or "embedded"
+        setting = self.settings.sentiment_classifier or "embedded"
         texts = batch.texts("explanation")
         if setting != "embedded":
             label = (
@@ -229,7 +225,7 @@ class Coherence(Metric):
 
     def _judge(self, batch: Batch) -> tuple[str, list[float | None] | None, dict, list, str]:
         judge: Callable[[list[str]], list[float]] | None = self.context.get("judge")
-        model = getattr(self.eval_cfg, "judge_model", None)
+        model = JudgeEndpointSettings.of(self.eval_cfg).judge_model
         if judge is None:
             try:  # the judge engineer's client, when present: make_rating_judge(eval_cfg)
                 from metrics.judge import make_rating_judge  # type: ignore[attr-defined]
@@ -259,7 +255,7 @@ class Coherence(Metric):
 
     def _human(self, batch: Batch) -> tuple[str, list[float | None] | None, dict, list, str]:
         ratings = self.context.get("human_ratings")
-        path = getattr(self.eval_cfg, "human_ratings_csv", None)
+        path = self.settings.human_ratings_csv
         if ratings is None and path:
             ratings = read_human_ratings(path)
         if not ratings:
@@ -299,7 +295,7 @@ class Coherence(Metric):
         )
 
     def compute(self, batch: Batch) -> list[MetricValue]:
-        clip_on = bool(getattr(self.eval_cfg, "rating_clip", True))
+        clip_on = self.rating.rating_clip
         lo, hi = (self.rmin, self.rmax) if clip_on else (None, None)
         r0_all = batch.floats("rating_true")
         r1_all = clip(batch.floats("rating"), lo, hi)

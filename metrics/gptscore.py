@@ -39,6 +39,7 @@ from metrics.judge import (
     PromptTemplate,
     unconfigured_reason,
 )
+from metrics.settings import GPTScoreSettings, JudgeEndpointSettings
 
 DEFAULT_PROMPT_FILE = Path(__file__).parent / "prompts" / "gptscore.txt"
 # sha256 of XRec's system prompt (HKUDS/XRec evaluation/system_prompt.txt, trailing whitespace
@@ -83,7 +84,7 @@ def read_prompt_file(path: str | os.PathLike[str]) -> GPTScorePrompt:
 
 def gptscore_prompt(eval_cfg: Any = None) -> GPTScorePrompt:
     """eval.judge_prompt_file when set, else the default prompt shipped with the package."""
-    return read_prompt_file(getattr(eval_cfg, "judge_prompt_file", None) or DEFAULT_PROMPT_FILE)
+    return read_prompt_file(GPTScoreSettings.of(eval_cfg).judge_prompt_file or DEFAULT_PROMPT_FILE)
 
 
 GPTSCORE_TEMPLATE = read_prompt_file(DEFAULT_PROMPT_FILE).template()  # the default prompt
@@ -116,7 +117,7 @@ def client_from(
     """
     if judge_client is not None:
         return judge_client
-    if cache_dir is not None and getattr(eval_cfg, "judge_cache_path", None) is None:
+    if cache_dir is not None and JudgeEndpointSettings.of(eval_cfg).judge_cache_path is None:
         overrides.setdefault("cache_path", str(Path(cache_dir) / "judge" / "replies.sqlite"))
     settings = JudgeSettings.from_eval_cfg(eval_cfg, **overrides)
     return JudgeClient(settings) if settings is not None else None

@@ -51,6 +51,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from metrics.base import MetricUnavailable
+from metrics.settings import JudgeEndpointSettings
 
 
 def is_retryable_status(code: int) -> bool:
@@ -227,20 +228,16 @@ class JudgeSettings:
     @classmethod
     def from_eval_cfg(cls, eval_cfg: Any, **overrides: Any) -> JudgeSettings | None:
         """Settings from EvalConfig (judge_base_url, judge_model, ...); None when unconfigured."""
-        base_url = overrides.pop("base_url", None) or getattr(eval_cfg, "judge_base_url", None)
-        model = overrides.pop("model", None) or getattr(eval_cfg, "judge_model", None)
+        endpoint = JudgeEndpointSettings.of(eval_cfg)
+        base_url = overrides.pop("base_url", None) or endpoint.judge_base_url
+        model = overrides.pop("model", None) or endpoint.judge_model
         if not base_url or not model:
             return None
-        kw: dict[str, Any] = {}
-        for name, attr in (
-            ("api_key_env", "judge_api_key_env"),
-            ("max_concurrency", "judge_max_concurrency"),
-            ("timeout_s", "judge_timeout_s"),
-            ("max_retries", "judge_max_retries"),
-            ("cache_path", "judge_cache_path"),
-        ):
-            if getattr(eval_cfg, attr, None) is not None:
-                kw[name] = getattr(eval_cfg, attr)
+        kw: dict[str, Any] = {
+            name: getattr(endpoint, f"judge_{name}")
+            for name in ("api_key_env", "max_concurrency", "timeout_s", "max_retries", "cache_path")
+            if getattr(endpoint, f"judge_{name}") is not None
+        }
         kw.update(overrides)
         return cls(base_url=base_url, model=model, **kw)
 
@@ -256,7 +253,8 @@ class JudgeSettings:
 
 def unconfigured_reason(eval_cfg: Any) -> str:
     missing = [
-        name for name in ("judge_base_url", "judge_model") if not getattr(eval_cfg, name, None)
+        name for name in ("judge_base_url", "judge_model")
+        if not getattr(JudgeEndpointSettings.of(eval_cfg), name)
     ]
     return (
         f"no judge endpoint configured ({', '.join(missing)} unset); set eval.judge_base_url "

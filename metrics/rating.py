@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from metrics.base import Batch, Metric, MetricValue
+from metrics.settings import RatingSettings
 
 
 def clip(values: Sequence[float], lo: float | None, hi: float | None) -> list[float]:
@@ -40,12 +41,10 @@ class RatingError(Metric):
     reports = ("rmse", "mae")
 
     def _range(self) -> tuple[float | None, float | None]:
-        if not getattr(self.eval_cfg, "rating_clip", True):
+        settings = RatingSettings.of(self.eval_cfg)
+        if not settings.rating_clip:
             return None, None
-        return (
-            float(getattr(self.eval_cfg, "rating_min", 1.0)),
-            float(getattr(self.eval_cfg, "rating_max", 5.0)),
-        )
+        return float(settings.rating_min), float(settings.rating_max)
 
     def version(self) -> dict[str, Any]:
         lo, hi = self._range()

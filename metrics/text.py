@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from metrics.base import Batch, Metric, MetricValue
+from metrics.settings import RougeSettings
 
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -135,7 +136,7 @@ class Rouge(Metric):
 
     @property
     def use_stemmer(self) -> bool:
-        return bool(getattr(self.eval_cfg, "rouge_use_stemmer", False))
+        return RougeSettings.of(self.eval_cfg).rouge_use_stemmer
 
     def version(self) -> dict[str, Any]:
         from importlib.metadata import version

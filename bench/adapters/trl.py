@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 TRL_VERSION = "1.16.0"
@@ -146,7 +148,7 @@ def grpo_config(s: GRPOSettings, output_dir: str | Path) -> Any:
     kw = _common_kwargs(s, output_dir)
     per_step = s.per_device_train_batch_size * s.gradient_accumulation_steps
     if per_step % s.num_generations:
-        raise ValueError(
+        raise ConfigError(
             f"GRPO: per_device_train_batch_size x gradient_accumulation_steps ({per_step}) must be "
             f"a multiple of num_generations ({s.num_generations})"
         )

@@ -209,9 +209,7 @@ def make_splits(loaded: LoadedDataset, cfg: DataConfig, seed: int) -> Splits:
         loaded.records, cfg.split, seed,
         threshold=cfg.rating_threshold, history_len=cfg.history_len,
     )  # fmt: skip
-    source = cfg.profile_source
-    if source not in ("reviews", "given", "none"):
-        raise DataError(f"data.profile_source must be 'reviews', 'given' or 'none', got {source!r}")
+    source = cfg.profile_source  # a Literal of DataConfig: checked when the config is built
     everything = (*train, *valid, *test)
     if spec.has_profiles:
         # XRec: profiles and explanations come with the files.

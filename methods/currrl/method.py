@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from bench.errors import ConfigError
 from bench.method import Method
 from bench.records import Prediction, Record, Splits
 from methods.currrl import rewards as R
@@ -69,7 +70,8 @@ class Params(ZeroShotParams):
     stage1_steps: int | None = None  # None: one pass over the stage's records
     stage2_steps: int | None = None
     stage3_steps: int | None = None
-    answer_parsing: str = "strict"  # "strict": no <answer> tag -> reward 0; "lenient": untagged text
+    # "strict": no <answer> tag -> reward 0; "lenient": untagged text
+    answer_parsing: Literal["strict", "lenient"] = "strict"
     # stage 3 phase 1: DPO (eq. 1)
     use_dpo: bool = True
     dpo_beta: float = 0.1
@@ -81,15 +83,19 @@ class Params(ZeroShotParams):
     dpo_similarity_threshold: float = 0.5  # rejected kept when cosine(rejected, chosen) < this
     dpo_max_tries: int = 2  # fresh masks per record before giving up on it
     dpo_generation_max_new_tokens: int = 128
-    teacher: str = "reference"  # "reference" (record.reference_explanation) or "endpoint"
+    teacher: Literal["reference", "endpoint"] = "reference"  # record.reference_explanation, or an LLM
     teacher_base_url: str | None = None
     teacher_model: str | None = None
     teacher_api_key_env: str = "OPENAI_API_KEY"
     # stage 3 phase 2 rewards
-    length_unit: str = "words"  # eq. 5 len(): "words" or "chars" (see rewards.length_reward)
+    length_unit: Literal["words", "chars"] = "words"  # eq. 5 len() (see rewards.length_reward)
     use_coherence_reward: bool = True
     text_encoder: str = "embedded"  # eq. 6 T: "embedded" (MiniLM) or "moka-ai/m3e-base"
     sentiment_classifier: str = "embedded"  # eq. 7 C: "embedded" (harness classifier) or HF id
+
+    def __post_init__(self) -> None:  # checked when the config is built, before any work
+        if self.teacher == "endpoint" and not (self.teacher_base_url and self.teacher_model):
+            raise ConfigError("model.teacher=endpoint needs model.teacher_base_url and model.teacher_model")
 
 
 def _rating_label(rec: Record, threshold: float = 4.0) -> int | None:
@@ -191,12 +197,6 @@ class CurrRLCER(LLMZeroShot):
 
     def __init__(self, params: Any, run: Any):
         super().__init__(params, run)
-        if params.answer_parsing not in ("strict", "lenient"):
-            raise ValueError("model.answer_parsing must be 'strict' or 'lenient'")
-        if params.length_unit not in ("words", "chars"):
-            raise ValueError("model.length_unit must be 'words' or 'chars'")
-        if params.teacher not in ("reference", "endpoint"):
-            raise ValueError("model.teacher must be 'reference' or 'endpoint'")
         self._encoder = None
         self._classifier = None
         self.pair_stats: dict[str, Any] | None = None
@@ -380,8 +380,6 @@ class CurrRLCER(LLMZeroShot):
             # the rejected side comes from the stage-2 model = model with the new adapter off
             chosen_fn = None
             if p.teacher == "endpoint":
-                if not (p.teacher_base_url and p.teacher_model):
-                    raise ValueError("model.teacher=endpoint needs teacher_base_url and teacher_model")
                 texts = teacher_explanations(
                     records, lambda r: self.prompt("explain", r), p.teacher_base_url, p.teacher_model,
                     os.environ.get(p.teacher_api_key_env),

@@ -51,7 +51,7 @@ class Params:
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"]
     )
     # PPO (§4.2.1 / §5.1.4)
-    algorithm: str = "ppo"  # "ppo" (paper); "rloo" only when asked for explicitly
+    algorithm: Literal["ppo", "rloo"] = "ppo"  # "ppo" (paper); "rloo" only when asked for explicitly
     lr: float = 1e-5
     beta: float = 0.05  # KL penalty
     delta: float = 1.0  # reward clip bound of eq. 10
@@ -62,7 +62,7 @@ class Params:
     ppo_epochs: int = 1
     batch_size: int = 8  # rollouts per PPO step (the batch of eq. 10's mean/std)
     minibatch_size: int = 4
-    kl_estimator: str = "k1"
+    kl_estimator: Literal["k1", "k3"] = "k1"  # bench.adapters.ppo.kl_penalty
     max_new_tokens: int = 64
     temperature: float = 1.0  # sampling temperature during PPO
     top_k: int = 0

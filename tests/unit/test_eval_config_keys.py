@@ -1,4 +1,5 @@
-"""Every eval.* key the code reads exists in EvalConfig, so a user can set it (not "unknown key")."""
+"""The eval section: each scorer's and judge's keys in its own dataclass (metrics.settings),
+their union EvalConfig, flat user-facing keys, every choice a Literal checked at build time."""
 
 from __future__ import annotations
 
@@ -6,41 +7,56 @@ import dataclasses
 import re
 from pathlib import Path
 
-from bench.config import EvalConfig, build_dataclass
+import pytest
+
+from bench.config import NOT_HASHED, DataConfig, EvalConfig, build_dataclass
+from bench.errors import ConfigError
+from bench.identity import EVAL_INPUT_FILES
+from metrics import settings
 from metrics.judge import JudgeSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-# getattr(eval_cfg, "x", ...), getattr(self.eval_cfg, "x"), getattr(cfg.eval, "x")
+# getattr(eval_cfg, "x", default): a key read around its dataclass, with a second default
 GETATTR = re.compile(r'getattr\(\s*(?:self\.)?(?:eval_cfg|cfg\.eval)\s*,\s*"(\w+)"')
-CHECKPOINT_KEY = re.compile(r'checkpoint_key\s*=\s*"(\w+)"')
 
 
-class Recorder:
-    """An eval config that records which keys are read (every value is a placeholder)."""
-
-    def __init__(self) -> None:
-        self.read: set[str] = set()
-
-    def __getattr__(self, name: str) -> str:
-        self.read.add(name)
-        return "placeholder"
+def test_every_component_is_part_of_the_eval_section():
+    defined = {c for c in vars(settings).values() if isinstance(c, type) and issubclass(c, settings.Settings)}
+    assert set(settings.COMPONENTS) == defined - {settings.Settings}
+    assert all(issubclass(EvalConfig, c) for c in settings.COMPONENTS)
+    keys = {f.name for f in dataclasses.fields(EvalConfig)}
+    assert set(EVAL_INPUT_FILES) | {k[5:] for k in NOT_HASHED if k.startswith("eval.")} <= keys
 
 
-def keys_read_by_the_code() -> set[str]:
-    keys: set[str] = set()
-    for folder in ("metrics", "methods", "baselines", "bench"):
-        for path in (ROOT / folder).rglob("*.py"):
-            text = path.read_text(encoding="utf-8")
-            keys |= set(GETATTR.findall(text)) | set(CHECKPOINT_KEY.findall(text))
-    recorder = Recorder()  # the judge reads its keys through a table, not literal getattrs
-    JudgeSettings.from_eval_cfg(recorder)
-    return keys | recorder.read
+def test_no_code_reads_an_eval_key_around_its_dataclass():
+    read = {
+        str(path.relative_to(ROOT)): GETATTR.findall(path.read_text(encoding="utf-8"))
+        for folder in ("metrics", "methods", "baselines", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+    }
+    assert {path: keys for path, keys in read.items() if keys} == {}
 
 
-def test_every_eval_key_the_code_reads_is_in_the_schema():
-    keys = keys_read_by_the_code()
-    assert {"judge_timeout_s", "judge_max_retries", "judge_cache_path", "bartscore_weights"} <= keys
-    assert sorted(keys - {f.name for f in dataclasses.fields(EvalConfig)}) == []
+def test_a_component_reads_its_own_keys_and_defaults():
+    cfg = EvalConfig(bertscore_dtype="bfloat16", rating_clip=False)
+    assert settings.BERTScoreSettings.of(cfg) == settings.BERTScoreSettings(bertscore_dtype="bfloat16")
+    assert settings.RatingSettings.of(None) == settings.RatingSettings()
+    assert settings.RatingSettings.of(cfg).rating_clip is False
+
+
+@pytest.mark.parametrize(
+    ("cls", "section", "data", "message"),
+    [
+        (EvalConfig, "eval", {"coherence_sources": ["classifer"]}, "eval.coherence_sources' expects a list of one of"),
+        (EvalConfig, "eval", {"bertscore_dtype": "fp16"}, "eval.bertscore_dtype' expects one of 'float32'"),
+        (EvalConfig, "eval", {"mask_ratio": 1.5}, "eval.mask_ratio' expects a fraction in"),
+        (DataConfig, "data", {"profile_source": "review"}, "data.profile_source' expects one of"),
+        (DataConfig, "data", {"implicit_ratings": "zero"}, "data.implicit_ratings' expects one of"),
+    ],
+)  # fmt: skip
+def test_bad_choices_are_config_errors(cls, section, data, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        build_dataclass(cls, data, section)
 
 
 def test_judge_keys_are_accepted_and_typed():
@@ -48,5 +64,23 @@ def test_judge_keys_are_accepted_and_typed():
                                        "judge_cache_path": "", "bartscore_weights": "w.pth"}, "eval")
     assert (cfg.judge_timeout_s, cfg.judge_max_retries, cfg.judge_cache_path) == (5.0, 1, "")
     unset = EvalConfig(judge_base_url="http://127.0.0.1:9/v1", judge_model="m")
-    settings = JudgeSettings.from_eval_cfg(unset)
-    assert (settings.timeout_s, settings.max_retries) == (120.0, 5)  # the documented defaults
+    settings_ = JudgeSettings.from_eval_cfg(unset)
+    assert (settings_.timeout_s, settings_.max_retries) == (120.0, 5)  # the documented defaults
+
+
+@pytest.mark.parametrize(
+    ("method", "setting", "message"),
+    [
+        ("currrl", "model.answer_parsing=loose", "'model.answer_parsing' expects one of 'strict', 'lenient'"),
+        ("currrl", "model.teacher=endpoint", "model.teacher=endpoint needs model.teacher_base_url"),
+        ("expctr", "model.kl_estimator=k2", "'model.kl_estimator' expects one of 'k1', 'k3'"),
+        ("peter", "model.optimizer=adamw", "'model.optimizer' expects one of 'adam', 'sgd'"),
+    ],
+)  # fmt: skip
+def test_a_bad_method_setting_is_one_line_before_any_work(method, setting, message, capsys):
+    from bench.cli import main
+
+    argv = ["run", "--method", method, "--dataset", "ml-100k", "--set", setting, "--dry-run"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

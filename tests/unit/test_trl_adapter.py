@@ -4,6 +4,7 @@ DPO / SFT / ORPO steps on the tiny random Llama that move the LoRA weights."""
 import pytest
 
 from bench.adapters import trl as A
+from bench.errors import ConfigError
 
 
 def test_configs_are_cpu_safe(tmp_path):
@@ -15,7 +16,7 @@ def test_configs_are_cpu_safe(tmp_path):
 
 
 def test_grpo_batch_must_hold_whole_groups(tmp_path):
-    with pytest.raises(ValueError, match="multiple of num_generations"):
+    with pytest.raises(ConfigError, match="multiple of num_generations"):
         A.grpo_config(A.GRPOSettings(per_device_train_batch_size=6, num_generations=4), tmp_path)
 
 

@@ -1,0 +1,96 @@
+"""The eval section's settings: one typed dataclass per scorer or judge.
+
+Each component reads its own keys, with their defaults defined here once:
+`BERTScoreSettings.of(eval_cfg).bertscore_model`. The user-facing keys stay flat
+(`eval.bertscore_model`, `eval.judge_timeout_s`): bench.config.EvalConfig is the union of these
+dataclasses and the suite's own keys, so an unknown key, a wrong type or a value outside a
+`Literal[...]` is a one-line ConfigError when the config is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal, Self
+
+
+@dataclass
+class Settings:
+    @classmethod
+    def of(cls, eval_cfg: Any) -> Self:
+        """This component's keys from an EvalConfig (None, or a partial object: defaults)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        return cls(**{n: getattr(eval_cfg, n) for n in names if hasattr(eval_cfg, n)})
+
+
+@dataclass
+class BERTScoreSettings(Settings):
+    bertscore_model: str = "embedded"  # "embedded" (MiniLM, offline) or an HF id / local dir
+    # None: what measured fastest on CPU with length-sorted batches, 16 in float32 and 128 under
+    # bf16 autocast (larger batches spread autocast's per-call weight casts); 64 on CUDA
+    bertscore_batch_size: int | None = None
+    # "bfloat16": encoder under CPU/GPU autocast, ~2x faster on CPUs with bf16 units; scores move
+    # by ~1e-3, so they are reported under their own name, bertscore_*[<checkpoint>,bf16]
+    bertscore_dtype: Literal["float32", "bfloat16"] = "float32"
+
+
+@dataclass
+class BLEURTSettings(Settings):
+    # converted BLEURT dir or HF id (papers' columns: bleurt-base-128); unset: BLEURT unavailable
+    bleurt_checkpoint: str | None = None
+
+
+@dataclass
+class BARTScoreSettings(Settings):
+    bartscore_checkpoint: str | None = None  # facebook/bart-large-cnn dir or id
+    bartscore_weights: str | None = None  # ParaBank fine-tuned weights file (bartscore[...+parabank])
+
+
+@dataclass
+class RougeSettings(Settings):
+    rouge_use_stemmer: bool = False  # rouge-score option, recorded in the metric version
+
+
+@dataclass
+class RatingSettings(Settings):
+    rating_clip: bool = True  # clip predicted ratings to [rating_min, rating_max] (as PETER)
+    rating_min: float = 1.0
+    rating_max: float = 5.0
+
+
+@dataclass
+class CoherenceSettings(Settings):
+    coherence_sources: list[Literal["classifier", "judge", "human"]] = field(
+        default_factory=lambda: ["classifier"]
+    )
+    sentiment_classifier: str = "embedded"  # "embedded" (trained on train reviews) or HF id
+    human_ratings_csv: str | None = None  # columns idx (or user_id,item_id), annotator, rating
+
+
+@dataclass
+class JudgeEndpointSettings(Settings):
+    """The OpenAI-compatible endpoint for GPTScore and the judge coherence source."""
+
+    judge_base_url: str | None = None
+    judge_model: str | None = None
+    judge_api_key_env: str = "OPENAI_API_KEY"
+    judge_max_concurrency: int = 4
+    # unset (None): the judge client's defaults (metrics.judge.JudgeSettings): 120 s per HTTP
+    # attempt, 5 retries, replies cached in <cache dir>/judge/replies.sqlite ("" disables it)
+    judge_timeout_s: float | None = None
+    judge_max_retries: int | None = None  # retries after the first attempt
+    judge_cache_path: str | None = None
+
+
+@dataclass
+class GPTScoreSettings(Settings):
+    # GPTScore system prompt file; unset: metrics/prompts/gptscore.txt. Its sha256 is in the
+    # metric version, and in the name unless it is XRec's prompt (metrics.gptscore)
+    judge_prompt_file: str | None = None
+
+
+# every component's settings, in the order EvalConfig lists their keys
+COMPONENTS: tuple[type[Settings], ...] = (
+    BERTScoreSettings, BLEURTSettings, BARTScoreSettings, JudgeEndpointSettings,
+    GPTScoreSettings, RougeSettings, RatingSettings, CoherenceSettings,
+)  # fmt: skip
