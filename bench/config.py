@@ -230,7 +230,19 @@ def _apply_profile(layer: dict[str, Any], profile: str | None) -> dict[str, Any]
 
 
 def method_yaml(method: str) -> Path:
-    return CONFIG_DIR / "methods" / f"{method}.yaml"
+    """The method's yaml: bench/configs/methods/<method>.yaml for a built-in, the file its class
+    names (`Method.config_file`, beside the class's module) for a plugin."""
+    builtin = CONFIG_DIR / "methods" / f"{method}.yaml"
+    if builtin.exists():
+        return builtin
+    from bench.registry import METHODS, RegistryError, load_builtins
+
+    load_builtins()
+    try:
+        shipped = METHODS.get(method).shipped_config()
+    except RegistryError:
+        return builtin  # an unknown method fails with its own message when the run checks it
+    return shipped or builtin
 
 
 def dataset_yaml(dataset: str) -> Path:

@@ -7,8 +7,10 @@ suite scores what is there. Methods never import the CLI; they talk to the run t
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bench.records import Prediction, Record, Splits
@@ -31,6 +33,15 @@ class Method(ABC):
 
     produces: ClassVar[frozenset[str]] = frozenset()
     Params: ClassVar[type] = NoParams
+    # a plugin's yaml (defaults and profiles, as bench/configs/methods/*.yaml), relative to the
+    # module that defines the class; ship it as package data
+    config_file: ClassVar[str | None] = None
+
+    @classmethod
+    def shipped_config(cls) -> Path | None:
+        if cls.config_file is None:
+            return None
+        return Path(inspect.getfile(cls)).parent / cls.config_file
 
     @classmethod
     def declarations(cls) -> dict[str, Any]:

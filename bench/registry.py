@@ -211,6 +211,7 @@ DATASETS: Registry[Any] = Registry(
 )
 METRICS: Registry[Any] = Registry("metric", "bench.metrics", base="metrics.base:Metric")
 TABLES: Registry[Any] = Registry("table", "bench.tables")
+LOADERS: Registry[Any] = Registry("loader", "bench.loaders")  # raw-file loaders of datasets
 
 _BUILTINS_STARTED = False
 _BUILTINS_LOADED = False
@@ -222,7 +223,8 @@ def load_builtins() -> None:
     if _BUILTINS_STARTED:
         return
     _BUILTINS_STARTED = True
-    for package in ("bench.data.catalog", "baselines", "methods", "metrics", "leaderboards"):
+    packages = ("bench.data.catalog", "bench.data.loaders", "baselines", "methods", "metrics", "leaderboards")
+    for package in packages:
         importlib.import_module(package)
     _BUILTINS_LOADED = True
 

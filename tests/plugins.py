@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.registry import DATASETS, METHODS, METRICS, TABLES
+from bench.registry import DATASETS, LOADERS, METHODS, METRICS, TABLES
 
-REGISTRIES = (METHODS, DATASETS, METRICS, TABLES)
+REGISTRIES = (METHODS, DATASETS, METRICS, TABLES, LOADERS)
 
 
 def install_distribution(

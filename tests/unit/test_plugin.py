@@ -1,56 +1,79 @@
-"""A baseline added by registration only: an installed distribution's entry point."""
+"""The README's plugin guide, exercised: docs/examples/erbench-example installed as pip would
+(its modules and a .dist-info with the entry points of its pyproject.toml) adds a method with
+its own yaml and profiles, a metric and a dataset with its own loader, editing nothing in erbench."""
 
 from __future__ import annotations
 
+import os
+import random
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from bench.config import resolve
-from bench.registry import METHODS
-from bench.runner import execute
-from tests.helpers import patch_synthetic_data
+from bench.registry import DATASETS, LOADERS, METHODS, METRICS
+from tests.plugins import install_distribution, plugins_from
 
-PLUGIN_SRC = Path(__file__).resolve().parents[1] / "fixtures" / "plugin"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "docs" / "examples" / "erbench-example"
 
 
-def install_plugin(site: Path) -> None:
-    """What pip leaves behind for a distribution: its module and a .dist-info with entry points."""
-    site.mkdir(parents=True, exist_ok=True)
-    (site / "erbench_toy_plugin.py").write_text((PLUGIN_SRC / "erbench_toy_plugin.py").read_text())
-    info = site / "erbench_toy_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: erbench-toy-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[bench.methods]\nitem-mean = erbench_toy_plugin:ItemMean\n")
+def install_example(site: Path) -> None:
+    project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    shutil.copytree(EXAMPLE / "erbench_example", site / "erbench_example")
+    install_distribution(site, project["name"], {}, project["entry-points"])
 
 
 @pytest.fixture
-def plugin_site(tmp_path, monkeypatch):
+def example(tmp_path, monkeypatch):
     site = tmp_path / "site"
-    install_plugin(site)
-    monkeypatch.syspath_prepend(str(site))
-    METHODS._plugins_loaded = False
-    yield site
-    METHODS.unregister("item-mean")
-    METHODS._plugins_loaded = False
+    install_example(site)
+    with plugins_from(site, monkeypatch):
+        yield site
 
 
-def test_plugin_method_is_registered_and_runs(plugin_site, tmp_path, monkeypatch):
-    assert METHODS.entry("item-mean").origin == "erbench-toy-plugin"
-    patch_synthetic_data(monkeypatch)
-    cfg = resolve("item-mean", "ml-100k", sets=[f"runs_dir={tmp_path / 'runs'}", "eval.metrics=[rmse]", "model.shrink=1.0"])
-    result = execute(cfg, quiet=True)
-    rmse = {r["metric"]: r["value"] for r in result.rows}["rmse"]
-    assert 0 < rmse < 1.0  # item means capture the synthetic item effect
+def write_toy_ratings(data_dir: Path) -> None:
+    """20 users x 10 items; item k is rated about 1 + 4k/9."""
+    rng = random.Random(0)
+    lines = [
+        f"u{u}\ti{k}\t{min(5, max(1, round(1 + 4 * k / 9 + rng.gauss(0, 0.4))))}\n"
+        for u in range(20) for k in rng.sample(range(10), 6)
+    ]  # fmt: skip
+    (data_dir / "toy-ratings").mkdir(parents=True)
+    (data_dir / "toy-ratings" / "ratings.tsv").write_text("".join(lines), encoding="utf-8")
 
 
-def test_bench_ls_lists_plugin(plugin_site):
-    env = {"PYTHONPATH": f"{plugin_site}{__import__('os').pathsep}{Path(__file__).resolve().parents[2]}"}
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.cli", "ls", "methods"], capture_output=True, text=True,
-        env={**__import__("os").environ, **env}, timeout=120,
-    )  # fmt: skip
+def test_the_example_registers_a_method_metric_dataset_and_loader(example):
+    assert METHODS.entry("item-mean").origin == "erbench-example"
+    assert METHODS.declared("item-mean")["produces"] == ["explanation", "rating"]
+    assert METRICS.declared("explanation_length")["needs"] == ["explanation"]
+    assert DATASETS.declared("toy-ratings")["aliases"] == ("toy",)
+    assert LOADERS.get("tsv-ratings").__module__ == "erbench_example.toy_ratings"
+
+
+def test_the_example_runs_with_its_own_profile_and_dataset(example, tmp_path):
+    from bench.runner import execute
+
+    write_toy_ratings(tmp_path / "data")
+    cfg = resolve("item-mean", "toy", profile="tiny", overrides={
+        "runs_dir": str(tmp_path / "runs"), "data": {"data_dir": str(tmp_path / "data")}})  # fmt: skip
+    assert cfg.dataset == "toy-ratings" and cfg.model == {"shrink": 0.0}  # the plugin's tiny profile
+    assert cfg.eval.metrics == ["rmse", "explanation_length"]
+    values = {r["metric"]: r["value"] for r in execute(cfg, quiet=True).rows}
+    assert 0 < values["rmse"] < 1.0  # item means capture the item effect
+    assert values["explanation_length"] == 5.0  # "others rated it 4.2 stars"
+
+
+def test_bench_ls_lists_the_example(example):
+    env = {**os.environ, "PYTHONPATH": f"{example}{os.pathsep}{ROOT}"}
+    out = subprocess.run([sys.executable, "-m", "bench.cli", "ls", "metrics"], capture_output=True,
+                         text=True, env=env, timeout=120)  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert any(line.startswith("item-mean") and "erbench-toy-plugin" in line for line in out.stdout.splitlines())
+    assert any(
+        line.startswith("explanation_length") and "[erbench-example]" in line
+        for line in out.stdout.splitlines()
+    )

@@ -7,22 +7,27 @@ per file so that lines_read = kept + bad + filtered.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-LOADERS = {
-    "amazon": "bench.data.loaders.amazon",
-    "movielens-atomic": "bench.data.loaders.movielens",
-    "movielens-csv": "bench.data.loaders.movielens",
-    "bookcrossing": "bench.data.loaders.bookcrossing",
-    "xrec": "bench.data.loaders.xrec",
-}
+from bench.registry import LOADERS
+
+# loader name (DatasetSpec.loader) -> its load function; plugins add theirs through the
+# `bench.loaders` entry-point group
+for _name, _target in (
+    ("amazon", "bench.data.loaders.amazon:load"),
+    ("movielens-atomic", "bench.data.loaders.movielens:load_atomic"),
+    ("movielens-csv", "bench.data.loaders.movielens:load_csv"),
+    ("bookcrossing", "bench.data.loaders.bookcrossing:load"),
+    ("xrec", "bench.data.loaders.xrec:load"),
+):
+    LOADERS.register(_name, _target)
 
 
 def loader_for(kind: str) -> Any:
     from bench.errors import DataError
+    from bench.registry import RegistryError
 
-    if kind not in LOADERS:
-        raise DataError(f"no loader {kind!r}; known: {', '.join(sorted(LOADERS))}")
-    module = importlib.import_module(LOADERS[kind])
-    return module.LOAD[kind] if hasattr(module, "LOAD") else module.load
+    try:
+        return LOADERS.get(kind)
+    except RegistryError as exc:
+        raise DataError(str(exc)) from None

@@ -245,6 +245,3 @@ def load_csv(
 
 
 load_csv.line_sampling = True  # type: ignore[attr-defined]
-
-
-LOAD = {"movielens-atomic": load_atomic, "movielens-csv": load_csv}
