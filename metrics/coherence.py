@@ -227,10 +227,10 @@ class Coherence(Metric):
         judge: Callable[[list[str]], list[float]] | None = self.context.get("judge")
         model = JudgeEndpointSettings.of(self.eval_cfg).judge_model
         if judge is None:
-            try:  # the judge engineer's client, when present: make_rating_judge(eval_cfg)
-                from metrics.judge import make_rating_judge  # type: ignore[attr-defined]
+            try:  # the 1-5 rating judge, when an endpoint is configured
+                from metrics.gptscore import make_judge
 
-                judge = make_rating_judge(self.eval_cfg, cache_dir=self.context.get("cache_dir"))
+                judge = make_judge(self.eval_cfg, cache_dir=self.context.get("cache_dir"))
             except (ImportError, AttributeError):
                 judge = None
             except Exception as exc:  # noqa: BLE001

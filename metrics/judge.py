@@ -17,12 +17,9 @@ What it guarantees:
   FAILED_IN_A_ROW requests (or every request of the call, if fewer) fail that way in a row
   does the metric become unavailable. An endpoint still failing otherwise after the retries
   (timeouts, 5xx) makes it unavailable at once;
-- an on-disk SQLite cache keyed by (model, prompt-template sha256, input sha256); the input hash
-  covers the rendered messages and the generation parameters. Raw replies are cached, never
-  parsed scores, so a parser change needs no cache invalidation. No pickle anywhere;
-- reply parsing that never scores silently: a reply with no usable number, or a number outside
-  the scale, gives None and is counted by reason (`ParsedScores.invalid`). Metrics exclude these
-  from the mean and report the count.
+- an on-disk SQLite cache (metrics.judge_cache) keyed by (model, prompt-template sha256, input
+  sha256); the input hash covers the rendered messages and the generation parameters. No pickle;
+- reply parsing that never scores silently (metrics.judge_prompt).
 
 Endpoint, model and API-key variable come from EvalConfig (judge_base_url, judge_model,
 judge_api_key_env, judge_max_concurrency, judge_timeout_s, judge_max_retries,
@@ -34,23 +31,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import random
-import re
-import sqlite3
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bench.errors import BenchError
 from metrics.base import MetricUnavailable
+from metrics.judge_cache import ReplyCache
+from metrics.judge_prompt import ParsedScores, PromptTemplate, parse_all
 from metrics.settings import JudgeEndpointSettings
 
 
@@ -74,138 +69,6 @@ class NoCompletionError(JudgeError):
 # Requests in a row without a chat completion after which the endpoint counts as broken (a
 # proxy answering every request with HTML), instead of retrying every remaining request.
 FAILED_IN_A_ROW = 5
-
-
-# -- prompt templates ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PromptTemplate:
-    """A system message plus a user message template (str.format with named fields).
-
-    With `json_fields=True` every field is JSON-encoded before formatting, so the user message
-    is a JSON object built from the fields (XRec sends {"prediction": ..., "reference": ...}),
-    with json.dumps' defaults as XRec's json.dumps(prompt): non-ASCII characters escaped.
-    """
-
-    name: str
-    system: str
-    user: str
-    json_fields: bool = False
-
-    @property
-    def sha256(self) -> str:
-        canon = json.dumps(
-            {"name": self.name, "system": self.system, "user": self.user, "json": self.json_fields},
-            sort_keys=True,
-            ensure_ascii=False,
-        )
-        return hashlib.sha256(canon.encode("utf-8")).hexdigest()
-
-    def render(self, **fields: Any) -> list[dict[str, str]]:
-        if self.json_fields:
-            fields = {k: json.dumps(v) for k, v in fields.items()}
-        messages = []
-        if self.system:
-            messages.append({"role": "system", "content": self.system})
-        messages.append({"role": "user", "content": self.user.format(**fields)})
-        return messages
-
-
-# -- reply parsing --------------------------------------------------------------------------------
-
-_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
-# A whole reply that is just a score: "85", "85.", "85/100", "Score: 85", "**4**", "4 stars".
-_WHOLE = re.compile(
-    rf"^[\s*_`'\"#>(\[]*(?:(?:score|rating)\s*[:=]?\s*)?({_NUMBER})\s*"
-    rf"(?:(?:/|out of)\s*({_NUMBER})|%|stars?|points?)?\W*$",
-    re.IGNORECASE,
-)
-_ANY_NUMBER = re.compile(rf"(?<![\w.]){_NUMBER}(?![\w])")
-_FRACTION = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:/|out of)\s*({_NUMBER})(?![\w])", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class ParsedScore:
-    value: float | None
-    status: str  # "ok" | "unparseable" | "out_of_range"
-
-
-def parse_score(reply: str | None, lo: float, hi: float, *, integer: bool = False) -> ParsedScore:
-    """A score in [lo, hi] from a judge reply, or None with the reason.
-
-    Accepted: a reply that is only a number (optionally "Score:", "/100", "%", "stars", markdown
-    emphasis, a trailing full stop), a longer reply with one "N/hi" or "N out of hi", or a longer
-    reply holding exactly one number. Anything else (no number, several different numbers, a
-    scale echo like "0 to 100") is unparseable.
-    With integer=True a non-integral value is out of range for the scale.
-    """
-    if reply is None:
-        return ParsedScore(None, "unparseable")
-    text = reply.strip()
-    m = _WHOLE.match(text)
-    if m:
-        if m.group(2) is not None and float(m.group(2)) != hi:
-            return ParsedScore(None, "unparseable")  # a fraction on another scale ("4/10")
-        raw = m.group(1)
-    else:
-        # "I'd give it 85 out of 100": one fraction whose denominator is the scale's top
-        fractions = [a for a, b in _FRACTION.findall(text) if float(b) == hi]
-        nums = {float(x) for x in _ANY_NUMBER.findall(text)}
-        if len(set(fractions)) == 1:
-            raw = fractions[0]
-        elif len(nums) == 1:
-            raw = str(nums.pop())
-        else:
-            return ParsedScore(None, "unparseable")
-    try:
-        value = float(raw)
-    except ValueError:
-        return ParsedScore(None, "unparseable")
-    if not math.isfinite(value) or value < lo or value > hi:
-        return ParsedScore(None, "out_of_range")
-    if integer and value != int(value):
-        return ParsedScore(None, "out_of_range")
-    return ParsedScore(value, "ok")
-
-
-@dataclass
-class ParsedScores:
-    """Scores per input (None where invalid), the raw replies, and counts of invalid replies."""
-
-    scores: list[float | None]
-    replies: list[str | None]
-    invalid: dict[str, int] = field(default_factory=dict)  # reason -> count
-
-    @property
-    def n_total(self) -> int:
-        return len(self.scores)
-
-    @property
-    def n_invalid(self) -> int:
-        return sum(self.invalid.values())
-
-    @property
-    def valid(self) -> list[float]:
-        return [s for s in self.scores if s is not None]
-
-
-def parse_all(
-    replies: Sequence[str | None], lo: float, hi: float, *, integer: bool = False,
-    failed: Collection[int] = (),
-) -> ParsedScores:
-    """Parse every reply; the indices in `failed` got no chat completion (`no_completion`)."""
-    scores: list[float | None] = []
-    invalid: dict[str, int] = {}
-    for index, reply in enumerate(replies):
-        if index in failed:
-            parsed = ParsedScore(None, "no_completion")
-        else:
-            parsed = parse_score(reply, lo, hi, integer=integer)
-        scores.append(parsed.value)
-        if parsed.value is None:
-            invalid[parsed.status] = invalid.get(parsed.status, 0) + 1
-    return ParsedScores(scores, list(replies), invalid)
 
 
 # -- settings -------------------------------------------------------------------------------------
@@ -260,55 +123,6 @@ def unconfigured_reason(eval_cfg: Any) -> str:
         f"no judge endpoint configured ({', '.join(missing)} unset); set eval.judge_base_url "
         "to an OpenAI-compatible /v1 endpoint and eval.judge_model to its model name"
     )
-
-
-# -- cache ----------------------------------------------------------------------------------------
-
-
-class ReplyCache:
-    """SQLite store of raw judge replies, keyed by (model, prompt sha256, input sha256)."""
-
-    def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
-        with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS replies ("
-                " model TEXT NOT NULL, prompt_sha256 TEXT NOT NULL, input_sha256 TEXT NOT NULL,"
-                " reply TEXT, served_model TEXT, created REAL NOT NULL,"
-                " PRIMARY KEY (model, prompt_sha256, input_sha256))"
-            )
-
-    def get(self, model: str, prompt_sha: str, input_sha: str) -> tuple[bool, str | None, str | None]:
-        """(hit, reply, served_model); the served model is what the endpoint said it ran."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT reply, served_model FROM replies"
-                " WHERE model=? AND prompt_sha256=? AND input_sha256=?",
-                (model, prompt_sha, input_sha),
-            ).fetchone()
-        return (True, row[0], row[1]) if row else (False, None, None)
-
-    def put(self, model: str, prompt_sha: str, input_sha: str, reply: str | None,
-            served_model: str | None = None) -> None:
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO replies"
-                " (model, prompt_sha256, input_sha256, reply, served_model, created)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (model, prompt_sha, input_sha, reply, served_model, time.time()),
-            )
-
-    def __len__(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0])
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 # -- client ---------------------------------------------------------------------------------------
@@ -552,14 +366,3 @@ class _FailureStreak:
 def with_settings(client: JudgeClient, **changes: Any) -> JudgeClient:
     """A client sharing the cache of `client` with some settings changed (e.g. max_tokens)."""
     return JudgeClient(replace(client.settings, **changes), cache=client.cache, sleep=client._sleep)
-
-
-def make_rating_judge(eval_cfg: Any = None, cache_dir: str | os.PathLike[str] | None = None):
-    """The 1-5 judge-rating callable (metrics.gptscore.JudgeRater), or None when unconfigured.
-
-    For the coherence metric (Curr-RLCER eq. 8, r2 from the LLM judge): call it with texts, get
-    one float or None (invalid reply, excluded and counted in `.last`) per text.
-    """
-    from metrics.gptscore import make_judge  # the prompt lives with the other judge prompts
-
-    return make_judge(eval_cfg, cache_dir=cache_dir)

@@ -19,16 +19,9 @@ from metrics.gptscore import (
     judge_rating,
     make_judge,
 )
-from metrics.judge import (
-    JudgeClient,
-    JudgeError,
-    JudgeSettings,
-    PromptTemplate,
-    ReplyCache,
-    is_retryable_status,
-    make_rating_judge,
-    parse_score,
-)
+from metrics.judge import JudgeClient, JudgeError, JudgeSettings, is_retryable_status
+from metrics.judge_cache import ReplyCache
+from metrics.judge_prompt import PromptTemplate, parse_score
 
 
 class Stub:
@@ -419,7 +412,7 @@ def test_unconfigured_judge_is_unavailable_with_reason():
     assert make_judge(EvalConfig()) is None
     with pytest.raises(MetricUnavailable, match="no judge endpoint"):
         judge_rating(["x"], eval_cfg=EvalConfig())
-    assert make_rating_judge(EvalConfig()) is None
+    assert make_judge(EvalConfig()) is None
 
 
 def test_settings_from_eval_config(tmp_path):
