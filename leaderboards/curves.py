@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.results import ResultsStore
-from leaderboards.build import Block, Cell, Column, Row, Table, assign_runs, load_runs, mean_std
+from leaderboards.runs import assign_runs, load_runs
 from leaderboards.spec import ColumnSpec, RowSpec, Spec
+from leaderboards.table import Block, Cell, Column, Row, Table, mean_std
 
 
 @dataclass

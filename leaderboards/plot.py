@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from leaderboards.build import Table
 from leaderboards.curves import Curve
 from leaderboards.spec import Spec
+from leaderboards.table import Table
 
 
 def _figure(spec: Spec, nrows: int, ncols: int) -> Any:

@@ -14,7 +14,7 @@ import io
 import re
 from collections.abc import Callable
 
-from leaderboards.build import (
+from leaderboards.table import (
     MISSING_MARK,
     SIG_MARK,
     UNRANKED_MARK,

@@ -10,8 +10,9 @@ import yaml
 
 from bench.errors import BenchError
 from bench.results import ResultsStore, default_store_path
-from leaderboards.build import MISSING_MARK, build_table, cell_text
+from leaderboards.build import build_table
 from leaderboards.spec import spec_from_dict
+from leaderboards.table import MISSING_MARK, cell_text
 from tests.fixtures.leaderboards.synthetic import build_synthetic_store, write_run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "leaderboards"

@@ -1,0 +1,109 @@
+"""Which runs fill which rows of a spec: runs are matched to rows by method and config
+selector (the run's effective config and the settings it changed from their defaults, both
+held by the results store), grouped by dataset and seed.
+
+A run maps to exactly one cell per column: a run that two rows select is an error (except the
+shared default point of a one-at-a-time sweep figure: one cell per axis), and of two runs of
+one (row, dataset, seed) only the latest counts (the other is listed in `Table.notes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.config import same_setting
+from bench.errors import BenchError
+from bench.results import ResultsStore
+from bench.scored_records import ScoredRecords
+from leaderboards.spec import RowSpec, Spec
+
+_MISSING = object()
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    method: str
+    dataset: str
+    seed: int
+    cfg_hash: str
+    profile: str | None
+    run_dir: str
+    finished_at: str | None
+    config: dict[str, Any]  # flattened effective config, as the store holds it
+    # {key: default} of the settings the run changed (None: unknown, an old folder)
+    changed_from_defaults: dict[str, Any] | None = None
+    scored: ScoredRecords = ScoredRecords(None, None, None, None)
+
+
+def load_runs(store: ResultsStore) -> list[RunInfo]:
+    """Every run of the store with its settings: read from the store alone."""
+    runs = []
+    for r in store.runs():
+        scored = ScoredRecords(r["records_digest"], r["n_scored"], r["n_test"], r["split_digest"])
+        runs.append(
+            RunInfo(
+                r["run_id"], r["method"], r["dataset"], int(r["seed"]), r["cfg_hash"],
+                r.get("profile"), r["run_dir"], r.get("finished_at"), r["config"],
+                r["changed_from_defaults"], scored,
+            )
+        )  # fmt: skip
+    return runs
+
+
+def row_matches(row: RowSpec, run: RunInfo, axis_keys: Iterable[str]) -> bool:
+    """Same method; every selector key has the selector's value; every other axis key of the
+    spec is at its default (the run did not change it)."""
+    if row.method != run.method:
+        return False
+    changed = run.changed_from_defaults or {}
+    for key in axis_keys:
+        if key in row.sets:
+            value = run.config.get(key, _MISSING)
+            if value is _MISSING or not same_setting(value, row.sets[key]):
+                return False
+        elif key in changed:
+            return False
+    return True
+
+
+def assign_runs(
+    spec: Spec, runs: list[RunInfo]
+) -> tuple[dict[tuple[str, str], dict[int, RunInfo]], list[str]]:
+    """(row id, dataset) -> seed -> run, and notes about runs that were set aside."""
+    rows = spec.reproduced_rows()
+    axis_keys = spec.axis_keys()
+    cells: dict[tuple[str, str], dict[int, RunInfo]] = {}
+    notes: list[str] = []
+    for run in runs:
+        if run.dataset not in spec.datasets:
+            continue
+        hits = [row for row in rows if row_matches(row, run, axis_keys)]
+        if len(hits) > 1 and not _shared_sweep_point(hits):
+            raise BenchError(
+                f"run {run.run_id} matches rows {', '.join(r.id for r in hits)} of spec "
+                f"{spec.name!r}; a run must map to exactly one cell — make the selectors disjoint"
+            )
+        for hit in hits:
+            by_seed = cells.setdefault((hit.id, run.dataset), {})
+            other = by_seed.get(run.seed)
+            if other is not None and other.run_id != run.run_id:
+                newer = (run.finished_at or "") >= (other.finished_at or "")
+                keep, drop = (run, other) if newer else (other, run)
+                by_seed[run.seed] = keep
+                notes.append(
+                    f"{drop.run_id}: same row, dataset and seed as {keep.run_id}; the later run is used"
+                )
+            else:
+                by_seed[run.seed] = run
+    return cells, notes
+
+
+def _shared_sweep_point(hits: list[RowSpec]) -> bool:
+    """One-at-a-time sweeps share their default point: the run with beta and delta both at
+    default is the beta=0.05 point of one axis and the delta=1.0 point of the other. That run
+    may sit in one virtual row per axis (of the same spec row), and nowhere else."""
+    axes = [h.x[0] for h in hits if h.x is not None]
+    return len(axes) == len(hits) == len(set(axes)) and len({h.base_id for h in hits}) == 1
