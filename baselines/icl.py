@@ -30,15 +30,15 @@ class ICL(Method):
     Params = Params
 
     def fit(self, splits: Splits) -> None:
+        from baselines.llm_ctr import domain_for
         from bench.backbones import load_backbone
-        from methods.expctr.prompts import domain_for
 
         p: Params = self.params  # type: ignore[assignment]
         self.domain = domain_for(self.run.cfg.dataset, p.item_domain)
         self.backbone = load_backbone(p.backbone, device=self.run.device, seed=self.run.seed)
 
     def predict(self, records: list[Record]) -> list[Prediction]:
-        from methods.expctr.scoring import history_ctr_scores
+        from baselines.llm_ctr import history_ctr_scores
 
         p: Params = self.params  # type: ignore[assignment]
         with self.run.progress("icl score", len(records)) as advance:

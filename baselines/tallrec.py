@@ -1,7 +1,7 @@
 """TALLRec (Bao et al., RecSys 2023; ExpCTR Table 1): LoRA instruction tuning on the yes/no task.
 
 Each train record becomes one instruction example: the history prompt (liked / disliked titles,
-target item; methods.expctr.prompts.history_prompt) rendered with the backbone's chat template,
+target item; baselines.llm_ctr.history_prompt) rendered with the backbone's chat template,
 answered "Yes." (label 1) or "No." (label 0). A LoRA adapter is trained with the causal-LM loss
 on the answer tokens only (our own loop; no TRL trainer needed for this loss). The score is the
 first answer token's P(Yes) / (P(Yes) + P(No)). Defaults follow TALLRec / ExpCTR §5.1.4:
@@ -50,9 +50,9 @@ class TALLRec(Method):
     def fit(self, splits: Splits) -> None:
         import torch
 
+        from baselines.llm_ctr import domain_for
         from bench.backbones import load_backbone
         from bench.backbones.lora import add_lora, lora_config
-        from methods.expctr.prompts import domain_for
 
         p: Params = self.params  # type: ignore[assignment]
         self.domain = domain_for(self.run.cfg.dataset, p.item_domain)
@@ -82,8 +82,8 @@ class TALLRec(Method):
         self.run.stage("sft", self._train, self._load)
 
     def _examples(self, records: list[Record]) -> list[tuple[list[int], list[int]]]:
+        from baselines.llm_ctr import answer_text, history_prompt
         from bench.backbones.generate import render_chat
-        from methods.expctr.prompts import answer_text, history_prompt
 
         p: Params = self.params  # type: ignore[assignment]
         eos = self.tok.eos_token or ""
@@ -150,7 +150,7 @@ class TALLRec(Method):
         self.model.eval()
 
     def predict(self, records: list[Record]) -> list[Prediction]:
-        from methods.expctr.scoring import history_ctr_scores
+        from baselines.llm_ctr import history_ctr_scores
 
         p: Params = self.params  # type: ignore[assignment]
         self.model.eval()

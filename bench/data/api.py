@@ -56,6 +56,19 @@ def data_root(cfg: DataConfig) -> Path:
 # -- prepared cache -------------------------------------------------------------------
 
 
+def data_file_digests(dataset: str, data_cfg: DataConfig) -> dict[str, str]:
+    """{raw file name: sha256} of every raw file a load of `dataset` would read.
+
+    Required files and the optional ones present; ml-100k's files inside the RecBole
+    wheel count too; a file read from a zip gives the zip's digest. Nothing is parsed.
+    A missing required file raises the same DataError as load_dataset. `dataset` may be
+    an alias (e.g. "sports").
+    """
+    spec = get_spec(dataset)
+    _root, found = spec.locate(data_root(data_cfg))
+    return {name: cached_sha256(located.path) for name, located in sorted(found.items())}
+
+
 def _cache_key(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig) -> str:
     parts = {
         "version": CACHE_VERSION,

@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    from bench.config import DataConfig
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The file's sha256, read in blocks (uncached; see cached_sha256)."""
     with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _entry_path(resolved: Path) -> Path:
@@ -61,18 +56,3 @@ def remember_sha256(path: Path, digest: str) -> None:
         atomic_write_text(_entry_path(resolved), json.dumps({**_stamp(resolved), "sha256": digest}))
     except OSError:
         pass  # a read-only cache only costs the next call a re-hash
-
-
-def data_file_digests(dataset: str, data_cfg: DataConfig) -> dict[str, str]:
-    """{raw file name: sha256} of every raw file a load of `dataset` would read.
-
-    Required files and the optional ones present; ml-100k's files inside the RecBole
-    wheel count too; a file read from a zip gives the zip's digest. Nothing is parsed.
-    A missing required file raises the same DataError as load_dataset. `dataset` may be
-    an alias (e.g. "sports").
-    """
-    from bench.data.api import data_root, get_spec
-
-    spec = get_spec(dataset)
-    _root, found = spec.locate(data_root(data_cfg))
-    return {name: cached_sha256(located.path) for name, located in sorted(found.items())}

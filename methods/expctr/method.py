@@ -31,10 +31,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from baselines.llm_ctr import domain_for
 from bench.errors import BenchError
 from bench.method import Method
 from bench.records import Prediction, Record, Splits
-from methods.expctr.prompts import ctr_prompt, domain_for, explanation_prompt
+from methods.expctr.prompts import ctr_prompt, explanation_prompt
 
 
 @dataclass
@@ -128,8 +129,8 @@ class ExpCTR(Method):
 
         from bench.adapters.ppo import PPOConfig, PPOTrainer
         from bench.backbones import load_backbone
+        from bench.backbones.answer_scoring import answer_token_ids
         from bench.backbones.lora import add_lora, lora_config
-        from methods.expctr.scoring import answer_token_ids
 
         p: Params = self.params  # type: ignore[assignment]
         torch.manual_seed(self.run.seed)
@@ -212,9 +213,9 @@ class ExpCTR(Method):
         """Eq. 8 with the frozen base (adapter disabled) on the §4.2.2 CTR prompt."""
         import torch
 
+        from bench.backbones.answer_scoring import first_token_probs
         from bench.backbones.generate import render_chat
         from methods.expctr.rewards import lc_score
-        from methods.expctr.scoring import first_token_probs
 
         p: Params = self.params  # type: ignore[assignment]
         prompts = [

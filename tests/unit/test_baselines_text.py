@@ -7,7 +7,8 @@ import torch
 
 from baselines.features import FeatureExtractor, split_sentences
 from baselines.peter import peter_mask, subsequent_mask
-from baselines.text import Corpus, EntityIndex, Vocab, format_sequence, greedy_decode, tokenize
+from baselines.text import Corpus, EntityIndex, Vocab, format_sequence, greedy_decode
+from baselines.tokens import tokenize
 from bench.records import Record
 
 

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
+from baselines.llm_ctr import BOOKS, MOVIES, answer_text, domain_for, history_prompt
 from bench.records import Record
-from methods.expctr.prompts import (
-    BOOKS,
-    MOVIES,
-    answer_text,
-    ctr_prompt,
-    domain_for,
-    explanation_prompt,
-    history_prompt,
-)
+from methods.expctr.prompts import ctr_prompt, explanation_prompt
 
 
 def _record(**kw):

@@ -1,4 +1,4 @@
-"""First-token "Yes"/"No" scoring of a causal LM (ExpCTR's LC scorer, TALLRec, ICL).
+"""First-token answer scoring of a causal LM: P("Yes") / P("No") (ExpCTR's LC scorer, TALLRec, ICL).
 
 The prompt is rendered with the backbone's chat template (generation prompt appended), so the
 next token is the first token of the assistant's answer. p_yes / p_no are the softmax
@@ -76,28 +76,3 @@ def yes_ratio(p_yes: np.ndarray, p_no: np.ndarray) -> np.ndarray:
     """P(Yes) / (P(Yes) + P(No)) (TALLRec / ICL score); 0.5 where both are 0."""
     total = p_yes + p_no
     return np.where(total > 0, p_yes / np.where(total > 0, total, 1.0), 0.5)
-
-
-def history_ctr_scores(
-    model: Any,
-    tokenizer: Any,
-    records: Sequence[Any],
-    domain: Any,
-    *,
-    yes_words: Sequence[str] = ("Yes",),
-    no_words: Sequence[str] = ("No",),
-    max_items: int | None = None,
-    batch_size: int = 8,
-    max_prompt_tokens: int | None = 768,
-    advance: Callable[[int], None] | None = None,
-) -> np.ndarray:
-    """P(Yes)/(P(Yes)+P(No)) of the first answer token on the TALLRec/ICL history prompt."""
-    from bench.backbones.generate import render_chat
-    from methods.expctr.prompts import history_prompt
-
-    prompts = [render_chat(tokenizer, history_prompt(r, domain, max_items)) for r in records]
-    p_yes, p_no = first_token_probs(
-        model, tokenizer, prompts, answer_token_ids(tokenizer, yes_words), answer_token_ids(tokenizer, no_words),
-        batch_size=batch_size, max_prompt_tokens=max_prompt_tokens, advance=advance,
-    )  # fmt: skip
-    return yes_ratio(p_yes, p_no)
