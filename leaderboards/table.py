@@ -3,7 +3,7 @@ std over seeds, the records they were scored on, emphasis and marks), footnotes,
 
 from __future__ import annotations
 
-import math
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -165,8 +165,5 @@ def cell_text(cell: Cell, column: Column) -> str:
 def mean_std(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, None
-    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-    return mean, math.sqrt(var)
+    mean = statistics.fmean(values)
+    return mean, statistics.stdev(values) if len(values) >= 2 else None  # sample std (ddof=1)

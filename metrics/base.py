@@ -43,8 +43,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Iterable, Sequence
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -127,15 +127,6 @@ def prompt_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def pstd(values: Iterable[float]) -> float:
-    """Population standard deviation (ddof=0), the papers' *_std columns."""
-    vals = [float(v) for v in values]
-    if not vals:
-        return float("nan")
-    mean = sum(vals) / len(vals)
-    return math.sqrt(sum((v - mean) ** 2 for v in vals) / len(vals))
-
-
 class Metric:
     """Base class. Subclasses set the class attributes and implement compute()."""
 
@@ -204,12 +195,13 @@ class Metric:
     ) -> MetricValue:
         """Mean of per-sample scores, keeping them for *_std, significance and per-example files."""
         scores = [float(s) for s in scores]
-        mean = sum(scores) / len(scores) if scores else float("nan")
+        mean = statistics.fmean(scores) if scores else float("nan")
         return self.value(name, mean, len(scores), scores, higher_is_better)
 
 
 def std_values(values: Sequence[MetricValue]) -> list[MetricValue]:
-    """`<name>_std` for every value with per-sample scores (population std)."""
+    """`<name>_std` for every value with per-sample scores: the population std (ddof=0), the
+    papers' *_std columns."""
     out = []
     for v in values:
         name = MetricName.parse(v.name)
@@ -217,10 +209,14 @@ def std_values(values: Sequence[MetricValue]) -> list[MetricValue]:
             continue
         out.append(
             MetricValue(
-                str(name.std()), pstd(v.per_sample), v.n, False, {**v.version, "stat": "pstd"}, None
+                str(name.std()), _pstdev(v.per_sample), v.n, False, {**v.version, "stat": "pstd"}, None
             )
         )
     return out
+
+
+def _pstdev(values: Sequence[float]) -> float:
+    return statistics.pstdev(values) if values else float("nan")
 
 
 def version_hash(version: dict[str, Any]) -> str:

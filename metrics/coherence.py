@@ -95,26 +95,22 @@ def mean_pairwise_agreement(ratings: dict[str, list[float]]) -> float:
 
 
 def krippendorff_alpha_interval(ratings: dict[str, list[float]]) -> float:
-    """Krippendorff's alpha with the interval distance (d = (a-b)^2); units with < 2 values skip.
+    """Krippendorff's alpha with the interval distance (the `krippendorff` package) over the
+    values each unit received; units with < 2 values are not pairable. NaN with fewer than two
+    pairable values; 1.0 when every value is the same (no disagreement to measure)."""
+    import krippendorff
+    import numpy as np
 
-    alpha = 1 - D_o / D_e, D_o = sum_u sum_{i!=j in u} d / (m_u - 1) / n,
-    D_e = sum_{all pairable values c!=k} d / (n (n - 1)), n = number of pairable values."""
-    units = [v for v in ratings.values() if len(v) >= 2]
-    values = [x for u in units for x in u]
-    n = len(values)
-    if n < 2:
+    units = [list(v) for v in ratings.values() if len(v) >= 2]
+    domain = sorted({x for u in units for x in u})
+    if not units:
         return float("nan")
-    d_o = 0.0
-    for u in units:
-        m = len(u)
-        d_o += sum((a - b) ** 2 for a, b in itertools.permutations(u, 2)) / (m - 1)
-    d_o /= n
-    # sum over ordered pairs of distinct positions of (a-b)^2 = 2 n sum(x^2) - 2 (sum x)^2
-    s1, s2 = sum(values), sum(x * x for x in values)
-    d_e = (2 * n * s2 - 2 * s1 * s1) / (n * (n - 1))
-    if d_e == 0:
-        return 1.0 if d_o == 0 else float("nan")
-    return 1 - d_o / d_e
+    if len(domain) < 2:
+        return 1.0
+    counts = np.array([[u.count(value) for value in domain] for u in units])
+    return float(
+        krippendorff.alpha(value_counts=counts, value_domain=domain, level_of_measurement="interval")
+    )
 
 
 # -- the metric ----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from bench.config import EvalConfig
-from metrics.base import pstd
+from metrics.base import MetricValue, std_values
 from metrics.suite import score_rows
 
 
@@ -62,5 +62,9 @@ def test_auc_single_class_is_reported_unavailable():
 
 def test_population_std():
     # sqrt(mean((x - mean)^2)) with ddof = 0, the papers' *_std columns
-    assert pstd([1, 2, 3, 4]) == pytest.approx(math.sqrt(1.25))
-    assert pstd([0.6875, 0.4375]) == pytest.approx(0.125)
+    def std_of(samples):
+        (std,) = std_values([MetricValue("m", 0.0, len(samples), True, {}, samples)])
+        return std.value
+
+    assert std_of([1, 2, 3, 4]) == pytest.approx(math.sqrt(1.25))
+    assert std_of([0.6875, 0.4375]) == pytest.approx(0.125)
