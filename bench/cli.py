@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="delete an existing run folder and start over")
     p.add_argument("--dry-run", action="store_true",
                    help="check everything, print the run id, effective config and data digests, and stop")
+    p.add_argument("--launcher", choices=("accelerate",),
+                   help="train data-parallel in --num-processes processes (accelerate launch on CUDA, torchrun on CPU)")
+    p.add_argument("--num-processes", type=int, default=1, help="processes (GPUs) for --launcher accelerate")
+    p.add_argument("--accelerate-config", metavar="FILE",
+                   help="accelerate config file, or a shipped one: zero2, zero3 (DeepSpeed, bench/configs/accelerate)")
+    p.add_argument("--no-index", action="store_true",
+                   help="leave the results store alone (sweep jobs: the sweep indexes the run folders)")
     _add_run_options(p)
 
     p = sub.add_parser("ls", help="list registered methods, datasets, metrics or tables")
@@ -165,9 +172,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print_identity(validate(cfg))
         return 0
-    result = execute(cfg, resume=args.resume, force=args.force, quiet=args.quiet)
-    print_run_result(result)
+    if args.launcher:
+        return _launch_run(args, cfg)
+    result = execute(cfg, resume=args.resume, force=args.force, quiet=args.quiet, index=not args.no_index)
+    from bench.distributed import is_main
+
+    if is_main():  # the other processes of a launched run trained alongside; nothing to print
+        print_run_result(result)
     return 0
+
+
+def _launch_run(args: argparse.Namespace, cfg: Any) -> int:
+    """`bench run … --launcher accelerate`: check the cell here, then run this same command
+    in --num-processes processes (bench.launch)."""
+    from bench import launch
+    from bench.distributed import process_device
+    from bench.runner import validate
+
+    validate(cfg)  # a mistake is one line here, not one per process
+    config_file = launch.accelerate_config(args.accelerate_config)
+    cuda = process_device(cfg.device).startswith("cuda")
+    return launch.relaunch(launch.without_launch_options(args.argv), args.num_processes, cuda=cuda,
+                           config_file=config_file)  # fmt: skip
 
 
 def print_identity(identity: Any) -> None:
@@ -351,6 +377,10 @@ COMMANDS = {
 }
 
 
+def _is_main_process() -> bool:
+    return os.environ.get("RANK", "0") in ("", "0")
+
+
 def _one_line_warnings(previous: Any) -> Any:
     """A warnings.formatwarning that prints a BenchWarning as `warning: message` only."""
 
@@ -363,13 +393,16 @@ def _one_line_warnings(previous: Any) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # relaunched as is by --launcher
     previous_format = warnings.formatwarning
     warnings.formatwarning = _one_line_warnings(previous_format)
     try:
         return COMMANDS[args.command](args)
     except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if _is_main_process():  # a launched run's error is the same in every process: say it once
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

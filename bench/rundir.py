@@ -119,10 +119,16 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 class RunContext:
-    """What a method sees of its run: folder, seed, device, stages, log, progress."""
+    """What a method sees of its run: folder, seed, device, stages, log, progress.
 
-    def __init__(self, run_dir: Path, cfg: RunConfig, *, resume: bool = False, quiet: bool = False):
+    `dir` is where this process writes: the run folder, or, in the other processes of a
+    launched run, a scratch folder (bench.distributed); `finished_stages_in` is the run folder
+    whose finished stages are reloaded (default: `dir`)."""
+
+    def __init__(self, run_dir: Path, cfg: RunConfig, *, resume: bool = False, quiet: bool = False,
+                 finished_stages_in: Path | None = None):
         self.dir = Path(run_dir)
+        self.finished_stages_in = Path(finished_stages_in or run_dir)
         self.cfg = cfg
         self.seed = cfg.seed
         self.resume = resume
@@ -134,13 +140,15 @@ class RunContext:
 
     @property
     def device(self) -> str:
-        if self.cfg.device != "auto":
-            return self.cfg.device
+        """This process's device: auto is cuda when present, and under a launcher each
+        process's own GPU (bench.distributed.process_device)."""
+        if self.cfg.device == "cpu":
+            return "cpu"
         try:
-            import torch
+            from bench.distributed import process_device
 
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        except ImportError:
+            return process_device(self.cfg.device)
+        except ImportError:  # torch-free install
             return "cpu"
 
     @property
@@ -171,12 +179,17 @@ class RunContext:
         left for this stage are dropped; after the stage, trained or reloaded, they are seeded
         again from (run seed, stage name + "/done"). So a resumed run draws the same numbers
         as an uninterrupted one, in every stage and in what follows the last one (predict).
+
+        In a launched run the main process says whether the stage finished, so every process
+        trains it (data-parallel) or reloads it from the run folder alike.
         """
-        path = self.stage_dir(name)
-        if self.stage_done(name):
-            load(path)
+        from bench.distributed import from_main
+
+        if from_main(lambda: (self.finished_stages_in / "stages" / name / "DONE").exists()):
+            load(self.finished_stages_in / "stages" / name)
             self.stages_reused.append(name)
         else:
+            path = self.stage_dir(name)
             started = time.time()
             self._drop_log_rows(name)
             seed_global_rngs(stage_seed(self.seed, name))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,23 +76,41 @@ def validate(cfg: RunConfig) -> RunIdentity:
 
 
 def execute(
-    cfg: RunConfig, *, resume: bool = False, force: bool = False, quiet: bool = False
+    cfg: RunConfig, *, resume: bool = False, force: bool = False, quiet: bool = False,
+    index: bool = True,
 ) -> RunResult:
-    """Run one (method, dataset, seed, config) cell end to end."""
-    identity = validate(cfg)
-    with torch_threads(cfg.threads), run_lock(identity.run_dir):  # threads: this run only
-        return _execute(identity, resume=resume, force=force, quiet=quiet)
+    """Run one (method, dataset, seed, config) cell end to end.
+
+    Under a launcher (`accelerate launch -m bench.cli run …`) every process calls this: the
+    main one validates, holds the run lock and decides what happens to the folder, and tells
+    the others (bench.distributed); all of them train, the main one alone predicts, scores
+    and writes. `index=False` leaves the results store alone (cluster jobs of a sweep: the
+    sweep indexes the finished folders itself, so SQLite never has concurrent writers).
+    """
+    from bench import distributed
+
+    distributed.process_device(cfg.device)  # a device the launch cannot honour fails everywhere
+    distributed.world(cfg.device)
+    identity = distributed.from_main(lambda: validate(cfg))
+    with torch_threads(cfg.threads), _lock_on_main(identity.run_dir):  # threads: this run only
+        return _execute(identity, resume=resume, force=force, quiet=quiet, index=index)
 
 
-def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool) -> RunResult:
-    cfg, run_id, run_dir = identity.cfg, identity.run_id, identity.run_dir
-    cls = method_class(cfg.method)
-    store = ResultsStore(default_store_path(cfg.runs_dir))
+@contextmanager
+def _lock_on_main(run_dir: Path) -> Iterator[None]:
+    """The run lock, held by the main process only; the others learn whether it was taken."""
+    from bench import distributed
 
+    with ExitStack() as stack:
+        distributed.from_main(lambda: stack.enter_context(run_lock(run_dir)))
+        yield
+
+
+def _reuse_or_prepare(run_dir: Path, *, resume: bool, force: bool) -> bool:
+    """True for a finished folder to reuse; else the folder is ready for work (emptied by
+    --force); an unfinished one without --resume is an error."""
     if (run_dir / "DONE").exists() and not force:
-        store.add_run(run_dir)  # the store may have been lost; the folder is the truth
-        metrics = MetricsFile.read(run_dir)
-        return RunResult(run_id, run_dir, metrics.rows, metrics.unavailable, reused=True)
+        return True
     if run_dir.exists() and force:
         shutil.rmtree(run_dir)
     elif run_dir.exists() and not resume:
@@ -98,18 +118,39 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool) -
             f"run folder {run_dir} exists but is unfinished ({_finished_stages_text(run_dir)}); "
             "pass --resume to continue it or --force to start over"
         )
+    return False
+
+
+def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool, index: bool) -> RunResult:
+    from bench import distributed
+
+    cfg, run_id, run_dir = identity.cfg, identity.run_id, identity.run_dir
+    cls = method_class(cfg.method)
+    main = distributed.is_main()
+    store = ResultsStore(default_store_path(cfg.runs_dir)) if index and main else None
+
+    if distributed.from_main(lambda: _reuse_or_prepare(run_dir, resume=resume, force=force)):
+        if store is not None:
+            store.add_run(run_dir)  # the store may have been lost; the folder is the truth
+        metrics = MetricsFile.read(run_dir)
+        return RunResult(run_id, run_dir, metrics.rows, metrics.unavailable, reused=True)
     from bench.progress import silent_bar, use_progress
     from bench.warnings_log import route_third_party_warnings
 
     try:
-        # library notices go to the log, not the terminal; bars opened deep inside (TRL, PPO,
-        # scoring, encoders) follow --quiet
-        with route_third_party_warnings(run_dir / "run.log"), use_progress(silent_bar if quiet else None):
-            result = _work(identity, cls, store, resume=resume, quiet=quiet)
+        with ExitStack() as stack:
+            # the other processes of a launched run write into a scratch folder, never the run's
+            work_dir = run_dir if main else stack.enter_context(distributed.scratch_folder(run_id))
+            # library notices go to the log, not the terminal; bars opened deep inside (TRL,
+            # PPO, scoring, encoders) follow --quiet
+            stack.enter_context(route_third_party_warnings(work_dir / "run.log"))
+            stack.enter_context(use_progress(silent_bar if quiet or not main else None))
+            result = _work(identity, cls, store, work_dir=work_dir, resume=resume, quiet=quiet or not main)
     except BaseException as exc:
-        _after_failure(run_dir, exc)
+        if main:
+            _after_failure(run_dir, exc)
         raise
-    if cfg.report_to:
+    if cfg.report_to and main:
         from bench.rundir import read_jsonl
         from bench.trackers import report_run
 
@@ -143,11 +184,14 @@ def _finished_stages_text(run_dir: Path) -> str:
 
 
 def _work(
-    identity: RunIdentity, cls: type[Method], store: ResultsStore, *, resume: bool, quiet: bool
+    identity: RunIdentity, cls: type[Method], store: ResultsStore | None, *, work_dir: Path,
+    resume: bool, quiet: bool,
 ) -> RunResult:
+    from bench import distributed
+
     cfg, run_id, run_dir = identity.cfg, identity.run_id, identity.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.resolved.yaml", dump_yaml(to_dict(cfg)))
+    work_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(work_dir / "config.resolved.yaml", dump_yaml(to_dict(cfg)))
     seed_everything(cfg.seed)
 
     from bench import data as data_layer
@@ -155,13 +199,16 @@ def _work(
 
     loaded = data_layer.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed)
     splits = data_layer.make_splits(loaded, cfg.data, cfg.seed)
-    atomic_write_json(run_dir / "splits.json", splits.info)
+    atomic_write_json(work_dir / "splits.json", splits.info)
 
-    ctx = RunContext(run_dir, cfg, resume=resume, quiet=quiet)
+    ctx = RunContext(work_dir, cfg, resume=resume, quiet=quiet, finished_stages_in=run_dir)
+    distributed.select_device(ctx.device)  # "cuda:N": libraries placing models on "cuda" use GPU N
     method = cls(identity.params, ctx)
     started = time.time()
     method.fit(splits)
     fit_seconds = time.time() - started
+    if not distributed.is_main():  # trained alongside the main process, which does the rest
+        return RunResult(run_id, run_dir, [], stages_run=list(ctx.stages_run), stages_reused=list(ctx.stages_reused))
 
     test = _eval_records(splits.test, cfg, run_dir)
     started = time.time()
@@ -222,7 +269,8 @@ def _work(
     )
     metrics.write(run_dir)
     atomic_write_text(run_dir / "DONE", info["finished_at"] + "\n")
-    store.add_run(run_dir)
+    if store is not None:
+        store.add_run(run_dir)
     return RunResult(
         run_id, run_dir, metrics.rows, dict(report.unavailable),
         stages_run=list(ctx.stages_run), stages_reused=list(ctx.stages_reused),

@@ -67,10 +67,17 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> 
     return (x * mask).sum(dim) / mask.sum(dim).clamp(min=1.0)
 
 
-def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
-    """(x - mean) / std over the masked entries (population variance), as in TRL."""
-    mean = masked_mean(x, mask)
-    var = masked_mean((x - mean) ** 2, mask)
+def masked_whiten(
+    x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, all_sum: Any = None
+) -> torch.Tensor:
+    """(x - mean) / std over the masked entries (population variance), as in TRL. With
+    `all_sum` (sum over the processes of a launched run) the statistics are those of the
+    whole batch, not of this process's rows."""
+    total = all_sum or (lambda t: t)
+    maskf = mask.to(x.dtype)
+    count = total(maskf.sum()).clamp(min=1.0)
+    mean = total((x * maskf).sum()) / count
+    var = total((((x - mean) ** 2) * maskf).sum()) / count
     out = (x - mean) * torch.rsqrt(var + 1e-8)
     if not shift_mean:
         out = out + mean
@@ -229,7 +236,14 @@ def response_mask_from(
 class PPOTrainer:
     """PPO on a PEFT (LoRA) causal LM; the reference policy is the same model with its
     adapters disabled, so one base model serves as policy, reference and (for ExpCTR) the
-    frozen LC scorer."""
+    frozen LC scorer.
+
+    Data-parallel in a launched run (bench.distributed): each process rolls out its own rows
+    of the batch and `step(..., rows=(offset, total))` says which; the minibatches are drawn
+    over the whole batch, each process's loss is weighted by its share of the minibatch's
+    tokens and the gradients are summed, so the update is the one-process update of the
+    whole batch (up to float rounding) whatever the number of processes.
+    """
 
     def __init__(
         self, model: Any, tokenizer: Any, config: PPOConfig | None = None, *, seed: int = 0
@@ -251,6 +265,12 @@ class PPOTrainer:
         if not params:
             raise ValueError("the policy has no trainable parameters (add LoRA adapters first)")
         self.policy_params = params
+        from bench.distributed import world
+
+        self.group = world()
+        if self.group.size > 1 and self.cfg.algorithm == "rloo":
+            raise ValueError("algorithm=rloo runs in one process (its baseline needs the whole batch)")
+        self.group.sync_parameters(params + list(self.value_head.parameters()))  # as DDP does
         self.optimizer = torch.optim.AdamW(
             [{"params": params}, {"params": list(self.value_head.parameters())}], lr=self.cfg.lr
         )
@@ -275,6 +295,9 @@ class PPOTrainer:
         through the shared generation helper (bench.backbones.generate)."""
         from bench.backbones.generate import generate_batch, generation_kwargs
 
+        if not prompts:  # a process whose share of a small batch is empty
+            empty = torch.zeros((0, 1), dtype=torch.long, device=self.device)
+            return Rollout([], empty, empty, empty, empty, [])
         q_ids, q_mask = self._encode_prompts(prompts)
         self.model.eval()
         r_ids = generate_batch(self.model, q_ids, q_mask, **generation_kwargs(
@@ -320,6 +343,9 @@ class PPOTrainer:
     @torch.no_grad()
     def score_rollout(self, ro: Rollout) -> Rollout:
         """Fill old log-probs, values and reference log-probs (adapters disabled)."""
+        if ro.response_ids.shape[0] == 0:
+            ro.old_logp = ro.ref_logp = ro.old_values = torch.zeros(ro.response_ids.shape, device=self.device)
+            return ro
         self.model.eval()
         ro.old_logp, ro.old_values = self.forward(
             ro.query_ids, ro.query_mask, ro.response_ids, ro.response_mask
@@ -335,15 +361,20 @@ class PPOTrainer:
 
     # -- the update ---------------------------------------------------------------------------
 
-    def step(self, ro: Rollout, scores: torch.Tensor | Sequence[float]) -> dict[str, float]:
+    def step(
+        self, ro: Rollout, scores: torch.Tensor | Sequence[float], *, rows: tuple[int, int] | None = None
+    ) -> dict[str, float]:
         """One PPO update on a scored rollout; `scores` are the (already normalised) sequence
-        rewards R(Z). Returns mean statistics of the step."""
-        cfg = self.cfg
+        rewards R(Z). `rows=(offset, total)`: in a launched run, this process holds rows
+        offset.. of a batch of `total` (default: all of it). Returns mean statistics of the step."""
+        cfg, group = self.cfg, self.group
         if ro.old_logp is None:
             self.score_rollout(ro)
         scores = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
         mask = ro.response_mask
         maskf = mask.float()
+        B = ro.response_ids.shape[0]
+        offset, total = rows or (0, B)
         rewards, kl = token_rewards(
             scores, ro.old_logp, ro.ref_logp, mask, cfg.beta, cfg.kl_estimator
         )
@@ -354,9 +385,8 @@ class PPOTrainer:
             adv_seq = rloo_advantages(seq, group=seq.shape[0])
             advantages = adv_seq[:, None] * maskf
             returns = advantages
-        if cfg.whiten_advantages and mask.sum() > 1:
-            advantages = masked_whiten(advantages, mask)
-        B = ro.response_ids.shape[0]
+        if cfg.whiten_advantages and group.all_sum(maskf.sum()) > 1:
+            advantages = masked_whiten(advantages, mask, all_sum=group.all_sum)
         stats: dict[str, list[float]] = {
             "policy_loss": [],
             "value_loss": [],
@@ -365,46 +395,53 @@ class PPOTrainer:
         }
         self.model.eval()  # no dropout: the ratio is exactly 1 on the first minibatch
         gen = torch.Generator().manual_seed(self.seed + self.steps)
-        reward = scores.mean().item()  # shown beside the bar
-        updates = cfg.ppo_epochs * -(-B // cfg.minibatch_size)
+        reward = (group.all_sum(scores.sum()) / max(1, total)).item()  # shown beside the bar
+        trained = self.policy_params + list(self.value_head.parameters())
+        updates = cfg.ppo_epochs * -(-total // cfg.minibatch_size)
+        last_pg = 0.0
         with bar(f"{cfg.algorithm.upper()} update", updates) as advance:
             for _ in range(cfg.ppo_epochs):
-                order = torch.randperm(B, generator=gen)
-                for start in range(0, B, cfg.minibatch_size):
-                    idx = order[start : start + cfg.minibatch_size].to(self.device)
+                order = torch.randperm(total, generator=gen)
+                for start in range(0, total, cfg.minibatch_size):
+                    chosen = order[start : start + cfg.minibatch_size]
+                    idx = (chosen[(chosen >= offset) & (chosen < offset + B)] - offset).to(self.device)
                     m = mask[idx]
-                    logp, values = self.forward(
-                        ro.query_ids[idx],
-                        ro.query_mask[idx],
-                        ro.response_ids[idx],
-                        m,
-                        values=cfg.algorithm == "ppo",
-                    )
-                    pg, info = policy_loss(logp, ro.old_logp[idx], advantages[idx], m, cfg.clip_eps)
-                    loss = pg
-                    if cfg.algorithm == "ppo":
-                        vl = value_loss(values, ro.old_values[idx], returns[idx], m, cfg.clip_value)
-                        loss = loss + cfg.vf_coef * vl
-                        stats["value_loss"].append(vl.item())
+                    # this process's share of the minibatch's tokens (1 in one process)
+                    tokens = m.sum().float()
+                    share = tokens / group.all_sum(tokens).clamp(min=1.0)
                     self.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if cfg.max_grad_norm:
-                        torch.nn.utils.clip_grad_norm_(
-                            self.policy_params + list(self.value_head.parameters()), cfg.max_grad_norm
+                    if len(idx):
+                        logp, values = self.forward(
+                            ro.query_ids[idx],
+                            ro.query_mask[idx],
+                            ro.response_ids[idx],
+                            m,
+                            values=cfg.algorithm == "ppo",
                         )
+                        pg, info = policy_loss(logp, ro.old_logp[idx], advantages[idx], m, cfg.clip_eps)
+                        loss = pg
+                        if cfg.algorithm == "ppo":
+                            vl = value_loss(values, ro.old_values[idx], returns[idx], m, cfg.clip_value)
+                            loss = loss + cfg.vf_coef * vl
+                            stats["value_loss"].append(vl.item())
+                        (loss * share).backward()
+                        last_pg = pg.item()
+                        stats["policy_loss"].append(last_pg)
+                        stats["clipfrac"].append(info["clipfrac"])
+                        stats["approx_kl"].append(info["approx_kl"])
+                    group.sum_gradients(trained)
+                    if cfg.max_grad_norm:
+                        torch.nn.utils.clip_grad_norm_(trained, cfg.max_grad_norm)
                     self.optimizer.step()
-                    stats["policy_loss"].append(pg.item())
-                    stats["clipfrac"].append(info["clipfrac"])
-                    stats["approx_kl"].append(info["approx_kl"])
-                    advance(1, reward=reward, policy_loss=pg.item())
+                    advance(1, reward=reward, policy_loss=last_pg)
         self.steps += 1
         lengths = maskf.sum(1)
         out = {k: (sum(v) / len(v) if v else 0.0) for k, v in stats.items()}
         out.update(
-            score=scores.mean().item(),
-            kl=(kl.sum(1)).mean().item(),
-            reward_total=rewards.sum(1).mean().item(),
-            response_len=lengths.mean().item(),
+            score=reward,
+            kl=(kl.sum(1)).mean().item() if B else 0.0,
+            reward_total=rewards.sum(1).mean().item() if B else 0.0,
+            response_len=lengths.mean().item() if B else 0.0,
         )
         return out
 

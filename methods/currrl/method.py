@@ -72,6 +72,9 @@ class Params(ZeroShotParams):
     stage3_steps: int | None = None
     # "strict": no <answer> tag -> reward 0; "lenient": untagged text
     answer_parsing: Literal["strict", "lenient"] = "strict"
+    # GRPO rollouts through vLLM: TRL's own options, passed through as given (untested here,
+    # needs GPUs), e.g. {use_vllm: true, vllm_mode: server, vllm_server_base_url: http://host:8000}
+    grpo_vllm: dict[str, Any] = field(default_factory=dict)
     # stage 3 phase 1: DPO (eq. 1)
     use_dpo: bool = True
     dpo_beta: float = 0.1
@@ -197,6 +200,9 @@ class CurrRLCER(LLMZeroShot):
 
     def __init__(self, params: Any, run: Any):
         super().__init__(params, run)
+        unknown = sorted(k for k in params.grpo_vllm if k != "use_vllm" and not k.startswith("vllm_"))
+        if unknown:
+            raise ConfigError(f"model.grpo_vllm takes TRL's use_vllm and vllm_* options, not {', '.join(unknown)}")
         self._encoder = None
         self._classifier = None
         self.pair_stats: dict[str, Any] | None = None
@@ -276,12 +282,15 @@ class CurrRLCER(LLMZeroShot):
 
     def _grpo_settings(self, steps: int | None, n_prompts: int, completion_len: int):
         from bench.adapters.trl import GRPOSettings
+        from bench.distributed import per_process
 
         p = self.params
         return GRPOSettings(
             max_steps=self._steps(steps, n_prompts, p.prompts_per_step * p.gradient_accumulation_steps),
             learning_rate=p.learning_rate,
-            per_device_train_batch_size=p.prompts_per_step * p.num_generations,
+            # the config's batch is the global one; a launched run splits it over its processes
+            per_device_train_batch_size=per_process(
+                p.prompts_per_step * p.num_generations, "model.prompts_per_step x model.num_generations"),
             gradient_accumulation_steps=p.gradient_accumulation_steps,
             num_generations=p.num_generations,
             max_completion_length=completion_len,
@@ -289,6 +298,7 @@ class CurrRLCER(LLMZeroShot):
             temperature=p.temperature,
             seed=self.run.seed,
             device=self.run.device,
+            extra=dict(p.grpo_vllm),
         )
 
     def _run_stage(self, name: str, train_fn) -> None:
@@ -371,6 +381,7 @@ class CurrRLCER(LLMZeroShot):
     def _dpo(self, records: list[Record]) -> None:
         from bench.adapters.trl import DPOSettings, train_dpo
         from bench.backbones.generate import generate
+        from bench.distributed import from_main, per_process
         from bench.rundir import atomic_write_json
         from methods.currrl.pairs import build_dpo_pairs, teacher_explanations
 
@@ -380,10 +391,10 @@ class CurrRLCER(LLMZeroShot):
             # the rejected side comes from the stage-2 model = model with the new adapter off
             chosen_fn = None
             if p.teacher == "endpoint":
-                texts = teacher_explanations(
+                texts = from_main(lambda: teacher_explanations(
                     records, lambda r: self.prompt("explain", r), p.teacher_base_url, p.teacher_model,
                     os.environ.get(p.teacher_api_key_env),
-                )  # fmt: skip
+                ))  # fmt: skip
                 table = {id(r): t for r, t in zip(records, texts, strict=False)}
                 chosen_fn = lambda r: table.get(id(r), "")  # noqa: E731
 
@@ -395,12 +406,13 @@ class CurrRLCER(LLMZeroShot):
                         seed=self.run.seed, advance=advance,
                     )  # fmt: skip
 
-            rows, stats = build_dpo_pairs(
+            # built once, by the main process of a launched run: every process trains on the same pairs
+            rows, stats = from_main(lambda: build_dpo_pairs(
                 records, prompt_fn=lambda r: self.prompt("explain", r), generate_fn=gen,
                 similarity_fn=self.encoder().similarity, chosen_fn=chosen_fn,
                 mask_ratio=p.dpo_mask_ratio, threshold=p.dpo_similarity_threshold,
                 max_tries=p.dpo_max_tries, seed=self.run.seed,
-            )  # fmt: skip
+            ))  # fmt: skip
             self.pair_stats = stats.to_dict()
             atomic_write_json(folder / "pairs_stats.json", self.pair_stats)
             from bench.rundir import atomic_write_jsonl
@@ -412,7 +424,8 @@ class CurrRLCER(LLMZeroShot):
                 return model
             settings = DPOSettings(
                 max_steps=self._steps(p.dpo_steps, len(rows), p.dpo_batch_size),
-                learning_rate=p.dpo_learning_rate, per_device_train_batch_size=p.dpo_batch_size,
+                learning_rate=p.dpo_learning_rate,
+                per_device_train_batch_size=per_process(p.dpo_batch_size, "model.dpo_batch_size"),
                 beta=p.dpo_beta, max_length=p.dpo_max_length, seed=self.run.seed, device=self.run.device,
             )  # fmt: skip
             clean = [{k: r[k] for k in ("prompt", "chosen", "rejected")} for r in rows]

@@ -253,6 +253,8 @@ class ExpCTR(Method):
 
         from methods.expctr.rewards import ic_reward, lc_reward
 
+        if not records:  # a process whose share of a small batch is empty
+            return torch.zeros(0, dtype=torch.float64), {}
         y = torch.tensor([float(r.label) for r in records], dtype=torch.float64)
         if kind == "lc":
             s = torch.from_numpy(self._lc_scores(records, texts))
@@ -273,12 +275,18 @@ class ExpCTR(Method):
     # -- PPO stages ---------------------------------------------------------------------------
 
     def _train_ppo(self, stage: str, epochs: int, stage_dir: Path) -> None:
+        """PPO passes over the RL records. In a launched run each process rolls out and scores
+        its own rows of each batch; eq. 10 normalises over the whole batch and the PPO update
+        is the whole batch's (bench.adapters.ppo), so `batch_size` means the same on 1 or N
+        processes."""
         import torch
 
         from bench.backbones.generate import render_chat
+        from bench.distributed import world
         from methods.expctr.rewards import normalize_clip
 
         p: Params = self.params  # type: ignore[assignment]
+        group = world()
         kind = "lc" if stage == "lc" else "ic"
         records = self.rl_records
         rng = random.Random(f"{self.run.seed}:{stage}")
@@ -290,16 +298,20 @@ class ExpCTR(Method):
                 rng.shuffle(order)
                 for start in range(0, len(order), p.batch_size):
                     batch = [records[j] for j in order[start : start + p.batch_size]]
+                    lo, hi = group.rows_of(len(batch))  # this process's rows (all of them in one)
                     prompts = [
                         render_chat(self.tok, explanation_prompt(r, self.domain, p.prompt_history))
-                        for r in batch
+                        for r in batch[lo:hi]
                     ]
-                    torch.manual_seed(self.run.seed * 100003 + self.global_step)
+                    torch.manual_seed(self.run.seed * 100003 + self.global_step + 7_919_993 * group.rank)
                     ro = self.trainer.rollout(prompts)
-                    raw, extra = self._rewards(kind, batch, ro.texts)
-                    norm = normalize_clip(raw, p.delta)  # eq. 10
-                    stats = self.trainer.step(ro, norm.float())
-                    for r, text in zip(batch, ro.texts, strict=False):
+                    raw_mine, extra = self._rewards(kind, batch[lo:hi], ro.texts)
+                    shares = group.gather((raw_mine.tolist(), ro.texts))  # every process's rows
+                    raw = torch.tensor([x for values, _ in shares for x in values], dtype=torch.float64)
+                    texts = [t for _, share in shares for t in share]
+                    norm = normalize_clip(raw, p.delta)  # eq. 10, over the whole batch
+                    stats = self.trainer.step(ro, norm[lo:hi].float(), rows=(lo, len(batch)))
+                    for r, text in zip(batch, texts, strict=True):
                         self.explanations[_key(r)] = text
                     self.run.log(
                         stage, step, kind=kind, epoch=epoch, global_step=self.global_step,
