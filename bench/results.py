@@ -20,7 +20,8 @@ from bench.scored_records import read_scored_records
 
 # 2: runs record which test records were scored (bench.scored_records)
 # 3: runs carry their flattened effective config and the settings changed from its defaults
-SCHEMA_VERSION = 3
+# 4: runs list how the data they read differs from the dataset spec (data_issues)
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS runs (
     n_test INTEGER,
     split_digest TEXT,
     config TEXT NOT NULL,
-    changed_from_defaults TEXT
+    changed_from_defaults TEXT,
+    data_issues TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
@@ -143,7 +145,7 @@ class ResultsStore:
         with closing(self._connect()) as con, con:
             con.execute("DELETE FROM runs WHERE run_id = ?", (info["run_id"],))
             con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     info["run_id"],
                     info["method"],
@@ -159,6 +161,7 @@ class ResultsStore:
                     scored.split_digest,
                     json.dumps(config, default=str),
                     None if changed is None else json.dumps(changed, default=str),
+                    json.dumps(_data_issues(run_dir)),
                 ),
             )
             con.executemany(
@@ -240,7 +243,16 @@ class ResultsStore:
             run["config"] = json.loads(run["config"])
             changed = run["changed_from_defaults"]
             run["changed_from_defaults"] = None if changed is None else json.loads(changed)
+            run["data_issues"] = json.loads(run["data_issues"])
         return runs
+
+
+def _data_issues(run_dir: Path) -> list[str]:
+    from bench.data.report import data_issues
+
+    provenance = run_dir / "provenance.json"
+    recorded = json.loads(provenance.read_text(encoding="utf-8")) if provenance.exists() else {}
+    return data_issues(recorded.get("data") or {})
 
 
 def run_settings(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:

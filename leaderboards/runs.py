@@ -36,6 +36,8 @@ class RunInfo:
     # {key: default} of the settings the run changed (None: unknown, an old folder)
     changed_from_defaults: dict[str, Any] | None = None
     scored: ScoredRecords = ScoredRecords(None, None, None, None)
+    # how the data it read differs from the dataset spec (bench.data.report.data_issues)
+    data_issues: tuple[str, ...] = ()
 
 
 def load_runs(store: ResultsStore) -> list[RunInfo]:
@@ -47,7 +49,7 @@ def load_runs(store: ResultsStore) -> list[RunInfo]:
             RunInfo(
                 r["run_id"], r["method"], r["dataset"], int(r["seed"]), r["cfg_hash"],
                 r.get("profile"), r["run_dir"], r.get("finished_at"), r["config"],
-                r["changed_from_defaults"], scored,
+                r["changed_from_defaults"], scored, tuple(r.get("data_issues") or ()),
             )
         )  # fmt: skip
     return runs
@@ -90,15 +92,30 @@ def assign_runs(
             by_seed = cells.setdefault((hit.id, run.dataset), {})
             other = by_seed.get(run.seed)
             if other is not None and other.run_id != run.run_id:
-                newer = (run.finished_at or "") >= (other.finished_at or "")
-                keep, drop = (run, other) if newer else (other, run)
+                keep, drop = max(run, other, key=_preference), min(run, other, key=_preference)
                 by_seed[run.seed] = keep
-                notes.append(
-                    f"{drop.run_id}: same row, dataset and seed as {keep.run_id}; the later run is used"
+                why = (
+                    f"it read modified data ({'; '.join(drop.data_issues)})"
+                    if drop.data_issues and not keep.data_issues
+                    else "the later run is used"
                 )
+                notes.append(f"{drop.run_id}: same row, dataset and seed as {keep.run_id}; {why}")
             else:
                 by_seed[run.seed] = run
+    used = {run.run_id: run for by_seed in cells.values() for run in by_seed.values()}
+    notes += [
+        f"{run.run_id}: read modified data ({'; '.join(run.data_issues)}); its numbers may not "
+        "compare with runs on the dataset as published"
+        for run in used.values()
+        if run.data_issues
+    ]
     return cells, notes
+
+
+def _preference(run: RunInfo) -> tuple[bool, str]:
+    """Between two runs of one cell: a run on the data as its spec records it beats one on
+    modified data (another file, skipped lines), whatever their age; then the later wins."""
+    return (not run.data_issues, run.finished_at or "")
 
 
 def _shared_sweep_point(hits: list[RowSpec]) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.errors import DataError, DataWarning
@@ -188,3 +189,14 @@ class LoadReport:
             records_loaded=data.get("records_loaded", 0), subsample=data.get("subsample"),
             from_cache=data.get("from_cache"),
         )  # fmt: skip
+
+
+def data_issues(report: dict[str, Any]) -> list[str]:
+    """Why the records a run read differ from the dataset as its spec records it (empty: they
+    do not): files whose sha256 differs from the spec's, bad lines or duplicates skipped.
+    `report` is LoadReport.to_dict(), as provenance.json keeps it. Tables prefer runs without."""
+    issues = [f"{Path(p).name}: sha256 differs from the dataset spec" for p in report.get("sha256_mismatches") or []]
+    skipped = int(report.get("bad_lines") or 0)
+    if skipped:
+        issues.append(f"{skipped} bad or duplicate line(s) skipped (--on-bad-line skip)")
+    return issues

@@ -155,6 +155,27 @@ def test_duplicate_seed_keeps_latest_and_notes_it(tmp_path):
     assert len(t.notes) == 1 and "later run is used" in t.notes[0]
 
 
+def test_a_run_on_the_spec_data_beats_a_later_run_on_modified_data(tmp_path):
+    write_run(tmp_path, "peter", "amazon-instruments", 0, {"rmse": 0.9},
+              finished_at="2025-01-01T00:00:00", data_report={"sha256_mismatches": []})  # fmt: skip
+    truncated = {"sha256_mismatches": ["/d/amazon2014/reviews_Musical_Instruments_5.json.gz"]}
+    write_run(tmp_path, "peter", "amazon-instruments", 0, {"rmse": 0.8},
+              finished_at="2025-02-01T00:00:00", data_report=truncated)  # fmt: skip
+    t = build_table(synthetic_spec(), ResultsStore(default_store_path(tmp_path)))
+    c, _ = cell(t, "peter", "amazon-instruments", "rmse")
+    assert c.values == [0.9]  # the later run read a truncated copy: never the one shown
+    [note] = t.notes
+    assert "read modified data (reviews_Musical_Instruments_5.json.gz: sha256 differs from the dataset spec)" in note
+
+
+def test_a_cell_only_modified_data_filled_says_so(tmp_path):
+    write_run(tmp_path, "peter", "amazon-instruments", 0, {"rmse": 0.8},
+              data_report={"bad_lines": 3, "sha256_mismatches": []})  # fmt: skip
+    t = build_table(synthetic_spec(), ResultsStore(default_store_path(tmp_path)))
+    assert cell(t, "peter", "amazon-instruments", "rmse")[0].values == [0.8]
+    assert any("3 bad or duplicate line(s) skipped" in n and "may not compare" in n for n in t.notes)
+
+
 def test_blocks_layout_one_block_per_dataset(tmp_path):
     store = build_synthetic_store(tmp_path)
     t = build_table(synthetic_spec(layout="blocks"), store)
