@@ -41,8 +41,6 @@ be accepted (`**kw`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -122,9 +120,6 @@ def present_fields(rows: Sequence[dict[str, Any]]) -> set[str]:
     return {f for f in FIELDS if all(field_value(r, f) is not None for r in rows)}
 
 
-def prompt_hash(text: str) -> str:
-    """Short stable hash for a judge prompt template (goes into version())."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 class Metric:
@@ -217,7 +212,3 @@ def std_values(values: Sequence[MetricValue]) -> list[MetricValue]:
 
 def _pstdev(values: Sequence[float]) -> float:
     return statistics.pstdev(values) if values else float("nan")
-
-
-def version_hash(version: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(version, sort_keys=True, default=str).encode()).hexdigest()[:8]

@@ -39,7 +39,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from bench.errors import BenchError
@@ -361,8 +361,3 @@ class _FailureStreak:
             self.count += 1
             if self.count >= self.limit:
                 raise JudgeError(f"{exc}; {self.count} requests in a row got no chat completion")
-
-
-def with_settings(client: JudgeClient, **changes: Any) -> JudgeClient:
-    """A client sharing the cache of `client` with some settings changed (e.g. max_tokens)."""
-    return JudgeClient(replace(client.settings, **changes), cache=client.cache, sleep=client._sleep)

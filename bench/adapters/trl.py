@@ -14,8 +14,7 @@ TRL 1.16 facts this adapter encodes:
 - DPO on an in-memory model without LoRA needs an explicit `ref_model` (a frozen copy is made);
   with LoRA the adapter-disabled model is the reference;
 - ORPOTrainer lives in `trl.experimental.orpo`;
-- PPOTrainer was removed in TRL >= 1.13: `train_ppo` raises `TRLUnsupported` (ExpCTR supplies
-  its own loop on top of `policy_logprobs` hooks here).
+- PPOTrainer was removed in TRL >= 1.13: ExpCTR's PPO is erbench's own (bench.adapters.ppo).
 """
 
 from __future__ import annotations
@@ -434,12 +433,3 @@ def train_orpo(
     kw.update(beta=beta, max_length=max_length)
     kw.update(settings.extra)
     return _fit(orpo.ORPOTrainer, model, tokenizer, rows, orpo.ORPOConfig(**kw), log_fn, peft_config)
-
-
-def train_ppo(*args: Any, **kwargs: Any) -> Any:
-    """PPOTrainer was removed from TRL >= 1.13; methods needing PPO (ExpCTR) implement their
-    rollout/update loop on `bench.backbones` primitives and log through the run context."""
-    raise TRLUnsupported(
-        f"PPOTrainer is not part of trl=={TRL_VERSION} (removed in 1.13); "
-        "use a method-local PPO loop or GRPO (train_grpo)"
-    )

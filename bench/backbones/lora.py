@@ -38,10 +38,6 @@ def lora_state(model: Any) -> dict[str, Any]:
     return {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n}
 
 
-def save_lora(model: Any, folder: str | Path) -> None:
-    model.save_pretrained(str(folder))
-
-
 def merge_lora(model: Any) -> Any:
     """Fold a PeftModel's adapter into its base weights; returns the plain model."""
     if hasattr(model, "merge_and_unload"):

@@ -89,14 +89,6 @@ def tokens(text: str) -> list[str]:
 _DROP = STOPWORDS | GENERIC
 
 
-def content_words(text: str) -> list[str]:
-    return [
-        t
-        for t in TOKEN.findall(text.lower())
-        if len(t) >= 3 and t not in STOPWORDS and "'" not in t
-    ]
-
-
 def aspect_words(text: str) -> list[str]:
     """Content words that are not generic (the words profiles and features are made of)."""
     return [
