@@ -40,6 +40,11 @@ Three model families
 Every model is validated each epoch on the valid split with RecBole's labeled evaluation
 (AUC), with early stopping; the best epoch's weights are kept.
 
+General models (LightGCN, for XRec's collaborative embeddings) are trained as RecBole trains
+them (BPR, one uniform negative per train interaction; every row of the train file is an
+edge of the graph, labels are not read) and validated by full-sort Recall@10 on the valid
+file; `RecBoleRun.final_embeddings()` returns their user and item tables under our ids.
+
 The checkpoint is `model.pth`, tensors only ({"state_dict", "other_parameter"}), beside the
 plain JSON `recbole_meta.json`; it is read back with torch.load(weights_only=True). RecBole's
 own checkpoint pickles its Config, which loading would unpickle from the run folder, so the
@@ -68,7 +73,12 @@ from bench.threads import torch_threads
 CONTEXT_MODELS = ("FM", "DeepFM", "AutoInt", "PNN", "xDeepFM", "FiGNN", "DCN", "DCNV2")
 POINTWISE_SEQ_MODELS = ("DIN", "DIEN")
 NEXT_ITEM_MODELS = ("Caser", "GRU4Rec", "SASRec", "BERT4Rec")
-ALL_MODELS = CONTEXT_MODELS + POINTWISE_SEQ_MODELS + NEXT_ITEM_MODELS
+# General (collaborative-filtering) models, trained for their user/item embeddings (XRec's
+# LightGCN): BPR with one uniform negative per train interaction, validated by full-sort
+# Recall@10 on the valid file; `RecBoleRun.final_embeddings` reads the tables out.
+GENERAL_MODELS = ("LightGCN",)
+GENERAL_VALID_METRIC = "recall@10"
+ALL_MODELS = CONTEXT_MODELS + POINTWISE_SEQ_MODELS + NEXT_ITEM_MODELS + GENERAL_MODELS
 
 SPLIT_NAMES = ("train", "valid", "test")
 HISTORY_SOURCES = ("all", "liked")
@@ -89,6 +99,8 @@ def model_family(model: str) -> str:
         return "pointwise_seq"
     if model in NEXT_ITEM_MODELS:
         return "next_item"
+    if model in GENERAL_MODELS:
+        return "general"
     raise BenchError(f"unsupported RecBole model {model!r}; supported: {', '.join(ALL_MODELS)}")
 
 
@@ -398,7 +410,13 @@ def recbole_config_dict(settings: RecBoleSettings, files: AtomicFiles) -> dict[s
     else:
         cfg["use_gpu"] = False
         cfg["gpu_id"] = ""
-    if family != "context":
+    if family == "general":
+        cfg["train_neg_sample_args"] = {"distribution": "uniform", "sample_num": 1}
+        cfg["eval_args"] = dict(cfg["eval_args"], mode="full", group_by="user")
+        cfg["metrics"] = ["Recall", "NDCG"]
+        cfg["topk"] = [10]
+        cfg["valid_metric"] = GENERAL_VALID_METRIC
+    elif family != "context":
         aliases = [ITEM_LIST] + ([NEG_ITEM_LIST] if files.with_neg_history else [])
         cfg["alias_of_item_id"] = aliases
         cfg["MAX_ITEM_LIST_LENGTH"] = settings.history_len
@@ -457,9 +475,10 @@ class RecBoleRun:
             )
         self.data_seconds = time.time() - started
         init_seed(self.config["seed"], self.config["reproducibility"])
-        self.model = get_model(self.config["model"])(self.config, self.train_data._dataset).to(
-            self.config["device"]
-        )
+        with recbole_compat.quiet():  # LightGCN builds its graph with a deprecated torch call
+            self.model = get_model(self.config["model"])(self.config, self.train_data._dataset).to(
+                self.config["device"]
+            )
         self.calibration: dict[str, float] | None = None
         self.history: list[dict[str, Any]] = []
 
@@ -482,9 +501,10 @@ class RecBoleRun:
         # RecBole saves the best epoch through this hook, pickling its Config with the weights
         trainer._save_checkpoint = lambda epoch, *args, **kwargs: self._save_weights(checkpoint)
         history = self.history
+        valid_key = self.valid_key
 
         def callback(epoch_idx: int, valid_score: float, *args: Any) -> None:
-            row = {"epoch": epoch_idx, "valid_auc": float(valid_score)}
+            row = {"epoch": epoch_idx, valid_key: float(valid_score)}
             loss = getattr(trainer, "_last_train_loss", None)
             if loss is not None:
                 row["train_loss"] = loss
@@ -518,8 +538,8 @@ class RecBoleRun:
         meta = {
             "model": self.settings.model,
             "family": self.family,
-            "best_valid_auc": float(best_score) if best_score is not None else None,
-            "best_epoch": max(history, key=lambda r: r["valid_auc"])["epoch"] if history else None,
+            f"best_{valid_key}": float(best_score) if best_score is not None else None,
+            "best_epoch": max(history, key=lambda r: r[valid_key])["epoch"] if history else None,
             "epochs_run": len(history),
             "history": history,
             "train_seconds": round(train_seconds, 3),
@@ -530,6 +550,29 @@ class RecBoleRun:
         }
         atomic_write_json(self.work_dir / self.META, meta)
         return meta
+
+    @property
+    def valid_key(self) -> str:
+        """The name of the per-epoch validation score in the history (valid AUC for CTR models)."""
+        return f"valid_{GENERAL_VALID_METRIC}" if self.family == "general" else "valid_auc"
+
+    def final_embeddings(self) -> tuple[list[str], Any, list[str], Any]:
+        """(user ids, user matrix, item ids, item matrix) of a general model: the embeddings its
+        `forward()` returns (LightGCN: the layer combination), one row per id, in our ids (not
+        RecBole's tokens); every user and item of the atomic files has a row."""
+        import torch
+
+        if self.family != "general":
+            raise BenchError(f"{self.settings.model} is not a general model: no embedding tables")
+        with torch.no_grad(), torch_threads(self.settings.torch_threads):
+            users, items = self.model.forward()
+        user_rows = self.dataset.field2token_id[USER]
+        item_rows = self.dataset.field2token_id[ITEM]
+        user_ids = list(self.files.user_tokens)
+        item_ids = list(self.files.item_tokens)
+        u_index = torch.tensor([user_rows[self.files.user_tokens[u]] for u in user_ids], dtype=torch.long)
+        i_index = torch.tensor([item_rows[self.files.item_tokens[i]] for i in item_ids], dtype=torch.long)
+        return user_ids, users.detach().cpu()[u_index], item_ids, items.detach().cpu()[i_index]
 
     def _save_weights(self, path: Path) -> None:
         import torch

@@ -32,6 +32,11 @@ tests/unit/test_recbole_compat.py checks that each is applied and that a Config 
    FutureWarning/DeprecationWarning/UserWarning raised from recbole's own modules while the
    adapter calls into RecBole, and nothing else.
 
+8. scipy's DOK matrix. LightGCN (and NGCF-style models) fill their adjacency matrix with
+   `dok_matrix._update(dict)`, the bulk insert of scipy < 1.12, where a DOK matrix was a dict;
+   newer scipy keeps the entries in `_dict` and dropped `_update`. `patch_scipy_dok()` adds it
+   back as an update of `_dict` (keys (row, col), values the entries), which is what it did.
+
 Config also sets `os.environ["CUDA_VISIBLE_DEVICES"]` from its `gpu_id`; the adapter passes
 the current value through (or "" for CPU runs) and restores the variable afterwards.
 """
@@ -85,6 +90,21 @@ def check_pandas() -> None:
         )
 
 
+def _dok_update(self: Any, entries: dict) -> None:
+    self._dict.update(entries)
+
+
+def patch_scipy_dok() -> bool:
+    """Give scipy's dok_matrix the `_update` bulk insert RecBole's LightGCN calls (patch 8);
+    returns True when it was added."""
+    from scipy.sparse import dok_matrix
+
+    if hasattr(dok_matrix, "_update") or not hasattr(dok_matrix((1, 1)), "_dict"):
+        return False
+    dok_matrix._update = _dok_update
+    return True
+
+
 def patch_tensorboard() -> None:
     import recbole.trainer.trainer as trainer_module
 
@@ -98,6 +118,7 @@ def apply() -> None:
         return
     check_pandas()
     patch_numpy()
+    patch_scipy_dok()
     patch_tensorboard()
     _applied = True
 
@@ -105,8 +126,10 @@ def apply() -> None:
 def applied() -> dict[str, bool]:
     """Which patches are in effect (for tests and provenance)."""
     import numpy as np
+    from scipy.sparse import dok_matrix
 
     state = {f"numpy.{alias}": hasattr(np, alias) for alias in NUMPY_ALIASES}
+    state["scipy.dok_matrix._update"] = hasattr(dok_matrix, "_update")
     try:
         import recbole.trainer.trainer as trainer_module
 

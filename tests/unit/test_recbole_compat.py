@@ -22,6 +22,7 @@ def test_patches_applied_and_config_builds(tmp_path, monkeypatch):
         "numpy.float_": True,
         "numpy.complex_": True,
         "numpy.unicode_": True,
+        "scipy.dok_matrix._update": True,
         "tensorboard": True,
     }
     assert np.float_ is np.float64 and np.complex_ is np.complex128 and np.unicode_ is np.str_
