@@ -8,3 +8,5 @@ METHODS.register("llm-zeroshot", "methods.currrl.method:LLMZeroShot",
                  summary="base backbone with the Curr-RLCER stage-2/3 prompts, no training")
 METHODS.register("expctr", "methods.expctr.method:ExpCTR",
                  summary="ExpCTR: PPO + LoRA explanations aligned to CTR (LC/IC rewards), iterative stages")
+METHODS.register("xrec", "methods.xrec.method:XRec",
+                 summary="XRec: LightGCN embeddings through MoE adapters, injected at every layer of a frozen LLM")

@@ -11,7 +11,9 @@ the stages before it (bench.backbones.lora), checkpointed in runs/.../stages/<na
                + coherence eq. 7 (sentiment-classifier rating vs ground truth)
 
 Prediction: the final model answers the stage-2 prompt (rating) and the stage-3 prompt
-(explanation). `LLMZeroShot` does the same with the untrained backbone.
+(explanation). `LLMZeroShot` does the same with the untrained backbone; with
+`model.prompt=xrec` its explanation prompt is XRec's (profiles, no review, no embeddings):
+the untrained comparison row of `xrec` (methods/xrec/prompts.py).
 Ablations: use_dpo=false (w/o DPO), use_coherence_reward=false (w/o coherence reward).
 """
 
@@ -46,6 +48,15 @@ class ZeroShotParams:
     explanation_max_new_tokens: int = 128
     predict_batch_size: int | Literal["auto"] = 8  # "auto": largest batch free GPU memory holds (8 on CPU)
     fallback_rating: float | None = None  # unparsable rating answer -> this (None: train mean)
+
+
+@dataclass
+class LLMZeroShotParams(ZeroShotParams):
+    # explanation prompt: "currrl" (Curr-RLCER stage 3: the profiles and the record's review) or
+    # "xrec" (XRec's prompt without its two embedding placeholders: item title, user and item
+    # profiles, no review), so the untrained backbone is read against `xrec` on the same input
+    prompt: Literal["currrl", "xrec"] = "currrl"
+    prompt_words: int = 50  # "xrec": the word limit the instruction states (as xrec's model.prompt_words)
 
 
 @dataclass
@@ -114,7 +125,7 @@ class LLMZeroShot(Method):
     (explanation) prompts."""
 
     produces: ClassVar[frozenset[str]] = frozenset({"rating", "explanation"})
-    Params: ClassVar[type] = ZeroShotParams
+    Params: ClassVar[type] = LLMZeroShotParams
 
     def __init__(self, params: Any, run: Any):
         super().__init__(params, run)
@@ -142,6 +153,11 @@ class LLMZeroShot(Method):
         atomic_write_json(self.run.dir / "backbone.json", self.backbone.describe())  # which mode ran
 
     def prompt(self, task: str, rec: Record) -> list[dict[str, str]]:
+        if task == "explain" and getattr(self.params, "prompt", "currrl") == "xrec":
+            from methods.xrec.prompts import PromptSpec, item_noun, messages
+
+            spec = PromptSpec(noun=item_noun(self.run.cfg.dataset), words=self.params.prompt_words)
+            return messages(rec, spec, slots=False, tokenizer=self.tokenizer)
         return build_prompt(task, rec, self.tokenizer, self.params.max_prompt_length, self.params.system_prompt)
 
     def _generate(self, prompts, max_new_tokens: int, description: str, **kw) -> list[str]:
