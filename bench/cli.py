@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--raw", required=True, help="folder holding the downloaded raw files")
     q.add_argument("--data-dir")
     q.add_argument("--on-bad-line", choices=("error", "skip"))
+    q.add_argument("--allow-pickle", action="store_true",
+                   help="XRec datasets: convert XRec's pandas pickles (trn/val/tst.pkl) to JSON lines once; "
+                   "unpickling executes code stored in the files, so only for files you trust")  # fmt: skip
     q = dsub.add_parser("info", help="files, checksums and record counts of a dataset")
     q.add_argument("dataset")
     q.add_argument("--data-dir")
@@ -249,7 +252,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     if args.data_command == "prepare":
         if args.on_bad_line:
             cfg.on_bad_line = args.on_bad_line
-        path = data_layer.prepare_dataset(args.dataset, Path(args.raw), cfg)
+        path = data_layer.prepare_dataset(args.dataset, Path(args.raw), cfg, allow_pickle=args.allow_pickle)
         print(f"prepared {args.dataset} -> {path}")
     elif args.data_command == "download":
         from bench.data.download import download_dataset

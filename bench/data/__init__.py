@@ -6,7 +6,7 @@ Public API (the runner and the CLI call exactly these):
         .records: list[Record], .report: LoadReport (.to_dict()), .spec, .items, .users
     make_splits(loaded, cfg: DataConfig, seed: int) -> bench.records.Splits
     dataset_info(name, cfg) -> dict          # `bench data info NAME`
-    prepare_dataset(name, raw_dir, cfg) -> Path   # `bench data prepare NAME --raw DIR`
+    prepare_dataset(name, raw_dir, cfg) -> Path   # `bench data prepare NAME --raw DIR [--allow-pickle]`
     data_file_digests(name, cfg) -> {file name: sha256}  # raw files a load reads, unparsed
     canonical_dataset(name) -> str               # "sports" -> "amazon-sports" (catalog)
 
@@ -68,10 +68,10 @@ def dataset_info(name: str, cfg: DataConfig) -> dict[str, Any]:
     return _info(name, cfg)
 
 
-def prepare_dataset(name: str, raw_dir: Any, cfg: DataConfig) -> Path:
+def prepare_dataset(name: str, raw_dir: Any, cfg: DataConfig, *, allow_pickle: bool = False) -> Path:
     from bench.data.api import prepare_dataset as _prepare
 
-    return _prepare(name, raw_dir, cfg)
+    return _prepare(name, raw_dir, cfg, allow_pickle=allow_pickle)
 
 
 def __getattr__(attr: str) -> Any:

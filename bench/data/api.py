@@ -363,19 +363,33 @@ def _find_in(raw_dir: Path, spec: DatasetSpec, raw: RawFile) -> Located | None:
     return None
 
 
-def prepare_dataset(name: str, raw_dir: str | os.PathLike[str], cfg: DataConfig) -> Path:
+def prepare_dataset(
+    name: str, raw_dir: str | os.PathLike[str], cfg: DataConfig, *, allow_pickle: bool = False
+) -> Path:
     """Validate raw files from `raw_dir`, place them in the data-dir layout, write the cache.
 
     Files are looked up in raw_dir, raw_dir/<subdir> (and GroupLens zips there). They are
     parsed with cfg's bad-line policy first; only then hard-linked (or copied) to
     data_dir/<subdir>/ under their canonical names (a zip is placed as the zip). The parsed
     records go to cache_dir()/prepared/<name>/<key>/ as JSON lines. Returns the dataset's
-    folder in the data dir.
+    folder in the data dir. XRec's released pandas pickles are converted to JSON lines first
+    only with `allow_pickle` (bench.data.xrec_pickles); otherwise they are refused.
     """
     spec = get_spec(name)
     raw_dir = Path(raw_dir).expanduser()
     if not raw_dir.is_dir():
         raise DataError(f"--raw {raw_dir}: not a folder")
+    if spec.loader != "xrec":
+        if allow_pickle:
+            raise DataError(f"--allow-pickle converts XRec's pickles only; {spec.name!r} is not an XRec dataset")
+        return _prepare_from(spec, raw_dir, cfg)
+    from bench.data.xrec_pickles import json_lines_folder
+
+    with json_lines_folder(raw_dir, spec.subdir, data_root(cfg), allow_pickle) as folder:
+        return _prepare_from(spec, folder, cfg)
+
+
+def _prepare_from(spec: DatasetSpec, raw_dir: Path, cfg: DataConfig) -> Path:
     found: dict[str, Located] = {}
     missing = []
     for raw in spec.files:

@@ -121,15 +121,16 @@ def _xrec(name: str, source: str) -> DatasetSpec:
         has_profiles=True,
         notes=(
             "XRec ships pandas pickles (trn/val/tst.pkl); erbench never unpickles downloaded "
-            "files: convert them to JSON lines with fields uid, iid, title, user_summary, "
-            "item_summary, explanation (test.jsonl, optional train.jsonl / valid.jsonl)"
+            f"files on its own: `bench data prepare {name} --raw DIR --allow-pickle` converts "
+            "them once to JSON lines with fields uid, iid, title, user_summary, item_summary, "
+            "explanation (test.jsonl, optional train.jsonl / valid.jsonl)"
         ),
         manual=(
             f"XRec publishes this split as pandas pickles (data/{source}/trn.pkl, val.pkl, "
             "tst.pkl in https://github.com/HKUDS/XRec) and erbench never unpickles downloaded "
-            "files: read them yourself (pandas.read_pickle) and write JSON lines with uid, iid, "
-            "title, user_summary, item_summary, explanation as test.jsonl (+ train.jsonl, "
-            "valid.jsonl)"
+            f"files on its own: clone XRec, then `bench data prepare {name} --raw "
+            f"XRec/data/{source} --allow-pickle` converts them once to JSON lines (unpickling "
+            "executes code stored in the files: only for files you trust)"
         ),
     )
 
