@@ -107,7 +107,8 @@ class RecBoleCTR(Method):
     # -- fit ----------------------------------------------------------------------------
 
     def fit(self, splits: Splits) -> None:
-        from bench.adapters.recbole import HistoryIndex, model_family
+        from bench.adapters.recbole_config import model_family
+        from bench.adapters.recbole_files import HistoryIndex
 
         p: RecBoleParams = self.params  # type: ignore[assignment]
         self.family = model_family(self.recbole_model)
@@ -138,7 +139,7 @@ class RecBoleCTR(Method):
         return rows
 
     def _settings(self) -> Any:
-        from bench.adapters.recbole import RecBoleSettings
+        from bench.adapters.recbole_config import RecBoleSettings
 
         p: RecBoleParams = self.params  # type: ignore[assignment]
         return RecBoleSettings(
@@ -157,7 +158,8 @@ class RecBoleCTR(Method):
         )
 
     def _train(self, splits: Splits, stage_dir: Path) -> None:
-        from bench.adapters.recbole import RecBoleRun, write_atomic_files
+        from bench.adapters.recbole import RecBoleRun
+        from bench.adapters.recbole_files import write_atomic_files
 
         p: RecBoleParams = self.params  # type: ignore[assignment]
         rows = self.training_rows(splits)
@@ -207,7 +209,8 @@ class RecBoleCTR(Method):
         return items or None
 
     def _load(self, stage_dir: Path) -> None:
-        from bench.adapters.recbole import AtomicFiles, RecBoleRun
+        from bench.adapters.recbole import RecBoleRun
+        from bench.adapters.recbole_files import AtomicFiles
 
         files = AtomicFiles.load(stage_dir / "atomic" / "erbench")
         recbole_run = RecBoleRun(self._settings(), files, stage_dir)

@@ -104,7 +104,9 @@ def implicit(records: list[Record]) -> list[Record]:
 
 def train_lightgcn(splits: Splits, settings: LightGCNSettings, folder: Path, on_epoch: Any = None) -> EmbeddingTables:
     """Train RecBole's LightGCN on the train split (valid for early stopping) in `folder`."""
-    from bench.adapters.recbole import RecBoleRun, RecBoleSettings, write_atomic_files
+    from bench.adapters.recbole import RecBoleRun
+    from bench.adapters.recbole_config import RecBoleSettings
+    from bench.adapters.recbole_files import write_atomic_files
 
     valid = implicit(splits.valid)
     # RecBole reads three files; the third (its test) repeats valid, so test records stay out

@@ -6,11 +6,11 @@ import random
 
 import pytest
 
-from bench.adapters.recbole import (
+from bench.adapters.recbole_calibration import fit_platt
+from bench.adapters.recbole_files import (
     NO_HISTORY,
     AtomicFiles,
     HistoryIndex,
-    fit_platt,
     read_inter_file,
     write_atomic_files,
 )
@@ -115,7 +115,8 @@ def test_liked_history_uses_train_labels_only():
 
 def test_recbole_builds_exactly_our_split(tmp_path):
     pytest.importorskip("recbole")
-    from bench.adapters.recbole import RecBoleRun, RecBoleSettings
+    from bench.adapters.recbole import RecBoleRun
+    from bench.adapters.recbole_config import RecBoleSettings
 
     splits = _splits(n_users=15)
     for model, history in (("FM", False), ("SASRec", True)):
@@ -157,7 +158,7 @@ def test_platt_recovers_known_parameters():
 
 def test_params_validation_and_config_pass_through(tmp_path):
     from baselines.recbole_ctr import RecBoleParams
-    from bench.adapters.recbole import RecBoleSettings, recbole_config_dict
+    from bench.adapters.recbole_config import RecBoleSettings, recbole_config_dict
     from bench.config import build_dataclass
     from bench.errors import ConfigError
 
