@@ -121,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list the planned runs and stop")
     p.add_argument("--skip-unavailable", action="store_true",
                    help="run the cells that can run when others lack data (default: start none)")
+    p.add_argument("--launcher", choices=("local", "slurm"),
+                   help="run each cell as a submitit job: on this machine (local) or a Slurm job array")
+    p.add_argument("--max-parallel", type=int, default=4, help="cells running at once (--launcher)")
+    p.add_argument("--gpus-per-cell", type=int, default=None,
+                   help="GPUs per cell (default 1 on Slurm, 0 local); >1 trains each cell data-parallel")
+    p.add_argument("--partition", help="Slurm partition")
+    p.add_argument("--timeout-min", type=int, default=24 * 60, help="time limit of one cell's job, minutes")
+    p.add_argument("--slurm-option", dest="slurm_options", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other sbatch option, e.g. account=abc or qos=high (repeatable)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--runs-dir")
     p.add_argument("--data-dir")
@@ -352,7 +361,29 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return sweep(
         spec=args.spec, seeds=args.seeds, profile=args.profile, dry_run=args.dry_run, sets=args.sets,
         runs_dir=_runs_dir(args), data_dir=args.data_dir, skip_unavailable=args.skip_unavailable,
+        cluster=_cluster_options(args),
     )  # fmt: skip
+
+
+def _cluster_options(args: argparse.Namespace) -> Any:
+    """`bench sweep --launcher local|slurm …` as leaderboards.cluster.ClusterOptions (None: in here)."""
+    if not args.launcher:
+        if args.partition or args.slurm_options or args.gpus_per_cell is not None:
+            raise BenchError("--partition, --gpus-per-cell and --slurm-option need --launcher local or slurm")
+        return None
+    from leaderboards.cluster import ClusterOptions
+
+    if args.max_parallel < 1:
+        raise BenchError("--max-parallel must be at least 1")
+    options = {}
+    for expr in args.slurm_options:
+        key, sep, value = expr.partition("=")
+        if not sep or not key:
+            raise BenchError(f"--slurm-option expects KEY=VALUE, got {expr!r}")
+        options[key.strip().replace("-", "_")] = value
+    gpus = args.gpus_per_cell if args.gpus_per_cell is not None else (1 if args.launcher == "slurm" else 0)
+    return ClusterOptions(launcher=args.launcher, max_parallel=args.max_parallel, gpus_per_cell=gpus,
+                          partition=args.partition, timeout_min=args.timeout_min, slurm_options=options)
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:

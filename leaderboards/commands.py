@@ -163,7 +163,10 @@ def sweep(
     runs_dir: str | Path,
     data_dir: str | None,
     skip_unavailable: bool = False,
+    cluster: Any = None,
 ) -> int:
+    """Plan, check and run a spec's cells, then render it. `cluster` (leaderboards.cluster.
+    ClusterOptions) runs the cells as submitit jobs instead of one after another here."""
     from rich.console import Console
 
     from leaderboards import sweep as sweeping
@@ -191,7 +194,13 @@ def sweep(
             f"sweep not started: {problems}; fix these or pass --skip-unavailable to run the rest"
         )
     sweeping.print_plan(planned, console)
-    failures = sweeping.run_plan(planned, console)
+    if cluster is None:
+        failures = sweeping.run_plan(planned, console)
+    else:
+        from leaderboards.cluster import CellCommand, run_plan_as_jobs
+
+        command = CellCommand(profile=profile, sets=tuple(sets), data_dir=data_dir)
+        failures = run_plan_as_jobs(planned, console, cluster, command, name=f"erbench-{the_spec.name}")
     out = Path(runs_dir) / "tables"
     store = open_store(runs_dir)
     table, extra = build(the_spec, store)
