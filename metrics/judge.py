@@ -9,7 +9,7 @@ What it guarantees:
   name the endpoint reports in each reply is stored with it and listed in the version as
   `judge_served_models`;
 - bounded concurrency (a thread pool of `max_concurrency` workers);
-- retries with exponential backoff (capped, small jitter, `Retry-After` honoured) on timeouts,
+- retries (tenacity) with exponential backoff (capped, small jitter, `Retry-After` honoured) on timeouts,
   connection errors, HTTP 408, 429, 5xx and an HTTP 200 whose body is not a chat completion
   (e.g. a proxy's HTML error page); any other 4xx fails at once with `JudgeError` (a bad key or
   an unknown model does not get better by retrying). A request still without a chat
@@ -288,45 +288,65 @@ class JudgeClient:
         return self.chat_full(payload)[0]
 
     def chat_full(self, payload: dict[str, Any]) -> tuple[str | None, str | None]:
-        """(message content, the model name the endpoint reports) for one chat completion."""
+        """(message content, the model name the endpoint reports) for one chat completion,
+        retried by tenacity on transient failures with `_delay` between attempts."""
+        import tenacity
+
         s = self.settings
         body = json.dumps(payload).encode("utf-8")
-        last_problem, failure = "", JudgeError
-        for attempt in range(s.max_retries + 1):
-            if attempt:
-                self._bump(retries=1)
-            self._bump(requests=1)
-            request = urllib.request.Request(s.chat_url, data=body, headers=self._headers(), method="POST")
-            retry_after = None
-            try:
-                with urllib.request.urlopen(request, timeout=s.timeout_s) as response:
-                    raw = response.read()
-            except urllib.error.HTTPError as exc:
-                detail = _snippet(exc.read() if exc.fp is not None else b"")
-                if not is_retryable_status(exc.code):
-                    raise JudgeError(
-                        f"judge endpoint {s.chat_url} answered HTTP {exc.code} for model "
-                        f"{s.model!r}: {detail}"
-                    ) from None
-                last_problem, failure = f"HTTP {exc.code}: {detail}", JudgeError
-                retry_after = exc.headers.get("Retry-After") if exc.headers else None
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-                reason = getattr(exc, "reason", exc)
-                last_problem, failure = f"{type(reason).__name__}: {reason}", JudgeError
-            else:
-                message = _message_content(raw)
-                if message is not None:
-                    self._bump(completions=1)
-                    self._saw(message[1])
-                    return message
-                # e.g. a proxy's HTML error page with status 200: transient, like a 502
-                last_problem = f"HTTP 200 with a reply that is not a chat completion: {_snippet(raw)}"
-                failure = NoCompletionError
-            if attempt < s.max_retries:
-                self._sleep(self._delay(attempt, retry_after))
-        raise failure(
-            f"judge endpoint {s.chat_url} failed {s.max_retries + 1} times; last: {last_problem}"
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(s.max_retries + 1),
+            wait=lambda state: self._delay(state.attempt_number - 1, state.outcome.exception().retry_after),
+            retry=tenacity.retry_if_exception_type(_Transient),
+            sleep=self._sleep,
+            before_sleep=lambda _state: self._bump(retries=1),
+            reraise=True,
         )
+        try:
+            return retrying(self._attempt, body)
+        except _Transient as exc:
+            raise exc.failure(
+                f"judge endpoint {s.chat_url} failed {s.max_retries + 1} times; last: {exc.problem}"
+            ) from None
+
+    def _attempt(self, body: bytes) -> tuple[str | None, str | None]:
+        """One POST: the completion, a JudgeError for a reply retrying cannot fix (4xx), or
+        _Transient for one it may (timeouts, connection errors, 408/429/5xx, a 200 that is not
+        a chat completion)."""
+        s = self.settings
+        self._bump(requests=1)
+        request = urllib.request.Request(s.chat_url, data=body, headers=self._headers(), method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=s.timeout_s) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            detail = _snippet(exc.read() if exc.fp is not None else b"")
+            if not is_retryable_status(exc.code):
+                raise JudgeError(
+                    f"judge endpoint {s.chat_url} answered HTTP {exc.code} for model "
+                    f"{s.model!r}: {detail}"
+                ) from None
+            retry_after = exc.headers.get("Retry-After") if exc.headers else None
+            raise _Transient(f"HTTP {exc.code}: {detail}", JudgeError, retry_after) from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise _Transient(f"{type(reason).__name__}: {reason}", JudgeError) from None
+        message = _message_content(raw)
+        if message is None:  # e.g. a proxy's HTML error page with status 200: like a 502
+            problem = f"HTTP 200 with a reply that is not a chat completion: {_snippet(raw)}"
+            raise _Transient(problem, NoCompletionError)
+        self._bump(completions=1)
+        self._saw(message[1])
+        return message
+
+
+class _Transient(Exception):
+    """One attempt's retryable failure: what went wrong, the error to raise once the retries
+    run out, and the server's Retry-After."""
+
+    def __init__(self, problem: str, failure: type[JudgeError], retry_after: str | None = None):
+        super().__init__(problem)
+        self.problem, self.failure, self.retry_after = problem, failure, retry_after
 
 
 def _snippet(raw: bytes, limit: int = 300) -> str:
