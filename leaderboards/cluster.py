@@ -69,10 +69,12 @@ class CellFailed(RuntimeError):
 
 
 def run_cell(argv: list[str]) -> None:
-    """The job: one `bench run` in the job's process."""
-    from bench.cli import main
+    """The job: one `bench run`, as a command (the CLI drives the sweep, so the sweep never
+    imports the CLI); its output goes to the job log."""
+    import subprocess
+    import sys
 
-    status = main(argv)
+    status = subprocess.run([sys.executable, "-m", "bench.cli", *argv], check=False).returncode
     if status:
         raise CellFailed(f"bench {' '.join(argv)} exited with status {status}")
 
