@@ -47,6 +47,10 @@ def build(spec: Spec, store: Any, *, published: bool = True) -> tuple[Any, Any]:
 
         curves = curve_data(spec, store)
         return curves_table(spec, curves), curves
+    if spec.kind == "arena":  # several tables, from the runs' folders and raw votes
+        from leaderboards.arena import arena_tables
+
+        return arena_tables(spec, store, Path(store.path).parent), None
     from leaderboards.build import build_table
 
     table = build_table(spec, store, published=published)
@@ -63,9 +67,9 @@ def render_all(
     results: dict[str, Any] = {}
     for fmt in formats:
         if fmt in FIGURE_FORMATS:
-            if spec.kind == "table":
+            if spec.kind in ("table", "arena"):
                 raise BenchError(
-                    f"spec {spec.name!r} is a table; --format {fmt} is for figure specs (kind sweep or curves)"
+                    f"spec {spec.name!r} is a {spec.kind}; --format {fmt} is for figure specs (kind sweep or curves)"
                 )
             from leaderboards import plot
 
@@ -81,6 +85,10 @@ def render_all(
             from leaderboards.curves import curves_csv
 
             text = curves_csv(extra)
+        elif spec.kind == "arena":
+            from leaderboards.arena import render_set
+
+            text = render_set(table, fmt)
         else:
             text = render(table, fmt)
         if out_dir is None:
@@ -204,7 +212,7 @@ def sweep(
     out = Path(runs_dir) / "tables"
     store = open_store(runs_dir)
     table, extra = build(the_spec, store)
-    formats = ["md", "csv"] + (["png"] if the_spec.kind != "table" else [])
+    formats = ["md", "csv"] + (["png"] if the_spec.kind not in ("table", "arena") else [])
     written = render_all(the_spec, table, extra, formats, out)
     sys.stdout.write(Path(written["md"]).read_text(encoding="utf-8"))
     for _fmt, path in written.items():

@@ -1,13 +1,16 @@
 """Table and figure specs: what a paper table or figure shows, read from specs/*.yaml.
 
 A spec names rows (methods, optionally with config selectors), columns (a metric *family*
-plus the official scorer checkpoint) and datasets. Three kinds:
+plus the official scorer checkpoint) and datasets. Four kinds:
 
 - ``table``: rows x (dataset x column) cells, mean ± std over seeds, best bold / second
   underlined, paired-significance marks against a reference row.
 - ``sweep``: a figure whose x axis is a config key (e.g. ``eval.mask_ratio``); every row is
   expanded into one virtual row per x value, so the same cell machinery fills it.
 - ``curves``: a figure of values from the runs' ``train_log.jsonl`` (e.g. reward curves).
+- ``arena``: pairwise battles between the rows' runs (AI judge and human votes), Bradley–Terry
+  scores, win rates, pair tests and alignment with a teacher row (leaderboards.arena; settings
+  under ``arena:``).
 
 Only pyyaml and the standard library are imported here; no matplotlib, no torch.
 """
@@ -24,7 +27,7 @@ from bench.metric_name import metric_name
 
 SPEC_DIR = Path(__file__).parent / "specs"
 PUBLISHED_DIR = Path(__file__).parent / "published"
-KINDS = ("table", "sweep", "curves")
+KINDS = ("table", "sweep", "curves", "arena")
 LAYOUTS = ("wide", "wide-by-metric", "blocks")
 # Config keys a row must leave at their default unless its selector names them, whatever the
 # spec: a masked-input robustness run never lands in a plain table row.
@@ -107,6 +110,7 @@ class Spec:
     split: str = "test"
     notes: list[str] = field(default_factory=list)
     figure: dict[str, Any] = field(default_factory=dict)  # panel size (inches), dpi
+    arena: dict[str, Any] = field(default_factory=dict)  # kind arena: leaderboards.arena settings
     path: Path | None = None
 
     # -- derived -------------------------------------------------------------------
@@ -195,7 +199,7 @@ def spec_from_dict(data: dict[str, Any], path: Path | None = None) -> Spec:
         data,
         {"name", "title", "kind", "source", "datasets", "dataset_labels", "columns", "rows",
          "reference", "alpha", "layout", "rank", "published_file", "seeds", "axes", "curves",
-         "split", "notes", "figure"},
+         "split", "notes", "figure", "arena"},
         where,
     )  # fmt: skip
     kind = data.get("kind", "table")
@@ -290,6 +294,7 @@ def spec_from_dict(data: dict[str, Any], path: Path | None = None) -> Spec:
         split=str(data.get("split", "test")),
         notes=list(data.get("notes") or []),
         figure=dict(data.get("figure") or {}),
+        arena=dict(data.get("arena") or {}),
         path=path,
     )
     validate(spec)
