@@ -21,8 +21,7 @@ _BASELINES = [
      "CER (Raczynski et al. 2023): PETER + rating-explanation coherence alignment"),
 ]  # fmt: skip
 
-for _name, _target, _summary in _BASELINES:
-    METHODS.register(_name, _target, summary=_summary)
+METHODS.register_lazy(_BASELINES)
 
 # ID-based CTR models through RecBole (ExpCTR Table 1), one adapter class per model name.
 RECBOLE_CTR_MODELS = (

@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Generic, TypeVar
@@ -126,6 +126,11 @@ class Registry(Generic[T]):
                 f"{self.kind} {name!r}{where} is {obj!r}, not a "
                 f"{base.__module__}.{base.__qualname__} {what}"
             )
+
+    def register_lazy(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Register (name, "module:attr", summary) rows, imported on first use."""
+        for name, target, summary in rows:
+            self.register(name, target, summary=summary)
 
     def unregister(self, name: str) -> None:
         self._entries.pop(name, None)

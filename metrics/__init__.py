@@ -43,5 +43,4 @@ _BUILTIN = [
      "Curr-RLCER eq. 8 Accuracy/Coherence/Acc and CIER |r2-r1|<=1 rate"),
 ]  # fmt: skip
 
-for _name, _target, _summary in _BUILTIN:
-    METRICS.register(_name, _target, summary=_summary)
+METRICS.register_lazy(_BUILTIN)

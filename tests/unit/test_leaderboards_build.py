@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
-import yaml
 
 from bench.errors import BenchError
 from bench.results import ResultsStore, default_store_path
 from leaderboards.build import build_table
-from leaderboards.spec import spec_from_dict
 from leaderboards.table import MISSING_MARK, cell_text
-from tests.fixtures.leaderboards.synthetic import build_synthetic_store, write_run
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "leaderboards"
-
-
-def synthetic_spec(**overrides):
-    data = yaml.safe_load((FIXTURES / "synthetic-table.yaml").read_text(encoding="utf-8"))
-    data["published_file"] = str(FIXTURES / "synthetic-published.csv")
-    data.update(overrides)
-    return spec_from_dict(data)
+from tests.fixtures.leaderboards.synthetic import build_synthetic_store, synthetic_spec, write_run
 
 
 @pytest.fixture(scope="module")

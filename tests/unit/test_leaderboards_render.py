@@ -12,21 +12,15 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from leaderboards.build import build_table
 from leaderboards.render import render
-from leaderboards.spec import spec_from_dict
 from tests.fixtures.leaderboards.synthetic import build_synthetic_store
+from tests.fixtures.leaderboards.synthetic import synthetic_spec as _spec
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "leaderboards"
 
 
-def _spec(**overrides):
-    data = yaml.safe_load((FIXTURES / "synthetic-table.yaml").read_text(encoding="utf-8"))
-    data["published_file"] = str(FIXTURES / "synthetic-published.csv")
-    data.update(overrides)
-    return spec_from_dict(data)
 
 
 @pytest.fixture(scope="module")
