@@ -341,7 +341,7 @@ NOT_HASHED = (
     "runs_dir", "threads", "report_to", "data.data_dir",
     "eval.judge_prompt_file", "eval.human_ratings_csv", "eval.judge_api_key_env",
     "eval.judge_max_concurrency", "eval.judge_timeout_s", "eval.judge_max_retries",
-    "eval.judge_cache_path",
+    "eval.judge_cache_path", "model.generation_api_key_env", "model.generation_max_concurrency",
 )  # fmt: skip
 
 

@@ -68,6 +68,21 @@ def prepare_tokenizer(tokenizer: Any) -> Any:
     return tokenizer
 
 
+def load_tokenizer(spec: str = "embedded", *, cache_dir: str | Path | None = None,
+                   trust_remote_code: bool = False) -> Any:
+    """The tokenizer of a backbone spec alone (a method whose generation is served elsewhere
+    still counts prompt tokens), left padding as load_backbone sets it."""
+    from transformers import AutoTokenizer
+
+    if spec in TINY_ALIASES or spec in EMBEDDED_ALIASES:
+        from bench.backbones.embedded import embedded_tokenizer_dir
+
+        folder: str | Path = embedded_tokenizer_dir(cache_dir)
+    else:
+        folder = spec
+    return prepare_tokenizer(AutoTokenizer.from_pretrained(str(folder), trust_remote_code=trust_remote_code))
+
+
 def load_backbone(
     spec: str = "embedded",
     *,

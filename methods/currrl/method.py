@@ -57,6 +57,20 @@ class LLMZeroShotParams(ZeroShotParams):
     # profiles, no review), so the untrained backbone is read against `xrec` on the same input
     prompt: Literal["currrl", "xrec"] = "currrl"
     prompt_words: int = 50  # "xrec": the word limit the instruction states (as xrec's model.prompt_words)
+    # "openai": answers come from an OpenAI-compatible server serving `backbone` (vllm serve,
+    # SGLang, TGI, llama.cpp; bench.backbones.served), greedy, prompts sent concurrently;
+    # "hf": generated in-process (bench.backbones.generate)
+    generation: Literal["hf", "openai"] = "hf"
+    generation_base_url: str | None = None  # e.g. http://127.0.0.1:8000/v1
+    generation_model: str | None = None  # the name the server serves the backbone under
+    generation_api_key_env: str = "OPENAI_API_KEY"  # unset or empty: no Authorization header
+    generation_max_concurrency: int = 16
+
+    def __post_init__(self) -> None:  # checked when the config is built, before any work
+        if self.generation == "openai":
+            from bench.backbones.served import ServedGeneration
+
+            ServedGeneration.from_params(self)
 
 
 @dataclass
@@ -135,8 +149,27 @@ class LLMZeroShot(Method):
         self.fallback = params.fallback_rating
 
     # -- backbone ------------------------------------------------------------------------
+    @property
+    def served(self) -> Any:
+        """Where answers come from when model.generation=openai (None: in-process)."""
+        if getattr(self.params, "generation", "hf") != "openai":
+            return None
+        from bench.backbones.served import ServedGeneration
+
+        return ServedGeneration.from_params(self.params)
+
     def _load_backbone(self) -> None:
-        if self.backbone is not None:
+        if self.backbone is not None or (self.served is not None and self.tokenizer is not None):
+            return
+        if self.served is not None:  # the server holds the model; prompts only need its tokenizer
+            from bench.backbones.hf import load_tokenizer
+            from bench.rundir import atomic_write_json
+
+            self.tokenizer = load_tokenizer(self.params.backbone, cache_dir=self.run.cache_dir,
+                                            trust_remote_code=self.params.trust_remote_code)  # fmt: skip
+            atomic_write_json(self.run.dir / "backbone.json", {
+                "backbone": self.params.backbone, "mode": "served", "generation": "openai",
+                "base_url": self.served.base_url, "served_model": self.served.model})  # fmt: skip
             return
         from bench.backbones import load_backbone
 
@@ -164,6 +197,10 @@ class LLMZeroShot(Method):
         from bench.backbones.generate import generate
 
         with self.run.progress(description, len(prompts)) as advance:
+            if self.served is not None:
+                from bench.backbones.served import generate_served
+
+                return generate_served(prompts, self.served, max_new_tokens=max_new_tokens, advance=advance)
             return generate(
                 self.model, self.tokenizer, prompts, max_new_tokens=max_new_tokens,
                 batch_size=self.params.predict_batch_size, advance=advance,
