@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from bench.errors import ConfigError
+from bench.errors import BenchError, ConfigError
 from bench.method import Method
 from bench.records import Prediction, Record, Splits
 
@@ -187,10 +187,15 @@ class XRec(Method):
         from bench.adapters.torch_loop import LoopSettings, evaluate, fit_loop, load_weights
 
         p = self.params
+        explained = [r for r in splits.train if r.reference_explanation.strip()]
+        if not explained:
+            raise BenchError(
+                f"xrec trains on train records with a reference explanation and dataset "
+                f"{self.run.cfg.dataset!r} has none in its train split (XRec's own data: train.jsonl)"
+            )
         self._load_backbone()
         self._lightgcn(splits)
         self._build()
-        explained = [r for r in splits.train if r.reference_explanation.strip()]
         train = self._examples(_sample(explained, p.train_records, self.run.seed), with_target=True)
         held_out = [r for r in splits.valid if r.reference_explanation.strip()]
         valid = self._examples(_sample(held_out, p.valid_records, self.run.seed), with_target=True)

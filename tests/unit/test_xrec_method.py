@@ -182,3 +182,14 @@ def test_generation_starts_where_the_training_forward_points():
     with torch.no_grad():  # the same prompts without the collaborative vectors answer otherwise
         plain = model(input_ids=batch_["input_ids"], attention_mask=mask, position_ids=position_ids(mask)).logits[:, -1]
     assert plain.argmax(-1).tolist() != logits.argmax(-1).tolist()
+
+
+def test_no_training_explanations_is_one_line(tmp_path):
+    from bench.errors import BenchError
+    from bench.records import Splits
+    from methods.xrec.method import XRec
+
+    splits = synthetic_splits(16)
+    only_test = Splits(train=[], valid=[], test=splits.test)  # e.g. XRec's test.jsonl alone
+    with pytest.raises(BenchError, match="has none in its train split"):
+        XRec(_params(), _run(tmp_path)).fit(only_test)
