@@ -117,6 +117,26 @@ class _Submitted:
     slot: tuple[int, ...] = ()
 
 
+def _follow(running: list[_Submitted], poll: float, finished: Callable[[_Submitted], None],
+            refill: Callable[[], None] = lambda: None) -> None:
+    """Wait for the jobs in `running`: `finished` for each one as it ends, `refill` (which may
+    submit more into `running`) before each look; what still runs is cancelled on an error
+    or Ctrl-C."""
+    try:
+        refill()
+        while running:
+            for item in [r for r in running if r.job.done()]:
+                running.remove(item)
+                finished(item)
+            refill()
+            if running:
+                time.sleep(poll)
+    except BaseException:
+        for item in running:
+            item.job.cancel(check=False)
+        raise
+
+
 def _local_jobs(cells: Sequence[PlannedRun], argv_of: Callable[[PlannedRun], list[str]], folder: Path,
                 options: ClusterOptions, finished: Callable[[_Submitted], None]) -> None:
     """submitit's local executor has no array limit: keep at most max_parallel jobs running,
@@ -124,25 +144,20 @@ def _local_jobs(cells: Sequence[PlannedRun], argv_of: Callable[[PlannedRun], lis
     submitit = _submitit()
     executor = submitit.LocalExecutor(folder=str(folder))
     free, waiting, running = _gpu_slots(options), list(cells), []
-    poll = options.poll_s if options.poll_s is not None else 0.25
-    try:
-        while waiting or running:
-            while waiting and free:
-                slot = free.pop(0)
-                executor.update_parameters(timeout_min=int(options.timeout_min), gpus_per_node=len(slot),
-                                           visible_gpus=slot)  # fmt: skip
-                cell = waiting.pop(0)
-                running.append(_Submitted(cell, executor.submit(run_cell, argv_of(cell)), slot))
-            for item in [r for r in running if r.job.done()]:
-                running.remove(item)
-                free.append(item.slot)
-                finished(item)
-            if running:
-                time.sleep(poll)
-    except BaseException:
-        for item in running:
-            item.job.cancel(check=False)
-        raise
+
+    def refill() -> None:
+        while waiting and free:
+            slot = free.pop(0)
+            executor.update_parameters(timeout_min=int(options.timeout_min), gpus_per_node=len(slot),
+                                       visible_gpus=slot)  # fmt: skip
+            cell = waiting.pop(0)
+            running.append(_Submitted(cell, executor.submit(run_cell, argv_of(cell)), slot))
+
+    def release(item: _Submitted) -> None:
+        free.append(item.slot)
+        finished(item)
+
+    _follow(running, options.poll_s if options.poll_s is not None else 0.25, release, refill)
 
 
 def _slurm_jobs(cells: Sequence[PlannedRun], argv_of: Callable[[PlannedRun], list[str]], folder: Path,
@@ -155,19 +170,8 @@ def _slurm_jobs(cells: Sequence[PlannedRun], argv_of: Callable[[PlannedRun], lis
         raise BenchError(f"--launcher slurm needs a Slurm login node (sbatch on PATH): {exc}") from None
     executor.update_parameters(**slurm_parameters(options, name))
     jobs = executor.map_array(run_cell, [argv_of(c) for c in cells])
-    pending = [_Submitted(c, j) for c, j in zip(cells, jobs, strict=True)]
-    poll = options.poll_s if options.poll_s is not None else 30.0
-    try:
-        while pending:
-            for item in [p for p in pending if p.job.done()]:
-                pending.remove(item)
-                finished(item)
-            if pending:
-                time.sleep(poll)
-    except BaseException:
-        for item in pending:
-            item.job.cancel(check=False)
-        raise
+    running = [_Submitted(c, j) for c, j in zip(cells, jobs, strict=True)]
+    _follow(running, options.poll_s if options.poll_s is not None else 30.0, finished)
 
 
 def failure_reason(job: Any) -> str:
