@@ -119,16 +119,10 @@ class XRec(Method):
         return PromptSpec(noun=item_noun(self.run.cfg.dataset), words=p.prompt_words, use_profiles=p.use_profiles)
 
     def _load_backbone(self) -> None:
-        if self.backbone is not None:
-            return
-        from bench.backbones import load_backbone
-        from bench.rundir import atomic_write_json
+        if self.backbone is None:
+            from bench.backbones import load_for_run
 
-        self.backbone = load_backbone(
-            self.params.backbone, device=self.run.device, cache_dir=self.run.cache_dir,
-            trust_remote_code=self.params.trust_remote_code, seed=self.run.seed,
-        )  # fmt: skip
-        atomic_write_json(self.run.dir / "backbone.json", self.backbone.describe())
+            self.backbone = load_for_run(self.params.backbone, self.run, trust_remote_code=self.params.trust_remote_code)
 
     def _lightgcn(self, splits: Splits) -> None:
         from methods.xrec.collaborative import EmbeddingTables, LightGCNSettings, train_lightgcn
