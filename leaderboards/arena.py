@@ -10,11 +10,12 @@ then four tables are built from their run folders and from raw votes only:
 2. pairs — every pair of rows: decisive votes each way, ties, the first row's win rate, the
    exact binomial p and its Holm-adjusted value (the paper: no significant difference, n=216);
 3. win-rate matrix — row model's win rate against each column model;
-4. alignment — per explanation, averaged over the test records all rows share: ROUGE-L F1
-   against the teacher row's explanation of the same record (rouge-score, Lin 2004), words,
-   movie terms, residual technical terms, subjective words (metrics.explanation_style, lexicons
-   named there); † marks p < alpha against the spec's reference row (paired t-test over records,
-   metrics.significance).
+4. alignment — over the test records all rows share, scored by the metric suite with the
+   teacher row's explanation of the same record as the reference: ROUGE-L F1 (rouge-score,
+   Lin 2004; mean per explanation), sacreBLEU-4 (corpus), USR; and per explanation: words,
+   movie terms, residual technical terms, subjective words (metrics.explanation_style,
+   lexicons named there); † marks p < alpha against the spec's reference row (paired t-test
+   over records, metrics.significance; per-explanation columns only).
 
 AI votes are judged once and stored (leaderboards.arena_judge); every table is recomputed from
 the stored votes, so deleting nothing but the tables loses nothing. Spec keys under `arena:`:
@@ -162,13 +163,15 @@ def _arena_block(title: str, labels: list[str], battles: list, settings: dict[st
                 c["wins"] += 1
             else:
                 c["losses"] += 1
-    best = max(range(n), key=lambda i: scores[i]) if battles else None
+    voted = [i for i in range(n) if counts[i]["votes"]]
+    best = max(voted, key=lambda i: scores[i]) if voted else None
     rows = []
     for i, label in enumerate(labels):
         low, high = intervals[i]
-        ci = MISSING_MARK if not battles else f"[{low:.0f}, {high:.0f}]"
+        seen = counts[i]["votes"] > 0  # a model without votes has no score, only the prior's 1000
+        ci = f"[{low:.0f}, {high:.0f}]" if seen else MISSING_MARK
         cells = [
-            _num(scores[i] if battles else None, bold=(i == best)), _text(ci), _num(overall[i]),
+            _num(scores[i] if seen else None, bold=(i == best)), _text(ci), _num(overall[i]),
             _num(float(counts[i]["wins"])), _num(float(counts[i]["losses"])),
             _num(float(counts[i]["ties"])), _num(float(counts[i]["both_bad"])), _num(float(counts[i]["votes"])),
         ]  # fmt: skip
@@ -221,21 +224,38 @@ def _matrix_block(title: str, labels: list[str], battles: list) -> Block:
 # -- alignment ------------------------------------------------------------------------------------
 
 ALIGN_COLUMNS = [
-    _column("rougeL_teacher", "ROUGE-L F1 vs teacher", 4, True), _column("words", "words", 1),
-    _column("movie_terms", "movie terms", 2), _column("technical_terms", "technical terms", 2, False),
-    _column("subjective_words", "subjective words", 2),
+    _column("rougeL_f", "ROUGE-L F1 vs teacher", 4, True), _column("bleu4_sacre", "BLEU-4 vs teacher", 2, True),
+    _column("usr", "USR", 3, True), _column("words", "words", 1), _column("movie_terms", "movie terms", 2),
+    _column("technical_terms", "technical terms", 2, False), _column("subjective_words", "subjective words", 2),
 ]  # fmt: skip
+CORPUS_LEVEL = ("bleu4_sacre", "usr")  # one value per row: shown without a test
+TEXT_METRICS = ["rouge", "bleu_sacre", "usr"]  # metric suite entries scored against the teacher
 
 
-def _alignment_values(explanations: list[str], teacher: list[str]) -> dict[str, list[float]]:
-    from rouge_score import rouge_scorer
-
+def _alignment_values(rows: list[dict[str, Any]], teacher: list[str]) -> dict[str, list[float]]:
+    """Per-record values (corpus-level metrics: a one-element list) of one row's explanations:
+    the metric suite's ROUGE-L F1 and sacreBLEU-4 with the teacher's explanation of the same
+    record as the reference, USR, and the style counts."""
+    from bench.config import EvalConfig
+    from bench.progress import silent_bar
+    from bench.records import PredictionRow
     from metrics.explanation_style import style_counts
+    from metrics.suite import score_rows
 
-    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    texts = [str(r.get("explanation") or "") for r in rows]
+    scored = [
+        PredictionRow(idx=k, user_id=str(r.get("user_id", "")), item_id=str(r.get("item_id", "")),
+                      reference=ref, explanation=text).to_dict()
+        for k, (r, text, ref) in enumerate(zip(rows, texts, teacher, strict=True))
+    ]  # fmt: skip
+    report = score_rows(scored, EvalConfig(metrics=TEXT_METRICS), progress=silent_bar)
     out: dict[str, list[float]] = {c.id: [] for c in ALIGN_COLUMNS}
-    for text, ref in zip(explanations, teacher, strict=True):
-        out["rougeL_teacher"].append(scorer.score(ref, text)["rougeL"].fmeasure if ref.strip() else 0.0)
+    by_idx = {e["idx"]: e for e in report.per_example}
+    out["rougeL_f"] = [float(by_idx.get(k, {}).get("rougeL_f", 0.0)) for k in range(len(texts))]
+    values = report.as_dict()
+    for name in CORPUS_LEVEL:
+        out[name] = [float(values[name])] if name in values else []
+    for text in texts:
         counts = style_counts(text)
         out["words"].append(float(counts.words))
         out["movie_terms"].append(float(counts.movie_terms))
@@ -255,7 +275,7 @@ def _alignment_block(title: str, labels: list[str], values: list[dict[str, list[
             vals = values[i][col.id]
             mean = sum(vals) / len(vals) if vals else None
             mark, p = False, None
-            if reference is not None and i != reference and len(vals) >= 2:
+            if col.id not in CORPUS_LEVEL and reference is not None and i != reference and len(vals) >= 2:
                 p = paired_ttest(vals, values[reference][col.id]).p_value
                 mark = p < alpha
             cells.append(_num(mean, mark=mark, p=p))
@@ -344,7 +364,7 @@ def arena_tables(spec: Spec, store: Any, runs_dir: str | Path) -> TableSet:
             out.notes.append(f"{ds}: no teacher row (arena.teacher_row); alignment table skipped")
             continue
         teacher = [str(r.get("explanation") or "") for r in preds[teacher_idx]]
-        values = [_alignment_values([str(r.get("explanation") or "") for r in p], teacher) for p in preds]
+        values = [_alignment_values(p, teacher) for p in preds]
         reference = next((i for i, (row, _) in enumerate(picked) if row.id == spec.reference), None)
         align_blocks.append(_alignment_block(ds, labels, values, reference, spec.alpha))
         align_lines.append(f"{ds}: n = {len(teacher):,} test records per row (the same records in every row); "

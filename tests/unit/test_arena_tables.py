@@ -94,8 +94,12 @@ def test_arena_and_alignment_tables_from_raw_votes(tmp_path):
     alignment = tables.tables[3]
     [block] = alignment.blocks
     rouge = {row.label: row.cells[0].mean for row in block.rows}
-    technical = {row.label: row.cells[3].mean for row in block.rows}
+    bleu = {row.label: row.cells[1].mean for row in block.rows}
+    usr = {row.label: row.cells[2].mean for row in block.rows}
+    technical = {row.label: row.cells[5].mean for row in block.rows}
     assert rouge["Teacher"] == pytest.approx(1.0) and rouge["ORPO student"] > rouge["SFT student"] > rouge["Base student"]
+    assert bleu["Teacher"] == pytest.approx(100) and bleu["Base student"] < bleu["ORPO student"]
+    assert usr["Teacher"] == pytest.approx(1 / N)  # one text repeated on every record
     assert technical["Base student"] == 5 and technical["Teacher"] == 0  # user, similarity, 0.412, path, score
 
     text = render_all(spec, tables, None, ["md", "csv"], None)
