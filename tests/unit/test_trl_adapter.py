@@ -126,3 +126,41 @@ def test_orpo_step_moves_lora(tiny, tmp_path):
     assert _changed(before, lora_state(trained)) > 0
     assert logs and "loss" in logs[0]
     trained.unload()
+
+
+def test_fused_head_scores_only_completion_positions_on_cpu(tmp_path):
+    """TRL's fused LM head projects every position off Triton devices; the adapter keeps the
+    compact path on CPU: the head sees only the labelled positions, the log-probs are the same."""
+    import copy
+
+    import torch
+    from trl.trainer import utils as U
+
+    from bench.backbones.tiny import tiny_random_llama
+
+    model, _ = tiny_random_llama(tmp_path / "cache")
+    model = copy.deepcopy(model)
+    U.add_fused_lm_head(model)
+    ids = torch.randint(0, 100, (2, 9))
+    mask = torch.ones_like(ids)
+    mask[1, :3] = 0  # left padding
+    labels = ids.masked_fill(mask == 0, -100)
+    labels[:, :-3] = -100  # the last 3 tokens are the completion
+    seen = []
+    apply = U._ChunkedLogProbFunction.apply
+
+    def spy(hidden, *args):
+        seen.append(hidden.shape[0])
+        return apply(hidden, *args)
+
+    U._ChunkedLogProbFunction.apply = spy
+    try:
+        full = model(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True).log_probs
+        with A._completion_positions_only():
+            compact = model(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True).log_probs
+    finally:
+        U._ChunkedLogProbFunction.apply = apply
+    assert seen == [2 * 8, 2 * 3]  # every shifted position, then the completion tokens only
+    assert U._use_triton(torch.device("cpu")) is False  # restored
+    torch.testing.assert_close(compact[:, -3:], full[:, -3:])
+    assert float(compact[:, :-3].detach().abs().sum()) == 0.0
