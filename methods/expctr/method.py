@@ -71,7 +71,10 @@ class Params:
     max_prompt_tokens: int = 512
     # LC reward (eq. 8)
     lc_temperature: float = 1.0  # T of eq. 8
-    lc_score_input: str = "prob"  # "prob" (eq. 8 as written) or "logit"
+    # eq. 8's p: "logit" (the first token's logit: softmax over Yes/No, = P(Yes)/(P(Yes)+P(No))
+    # at T=1, the ICL/TALLRec score) or "prob" (the probabilities themselves; a named
+    # deviation: scores squeezed around 0.5, see methods.expctr.rewards)
+    lc_score_input: Literal["logit", "prob"] = "logit"
     yes_words: list[str] = field(default_factory=lambda: ["Yes"])
     no_words: list[str] = field(default_factory=lambda: ["No"])
     # schedule (§4.3.2; "two epochs per iteration")
@@ -113,10 +116,6 @@ class ExpCTR(Method):
         p: Params = self.params  # type: ignore[assignment]
         if p.score_with not in ("llm", "aug"):
             raise BenchError(f"model.score_with must be 'llm' or 'aug', got {p.score_with!r}")
-        if p.lc_score_input not in ("prob", "logit"):
-            raise BenchError(
-                f"model.lc_score_input must be 'prob' or 'logit', got {p.lc_score_input!r}"
-            )
         if p.algorithm not in ("ppo", "rloo"):
             raise BenchError(f"model.algorithm must be 'ppo' or 'rloo', got {p.algorithm!r}")
         if p.ctr_records not in ("all", "explained"):
@@ -211,11 +210,10 @@ class ExpCTR(Method):
         self, records: list[Record], explanations: list[str], advance: Any = None
     ) -> np.ndarray:
         """Eq. 8 with the frozen base (adapter disabled) on the §4.2.2 CTR prompt."""
-        import torch
 
         from bench.backbones.answer_scoring import first_token_probs
         from bench.backbones.generate import render_chat
-        from methods.expctr.rewards import lc_score
+        from methods.expctr.rewards import first_token_values, lc_score
 
         p: Params = self.params  # type: ignore[assignment]
         prompts = [
@@ -227,9 +225,8 @@ class ExpCTR(Method):
                 self.model, self.tok, prompts, self.yes_ids, self.no_ids,
                 batch_size=p.score_batch_size, max_prompt_tokens=p.max_prompt_tokens, advance=advance,
             )  # fmt: skip
-        if p.lc_score_input == "logit":  # log p_yes - log p_no = logit_yes - logit_no
-            p_yes, p_no = np.log(np.maximum(p_yes, 1e-30)), np.log(np.maximum(p_no, 1e-30))
-        return lc_score(torch.from_numpy(p_yes), torch.from_numpy(p_no), p.lc_temperature).numpy()
+        v_yes, v_no = first_token_values(p_yes, p_no, p.lc_score_input)
+        return lc_score(v_yes, v_no, p.lc_temperature).numpy()  # eq. 8
 
     def _aug_scores(
         self, records: list[Record], explanations: list[str] | None

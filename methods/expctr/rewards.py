@@ -1,10 +1,20 @@
 """ExpCTR reward functions (§4.2), pure tensor code so they can be tested on hand-computed values.
 
 LC alignment (§4.2.2):
-  eq. 8   s^u = exp(p_yes/T) / (exp(p_yes/T) + exp(p_no/T)),  p_* = probability of the first
-          generated token being "Yes" / "No" under the frozen base LLM on the CTR prompt;
-          (score_input="logit" uses the first-token logits instead of the probabilities; at
-          T=1 that equals P(Yes)/(P(Yes)+P(No)), the TALLRec/ICL score)
+  eq. 8   s^u = exp(p_yes/T) / (exp(p_yes/T) + exp(p_no/T)): a softmax with temperature T over
+          the frozen base LLM's first-token values of "Yes" and "No" on the CTR prompt.
+          Which values? The paper calls p "the probability of the first generated token" and T
+          "the temperature for softmax function". erbench reads p as the first token's logit
+          (score_input="logit", default): a temperature softmax over logits is what T means,
+          and at T=1 s^u = P(Yes) / (P(Yes) + P(No)), the score of TALLRec and of ICL, "which
+          uses the same frozen LLM scorer" (§5.2), so ExpCTR-LLM and ICL differ only in the
+          input the scorer reads. The literal reading (score_input="prob": p = probabilities in
+          [0, 1]) squeezes s^u into sigmoid(P(Yes) - P(No)) ~ 0.5: SmolLM2-135M puts ~25% of
+          its first-token mass on Yes/No, so untrained scores lie in [0.46, 0.51] (logit
+          reading: [0.29, 0.60]) on 160 ML-100K test records, LogLoss stays at ~0.693, eq. 9's
+          R_LC moves by hundredths, and ranking follows P(Yes) - P(No), i.e. how much mass the
+          model puts on an answer word at all, not its Yes/No preference. It stays available
+          as a named deviation.
   eq. 9   R_LC = 1 - |y - s^u|
   eq. 10  R_norm = clip((R - mean_batch R) / std_batch R, -delta, delta)
 IC alignment (§4.2.3):
@@ -16,6 +26,19 @@ IC alignment (§4.2.3):
 from __future__ import annotations
 
 import torch
+
+
+def first_token_values(p_yes, p_no, reading: str = "logit") -> tuple[torch.Tensor, torch.Tensor]:
+    """The p_pos / p_neg of eq. 8 from the first-token probabilities P(Yes), P(No): "logit"
+    gives log P (= the logit minus one shared log-normaliser, which a softmax cancels),
+    "prob" the probabilities themselves (the literal reading)."""
+    p_yes = torch.as_tensor(p_yes, dtype=torch.float64)
+    p_no = torch.as_tensor(p_no, dtype=torch.float64)
+    if reading == "logit":
+        return p_yes.clamp(min=1e-30).log(), p_no.clamp(min=1e-30).log()
+    if reading == "prob":
+        return p_yes, p_no
+    raise ValueError(f"eq. 8 reading must be 'logit' or 'prob', got {reading!r}")
 
 
 def lc_score(p_yes: torch.Tensor, p_no: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:

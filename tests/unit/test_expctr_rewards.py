@@ -7,7 +7,13 @@ import math
 import pytest
 import torch
 
-from methods.expctr.rewards import ic_reward, lc_reward, lc_score, normalize_clip
+from methods.expctr.rewards import (
+    first_token_values,
+    ic_reward,
+    lc_reward,
+    lc_score,
+    normalize_clip,
+)
 
 
 def test_lc_score_eq8():
@@ -19,6 +25,19 @@ def test_lc_score_eq8():
         0.689974, abs=1e-6
     )
     assert lc_score(torch.tensor([0.3]), torch.tensor([0.3]), 1.0).item() == pytest.approx(0.5)
+
+
+def test_lc_score_eq8_readings_of_p():
+    # P(Yes) = .06, P(No) = .02 (most mass on other words). Logit reading (default): softmax
+    # over log P = .06 / (.06 + .02) = .75, the ICL/TALLRec ratio; T = .5: .06^2/(.06^2+.02^2) = .9
+    v = first_token_values(torch.tensor([0.06]), torch.tensor([0.02]), "logit")
+    assert lc_score(*v, 1.0).item() == pytest.approx(0.75)
+    assert lc_score(*v, 0.5).item() == pytest.approx(0.9)
+    # literal reading: sigmoid(.06 - .02) = .509998, squeezed around .5
+    v = first_token_values(torch.tensor([0.06]), torch.tensor([0.02]), "prob")
+    assert lc_score(*v, 1.0).item() == pytest.approx(0.509998, abs=1e-6)
+    with pytest.raises(ValueError, match="logit"):
+        first_token_values(torch.tensor([0.5]), torch.tensor([0.5]), "odds")
 
 
 def test_lc_reward_eq9():
