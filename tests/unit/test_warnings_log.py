@@ -37,6 +37,7 @@ def test_library_log_records_go_to_the_log_and_transformers_is_restored(tmp_path
     from transformers.utils import logging as hf_logging
 
     log = tmp_path / "run.log"
+    propagate_before = logging.getLogger("transformers").propagate  # other tests may have changed it
     with route_third_party_warnings(log):
         logging.getLogger("sacrebleu").warning("That's 100 lines that end in a tokenized period")
         hf_logging.get_logger("transformers.generation").warning("generation flags are not valid")
@@ -47,4 +48,4 @@ def test_library_log_records_go_to_the_log_and_transformers_is_restored(tmp_path
     assert "own notice" in err and "a real error" in err
     text = log.read_text()
     assert "tokenized period" in text and "generation flags" in text and "a real error" in text
-    assert logging.getLogger("transformers").propagate is False  # transformers' own setting back
+    assert logging.getLogger("transformers").propagate is propagate_before  # its own setting back
