@@ -3,7 +3,10 @@
 Each train record becomes one instruction example: the history prompt (liked / disliked titles,
 target item; baselines.llm_ctr.history_prompt) rendered with the backbone's chat template,
 answered "Yes." (label 1) or "No." (label 0). A LoRA adapter is trained with the causal-LM loss
-on the answer tokens only (our own loop; no TRL trainer needed for this loss). The score is the
+on the answer tokens only (our own loop; no TRL trainer needed for this loss): rows are
+left-padded so every answer ends the row, and the LM head runs on the last answer-length + 1
+positions only (`answer_nll`; the same loss as HF's `labels=` over the whole row, without
+projecting ~130 prompt positions onto the 49k-word vocabulary). The score is the
 first answer token's P(Yes) / (P(Yes) + P(No)). Defaults follow TALLRec / ExpCTR §5.1.4:
 LoRA r=8, alpha=16, dropout 0.05 on q/v projections, lr 1e-4, the whole train split.
 """
@@ -41,6 +44,26 @@ class Params:
     no_words: list[str] = field(default_factory=lambda: ["No"])
     score_batch_size: int = 8
     max_prompt_tokens: int = 768
+
+
+def answer_nll(model, batch: list[tuple[list[int], list[int]]], pad_id: int):
+    """Mean next-token NLL of the answer tokens `a` after each prompt `q` (the loss HF computes
+    with labels = -100 on the prompt), scoring only the answer positions."""
+    import torch
+
+    from bench.backbones.generate import left_pad
+
+    device = next(model.parameters()).device
+    ids, attn = left_pad([q + a for q, a in batch], pad_id, device)
+    width = max(len(a) for _, a in batch)
+    targets = ids[:, -width:].clone()
+    for row, (_, a) in enumerate(batch):  # shorter answers: the positions before are prompt
+        targets[row, : width - len(a)] = -100
+    position_ids = (attn.cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=ids, attention_mask=attn, position_ids=position_ids,
+                logits_to_keep=width + 1, use_cache=False)  # fmt: skip
+    logits = out.logits[:, :-1].float()  # position t predicts token t + 1
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
 
 
 class TALLRec(Method):
@@ -102,7 +125,6 @@ class TALLRec(Method):
         examples = self._examples(self.train_records)
         params = [q for q in self.model.parameters() if q.requires_grad]
         opt = torch.optim.AdamW(params, lr=p.lr, weight_decay=p.weight_decay)
-        device = next(self.model.parameters()).device
         pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else self.tok.eos_token_id
         gen = random.Random(self.run.seed)
         steps = p.epochs * math.ceil(len(examples) / p.batch_size)
@@ -114,28 +136,14 @@ class TALLRec(Method):
                 gen.shuffle(order)
                 for start in range(0, len(order), p.batch_size):
                     batch = [examples[i] for i in order[start : start + p.batch_size]]
-                    width = max(len(q) + len(a) for q, a in batch)
-                    ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                    labels = torch.full((len(batch), width), -100, dtype=torch.long)
-                    attn = torch.zeros((len(batch), width), dtype=torch.long)
-                    for row, (q, a) in enumerate(batch):  # right padding
-                        seq = q + a
-                        ids[row, : len(seq)] = torch.tensor(seq)
-                        labels[row, len(q) : len(seq)] = torch.tensor(a)
-                        attn[row, : len(seq)] = 1
-                    out = self.model(
-                        input_ids=ids.to(device),
-                        attention_mask=attn.to(device),
-                        labels=labels.to(device),
-                        use_cache=False,
-                    )
-                    (out.loss / p.grad_accum).backward()
+                    loss = answer_nll(self.model, batch, pad)
+                    (loss / p.grad_accum).backward()
                     if (step + 1) % p.grad_accum == 0 or start + p.batch_size >= len(order):
                         if p.max_grad_norm:
                             torch.nn.utils.clip_grad_norm_(params, p.max_grad_norm)
                         opt.step()
                         opt.zero_grad(set_to_none=True)
-                    self.run.log("sft", step, epoch=epoch, loss=out.loss.item())
+                    self.run.log("sft", step, epoch=epoch, loss=loss.item())
                     step += 1
                     advance(1)
         self.model.eval()

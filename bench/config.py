@@ -221,12 +221,11 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _apply_profile(layer: dict[str, Any], profile: str | None) -> dict[str, Any]:
+def _base_and_profile(layer: dict[str, Any], profile: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the yaml without its profiles, the selected profile's settings or {})."""
     layer = dict(layer)
     profiles = layer.pop("profiles", {}) or {}
-    if profile and profile in profiles:
-        layer = deep_merge(layer, profiles[profile])
-    return layer
+    return layer, (profiles.get(profile) or {}) if profile else {}
 
 
 def method_yaml(method: str) -> Path:
@@ -277,15 +276,22 @@ def resolve(
         dataset_yaml(dataset),
     ]
     profile_seen = profile is None
+    # method yaml < dataset yaml < method profile < dataset profile: a profile is the more
+    # specific choice, so a method profile's data.* (e.g. a split protocol) wins over the
+    # dataset yaml's base settings
+    chosen: list[dict[str, Any]] = []
     for path in sources:
         if path.exists():
             raw = read_yaml(path)
             profile_seen = profile_seen or profile in (raw.get("profiles") or {})
-            layers.append(_apply_profile(raw, profile))
+            base, selected = _base_and_profile(raw, profile)
+            layers.append(base)
+            chosen.append(selected)
+    layers.extend(chosen)
     if config_file:
         raw = read_yaml(Path(config_file))
         profile_seen = profile_seen or profile in (raw.get("profiles") or {})
-        layers.append(_apply_profile(raw, profile))
+        layers.extend(_base_and_profile(raw, profile))
     if not profile_seen:
         known = available_profiles(method_config_file or method_yaml(method))
         raise ConfigError(

@@ -3,10 +3,21 @@
 Protocols (DataConfig.split):
   random-A:B:C    (default "random-3:1:1", Curr-RLCER) seeded shuffle of all records, cut
                   into A:B:C (train = round(n*A/S), valid = round(n*B/S), test = rest).
-  per-user-A:B:C  ("per-user-8:1:1", ExpCTR / TALLRec) each user's records in time order;
+  per-user-A:B:C  ("per-user-8:1:1") each user's records in time order;
                   the last round(n*C/S) (at least 1) go to test, the round(n*B/S) (at least
                   1) before them to valid, the rest to train; a user with fewer than 3
                   records is all train.
+  per-user-target[K]-A:B:C
+                  ("per-user-target-8:1:1", ExpCTR §5.1.1, which TALLRec, ICL and the RecBole
+                  rows of its Table 1 share) one sample per user: a seeded random target
+                  interaction whose history is the user's up to history_len interactions
+                  chronologically before it; the samples are cut A:B:C at random. The user's
+                  other records are no sample (no split; info["counts"]["unused"]), only
+                  history. K > 1 ("per-user-target5-8:1:1", a deviation for small datasets:
+                  ML-100K has 943 users, so one target each leaves 94 test samples) draws K
+                  targets per user (all of a user's records when fewer) and cuts the USERS
+                  A:B:C, so all samples of a user share a split and no held-out target is
+                  the history of a train sample; for K = 1 that is the paper's cut.
   time[-A:B:C]    ("time" = 8:1:1) all records in global time order, cut A:B:C.
   given           the dataset's own split (XRec files: extras["split"]).
 Time order is (timestamp, seeded tie-break): the seed only matters for equal timestamps in
@@ -35,10 +46,13 @@ from typing import Any
 from bench.errors import DataError
 from bench.records import Record
 
-PROTOCOLS = ("random-3:1:1", "per-user-8:1:1", "time", "given")
+PROTOCOLS = ("random-3:1:1", "per-user-8:1:1", "per-user-target-8:1:1", "time", "given")
 _PATTERN = re.compile(
-    r"^(random|per-user|time)(?:-(\d+(?:\.\d+)?):(\d+(?:\.\d+)?):(\d+(?:\.\d+)?))?$"
+    r"^(random|per-user-target(?:[1-9]\d*)?|per-user|time)"
+    r"(?:-(\d+(?:\.\d+)?):(\d+(?:\.\d+)?):(\d+(?:\.\d+)?))?$"
 )
+_TARGETS = re.compile(r"^per-user-target(\d*)")
+UNUSED = -1  # split code of a record that is no sample (per-user-target: history only)
 
 
 def parse_protocol(name: str) -> tuple[str, tuple[float, float, float] | None]:
@@ -50,7 +64,7 @@ def parse_protocol(name: str) -> tuple[str, tuple[float, float, float] | None]:
             f"unknown split protocol {name!r}; use one of {', '.join(PROTOCOLS)} "
             "(or random-A:B:C, per-user-A:B:C, time-A:B:C)"
         )
-    kind = match.group(1)
+    kind = "per-user-target" if match.group(1).startswith("per-user-target") else match.group(1)
     if match.group(2) is None:
         if kind != "time":
             raise DataError(f"split protocol {name!r} needs ratios, e.g. {kind}-8:1:1")
@@ -59,6 +73,12 @@ def parse_protocol(name: str) -> tuple[str, tuple[float, float, float] | None]:
     if ratios[0] <= 0 or sum(ratios) <= 0:
         raise DataError(f"split protocol {name!r}: the train share must be positive")
     return kind, ratios  # type: ignore[return-value]
+
+
+def targets_per_user(protocol: str) -> int:
+    """K of per-user-target[K]-A:B:C (1 when the name has no number)."""
+    match = _TARGETS.match(protocol.strip())
+    return int(match.group(1) or 1) if match else 1
 
 
 def _round(x: float) -> int:
@@ -71,7 +91,7 @@ def key_digest(records: list[Record]) -> str:
 
 
 def assign(records: list[Record], protocol: str, seed: int) -> list[int]:
-    """Split code per record: 0 train, 1 valid, 2 test."""
+    """Split code per record: 0 train, 1 valid, 2 test (UNUSED: no sample)."""
     kind, ratios = parse_protocol(protocol)
     n = len(records)
     codes = [0] * n
@@ -96,6 +116,8 @@ def assign(records: list[Record], protocol: str, seed: int) -> list[int]:
         for pos, i in enumerate(order):
             codes[i] = 0 if pos < n_train else 1 if pos < n_train + n_valid else 2
         return codes
+    if kind == "per-user-target":
+        return _assign_targets(records, ratios, targets_per_user(protocol), rng)  # type: ignore[arg-type]
     tie = list(range(n))
     rng.shuffle(tie)
     if kind == "time":
@@ -122,6 +144,33 @@ def assign(records: list[Record], protocol: str, seed: int) -> list[int]:
     return codes
 
 
+def _cut(n: int, ratios: tuple[float, float, float]) -> tuple[int, int]:
+    """(train, valid) counts of n items cut A:B:C; test gets the rest."""
+    total = sum(ratios)
+    n_train = _round(n * ratios[0] / total)
+    return n_train, min(n - n_train, _round(n * ratios[1] / total))
+
+
+def _assign_targets(
+    records: list[Record], ratios: tuple[float, float, float], k: int, rng: random.Random
+) -> list[int]:
+    """per-user-target[K]: K seeded random targets per user (ExpCTR §5.1.1: K = 1), the other
+    records UNUSED; K = 1 cuts the samples A:B:C at random, K > 1 cuts the users."""
+    codes = [UNUSED] * len(records)
+    by_user: dict[str, list[int]] = defaultdict(list)
+    for i, record in enumerate(records):
+        by_user[record.user_id].append(i)
+    users = sorted(by_user)
+    targets = {u: sorted(rng.sample(by_user[u], min(k, len(by_user[u])))) for u in users}
+    units = [[i] for u in users for i in targets[u]] if k == 1 else [targets[u] for u in users]
+    rng.shuffle(units)
+    n_train, n_valid = _cut(len(units), ratios)
+    for pos, unit in enumerate(units):
+        for i in unit:
+            codes[i] = 0 if pos < n_train else 1 if pos < n_train + n_valid else 2
+    return codes
+
+
 def add_history(
     records: list[Record],
     codes: list[int],
@@ -132,7 +181,7 @@ def add_history(
 ) -> None:
     """Fill history_liked / history_disliked in place (see the module docstring)."""
     kind, _ = parse_protocol(protocol)
-    train_only = kind in ("random", "given")
+    train_only = kind in ("random", "given")  # per-user-target: every earlier record
     if history_len <= 0:
         return
     rng = random.Random(seed + 1)
@@ -178,6 +227,8 @@ def split_records(
     parts: list[list[Record]] = [[], [], []]
     train_index: list[int] = []
     for i, (record, code) in enumerate(zip(copies, codes, strict=True)):
+        if code == UNUSED:
+            continue
         parts[code].append(record)
         if code == 0:
             train_index.append(i)
@@ -190,7 +241,8 @@ def split_records(
         "seed": seed,
         "rating_threshold": threshold,
         "history_len": history_len,
-        "counts": {name: len(part) for name, part in zip(names, parts, strict=True)},
+        "counts": {name: len(part) for name, part in zip(names, parts, strict=True)}
+        | ({"unused": codes.count(UNUSED)} if kind == "per-user-target" else {}),
         "label_rate": {
             name: (round(sum(r.label for r in part if r.label is not None)
                          / max(1, sum(r.label is not None for r in part)), 6)

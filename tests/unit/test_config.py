@@ -42,6 +42,25 @@ def test_layers_in_order(tmp_path, monkeypatch):
     assert resolve("m", "d", seed=7).seed == 7  # --seed beats the yaml
 
 
+def test_method_profile_beats_dataset_yaml_base(tmp_path, monkeypatch):
+    import bench.config as config
+
+    (tmp_path / "methods").mkdir()
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "methods" / "m.yaml").write_text(
+        "data: {split: random-3:1:1}\nprofiles: {cpu: {data: {split: per-user-target5-8:1:1}}}\n"
+    )
+    (tmp_path / "datasets" / "d.yaml").write_text(
+        "data: {split: per-user-8:1:1, history_len: 4}\nprofiles: {cpu: {data: {history_len: 7}}}\n"
+    )
+    monkeypatch.setattr(config, "CONFIG_DIR", tmp_path)
+    assert resolve("m", "d").data.split == "per-user-8:1:1"  # dataset yaml beats method yaml
+    cpu = resolve("m", "d", profile="cpu")
+    assert cpu.data.split == "per-user-target5-8:1:1"  # method profile beats dataset yaml
+    assert cpu.data.history_len == 7  # dataset profile comes last
+    assert resolve("m", "d", profile="cpu", sets=["data.split=time"]).data.split == "time"
+
+
 def test_unknown_key_is_an_error_naming_the_path():
     with pytest.raises(ConfigError, match=r"unknown config key\(s\) data.max_recods"):
         resolve("mf-bias", "ml-100k", sets=["data.max_recods=5"])

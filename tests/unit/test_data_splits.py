@@ -194,3 +194,41 @@ def test_masking_is_seeded_and_leaves_targets_alone():
     )
     assert (a.rating, a.label, a.reference_explanation) == (4.0, 1, "ref")
     assert record.user_profile == "alpha beta gamma delta epsilon zeta"  # the input is not modified
+
+
+def test_per_user_target_protocol_expctr():
+    """ExpCTR §5.1.1: one random target per user, history = up to history_len interactions
+    before it, samples cut 8:1:1; the user's other records are history only."""
+    from bench.data.splits import targets_per_user
+
+    assert parse_protocol("per-user-target-8:1:1") == ("per-user-target", (8.0, 1.0, 1.0))
+    assert parse_protocol("per-user-target5-8:1:1") == ("per-user-target", (8.0, 1.0, 1.0))
+    assert targets_per_user("per-user-target-8:1:1") == 1 and targets_per_user("per-user-target5-8:1:1") == 5
+    with pytest.raises(DataError, match="unknown split protocol"):
+        parse_protocol("per-user-target0-8:1:1")
+    data = synthetic(n_users=30, per_user=10)
+    splits = make_splits(data, DataConfig(split="per-user-target-8:1:1", history_len=4), seed=3)
+    assert splits.info["counts"] == {"train": 24, "valid": 3, "test": 3, "unused": 270}  # 30 samples 8:1:1
+    samples = [*splits.train, *splits.valid, *splits.test]
+    assert sorted(r.user_id for r in samples) == sorted(f"U{u}" for u in range(30))  # one per user
+    by_user = {}
+    for r in data.records:
+        by_user.setdefault(r.user_id, []).append(r)
+    for r in samples:
+        earlier = sorted((x for x in by_user[r.user_id] if x.timestamp < r.timestamp), key=lambda x: x.timestamp)[-4:]
+        liked = [x.title for x in earlier if x.rating >= 4.0]
+        disliked = [x.title for x in earlier if x.rating < 4.0]
+        assert (r.history_liked, r.history_disliked) == (liked, disliked)
+    # the target is drawn at random, not always the user's last record
+    assert any(r.timestamp != max(x.timestamp for x in by_user[r.user_id]) for r in samples)
+    again = make_splits(data, DataConfig(split="per-user-target-8:1:1", history_len=4), seed=3)
+    assert again.info["digests"] == splits.info["digests"]
+
+
+def test_per_user_target_k_keeps_each_user_in_one_split():
+    data = synthetic(n_users=30, per_user=10)
+    splits = make_splits(data, DataConfig(split="per-user-target5-8:1:1"), seed=0)
+    assert splits.info["counts"] == {"train": 120, "valid": 15, "test": 15, "unused": 150}  # users cut 24:3:3
+    users = [{r.user_id for r in part} for part in (splits.train, splits.valid, splits.test)]
+    assert not (users[0] & users[1] or users[0] & users[2] or users[1] & users[2])
+    assert all(sum(r.user_id == u for r in splits.train) == 5 for u in users[0])

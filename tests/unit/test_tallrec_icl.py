@@ -59,3 +59,27 @@ def test_tallrec_step_changes_lora_and_resumes(tmp_path):
     assert m2.run.stages_reused == ["sft"]
     assert all(torch.allclose(trained[k], v) for k, v in lora_state(m2.model).items())
     assert [p.ctr_score for p in m2.predict(splits.test)] == before
+
+
+def test_answer_nll_equals_the_full_row_labels_loss(tmp_path):
+    """answer_nll (left padding, LM head on the answer positions only) = HF's causal-LM loss
+    with labels = -100 on the prompt and right padding."""
+    import torch
+
+    from baselines.tallrec import answer_nll
+    from bench.backbones.tiny import tiny_random_llama
+
+    model, _ = tiny_random_llama(tmp_path / "cache")
+    batch = [([5, 6, 7, 8, 9], [11, 12]), ([5, 6], [13, 14, 2]), ([7, 8, 9, 10], [15])]
+    width = max(len(q) + len(a) for q, a in batch)
+    ids = torch.zeros((3, width), dtype=torch.long)
+    labels = torch.full((3, width), -100)
+    attn = torch.zeros((3, width), dtype=torch.long)
+    for row, (q, a) in enumerate(batch):
+        ids[row, : len(q) + len(a)] = torch.tensor(q + a)
+        labels[row, len(q) : len(q) + len(a)] = torch.tensor(a)
+        attn[row, : len(q) + len(a)] = 1
+    with torch.no_grad():
+        full = model(input_ids=ids, attention_mask=attn, labels=labels).loss
+        fast = answer_nll(model, batch, pad_id=0)
+    torch.testing.assert_close(fast, full, rtol=1e-5, atol=1e-5)
