@@ -48,6 +48,10 @@ class ZeroShotParams:
     explanation_max_new_tokens: int = 128
     predict_batch_size: int | Literal["auto"] = 8  # "auto": largest batch free GPU memory holds (8 on CPU)
     fallback_rating: float | None = None  # unparsable rating answer -> this (None: train mean)
+    # the record's own review in every prompt, as the paper (true); false: the leakage-free
+    # variant (its review holds the rating's sentiment and the reference sentence, so eq. 6
+    # rewards copying it: methods.currrl.prompts). A model.* key: only the prompt changes
+    review_in_prompt: bool = True
 
 
 @dataclass
@@ -191,7 +195,8 @@ class LLMZeroShot(Method):
 
             spec = PromptSpec(noun=item_noun(self.run.cfg.dataset), words=self.params.prompt_words)
             return messages(rec, spec, slots=False, tokenizer=self.tokenizer)
-        return build_prompt(task, rec, self.tokenizer, self.params.max_prompt_length, self.params.system_prompt)
+        return build_prompt(task, rec, self.tokenizer, self.params.max_prompt_length, self.params.system_prompt,
+                            review=self.params.review_in_prompt)
 
     def _generate(self, prompts, max_new_tokens: int, description: str, **kw) -> list[str]:
         from bench.backbones.generate import generate

@@ -1,8 +1,17 @@
 """The task prompts of Curr-RLCER (Fig. 1) and the <think>/<answer> output format.
 
-Every prompt gives the user profile, item profile and review of one record; the system
-message asks for the DeepSeek-R1 style output format that the format reward checks.
-Prompts are kept under `max_prompt_tokens` (paper: 512) by trimming the longest fields first.
+Every prompt gives the user profile, item profile and review of one record, as the paper's
+(Fig. 1, §3.3: "user and item profile information, as well as review data, are used as
+inputs"); the system message asks for the DeepSeek-R1 style output format that the format
+reward checks. Prompts are kept under `max_prompt_tokens` (paper: 512) by trimming the
+longest fields first.
+
+The review is the record's OWN review, the text its rating and its reference explanation
+come from (the reference is a sentence of it: bench.data.profiles). So stage 1-2 answers
+can be read off the review's sentiment, and eq. 6 (cosine to the reference) rewards copying
+the review into the explanation. `review=False` (model.review_in_prompt=false) drops the
+review from every prompt and the task text: the leakage-free variant, in which the ratings
+and explanations must come from the profiles alone.
 """
 
 from __future__ import annotations
@@ -55,6 +64,11 @@ FIELDS = ("user_profile", "item_profile", "review")
 
 
 def _body(task: str, fields: dict[str, str]) -> str:
+    if "review" not in fields:  # the leakage-free variant: profiles only
+        return (
+            f"{TASKS[task].replace('the profile and review of', 'the profiles of')} "
+            f"User Profile:[{fields['user_profile']}]; Item Profile:[{fields['item_profile']}]."
+        )
     return (
         f"{TASKS[task]} User Profile:[{fields['user_profile']}]; "
         f"Item Profile:[{fields['item_profile']}]; Review: [{fields['review']}]."
@@ -108,14 +122,17 @@ def build_prompt(
     tokenizer: Any = None,
     max_prompt_tokens: int | None = 512,
     system: bool | str = True,
+    review: bool = True,
 ) -> list[dict[str, str]]:
-    """Chat messages for one record and task ("judgment", "choose", "explain")."""
+    """Chat messages for one record and task ("judgment", "choose", "explain"); `review=False`
+    leaves the record's review out (see the module docstring)."""
     if task not in TASKS:
         raise KeyError(f"unknown Curr-RLCER task {task!r}; known: {', '.join(TASKS)}")
-    fields = {k: (getattr(record, k) or "").strip() or "unknown" for k in FIELDS}
+    names = FIELDS if review else tuple(k for k in FIELDS if k != "review")
+    fields = {k: (getattr(record, k) or "").strip() or "unknown" for k in names}
     if tokenizer is None or not max_prompt_tokens:
         return messages_for(task, fields, system)
-    empty = messages_for(task, {k: "" for k in FIELDS}, system)
+    empty = messages_for(task, {k: "" for k in names}, system)
     overhead = len(
         tokenizer.apply_chat_template(empty, tokenize=True, add_generation_prompt=True, return_dict=True)["input_ids"]
         if getattr(tokenizer, "chat_template", None)
