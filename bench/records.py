@@ -106,3 +106,6 @@ class Splits:
     valid: list[Record]
     test: list[Record]
     info: dict[str, Any] = field(default_factory=dict)
+    # records in no split that are still history (split per-user-target: the users' other
+    # interactions, which the samples' histories hold); models that read histories use them
+    history_only: list[Record] = field(default_factory=list)

@@ -126,6 +126,9 @@ class HistoryIndex:
     items labelled 1 (labels of valid/test records are never an input).
     Ties on timestamp are broken by position (train, then valid, then test, in list order);
     a record that is not one of the indexed ones sees only strictly earlier timestamps.
+    Records in no split but kept as history (`splits.history_only`, the per-user-target
+    protocol's other interactions of each user) are in the pool of both sources: they are
+    inputs of the samples, as the LLM methods' history_liked/history_disliked.
     """
 
     def __init__(self, splits: Splits, source: str = "all"):
@@ -135,6 +138,7 @@ class HistoryIndex:
         pool = list(splits.train)
         if source == "all":
             pool += list(splits.valid) + list(splits.test)
+        pool += list(splits.history_only)
         self._by_user: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
         self._position: dict[tuple[str, str, int], int] = {}
         for position, rec in enumerate(pool):

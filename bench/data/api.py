@@ -218,7 +218,7 @@ def make_splits(loaded: LoadedDataset, cfg: DataConfig, seed: int) -> Splits:
     from bench.data.splits import split_records
 
     spec = loaded.spec
-    train, valid, test, train_index, info = split_records(
+    train, valid, test, train_index, info, unused = split_records(
         loaded.records, cfg.split, seed,
         threshold=cfg.rating_threshold, history_len=cfg.history_len,
     )  # fmt: skip
@@ -260,7 +260,7 @@ def make_splits(loaded: LoadedDataset, cfg: DataConfig, seed: int) -> Splits:
                 f"{len(features)} train feature words, else the first sentence truncated"
             )
     info["dataset"] = loaded.name
-    return Splits(train=list(train), valid=list(valid), test=list(test), info=info)
+    return Splits(train=list(train), valid=list(valid), test=list(test), info=info, history_only=unused)
 
 
 # -- info and prepare -----------------------------------------------------------------------

@@ -215,9 +215,9 @@ def _fresh_copy(record: Record) -> Record:
 
 def split_records(
     records: list[Record], protocol: str, seed: int, *, threshold: float, history_len: int
-) -> tuple[list[Record], list[Record], list[Record], list[int], dict[str, Any]]:
+) -> tuple[list[Record], list[Record], list[Record], list[int], dict[str, Any], list[Record]]:
     """Copy, label, split and add histories. Returns train, valid, test, their load indices
-    (train's), and Splits.info."""
+    (train's), Splits.info, and the UNUSED records (history only)."""
     copies = [_fresh_copy(r) for r in records]
     for record in copies:
         if record.rating is not None:
@@ -226,8 +226,10 @@ def split_records(
     add_history(copies, codes, protocol, seed, history_len, threshold)
     parts: list[list[Record]] = [[], [], []]
     train_index: list[int] = []
+    unused: list[Record] = []
     for i, (record, code) in enumerate(zip(copies, codes, strict=True)):
         if code == UNUSED:
+            unused.append(record)
             continue
         parts[code].append(record)
         if code == 0:
@@ -251,4 +253,4 @@ def split_records(
         },
         "digests": {name: key_digest(part) for name, part in zip(names, parts, strict=True)},
     }  # fmt: skip
-    return parts[0], parts[1], parts[2], train_index, info
+    return parts[0], parts[1], parts[2], train_index, info, unused

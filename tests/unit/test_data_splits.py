@@ -209,6 +209,7 @@ def test_per_user_target_protocol_expctr():
     data = synthetic(n_users=30, per_user=10)
     splits = make_splits(data, DataConfig(split="per-user-target-8:1:1", history_len=4), seed=3)
     assert splits.info["counts"] == {"train": 24, "valid": 3, "test": 3, "unused": 270}  # 30 samples 8:1:1
+    assert len(splits.history_only) == 270 and not {id(r) for r in splits.history_only} & {id(r) for r in splits.train}
     samples = [*splits.train, *splits.valid, *splits.test]
     assert sorted(r.user_id for r in samples) == sorted(f"U{u}" for u in range(30))  # one per user
     by_user = {}

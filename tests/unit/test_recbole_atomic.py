@@ -113,6 +113,21 @@ def test_liked_history_uses_train_labels_only():
         assert prior == liked_train
 
 
+def test_history_only_records_are_history_of_the_samples():
+    """per-user-target: a user's other interactions are in no split but are the samples'
+    history, for the RecBole rows as for the LLM rows."""
+    import dataclasses
+
+    splits = _splits(n_users=2)
+    target = splits.test[0]
+    before = [r for r in splits.train + splits.valid if r.user_id == target.user_id]
+    only = dataclasses.replace(splits, train=[r for r in splits.train if r.user_id != target.user_id],
+                               valid=[r for r in splits.valid if r.user_id != target.user_id], history_only=before)
+    prior = sorted(before, key=lambda r: r.timestamp)
+    assert HistoryIndex(only).prior_items(target, 100) == [r.item_id for r in prior]
+    assert HistoryIndex(only, "liked").prior_items(target, 100) == [r.item_id for r in prior if r.label == 1]
+
+
 def test_recbole_builds_exactly_our_split(tmp_path):
     pytest.importorskip("recbole")
     from bench.adapters.recbole import RecBoleRun
