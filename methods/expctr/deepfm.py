@@ -1,16 +1,22 @@
-"""A small DeepFM (Guo et al. 2017) that exposes its hidden representation h_ui, for eq. 12.
+"""RecBole's DeepFM (Guo et al. 2017) with the explanation embedding concatenated, eq. 12.
 
-Fields are the user id and the item id (index 0 = unseen). The logit is
+ExpCTR builds the IC reward "upon the DeepFM and implemented through ... Recbole" (§5.1.4)
+and concatenates z_ui with the hidden representation h_ui (eq. 12). This module is RecBole
+1.2.1's DeepFM (recbole.model.context_aware_recommender.deepfm) built from RecBole's own
+layers (MLPLayers, BaseFactorizationMachine) with its defaults (embedding size 10, MLP
+[128, 128, 128], dropout 0.2, Xavier-normal init), on the user-id and item-id fields (index
+0 = unseen), and with h_ui exposed. The logit is
 
-    w0 + w_u + w_i                      first order
-  + <e_u, e_i>                          FM second order (the only pair of two fields)
-  + head(Concat(h_ui, g(z_ui)))         deep part; h_ui = last hidden layer of the MLP over
-                                        [e_u; e_i], g = Linear+ReLU projection of the
-                                        explanation embedding z_ui (eq. 11)
+    w0 + w_u + w_i                          first order (RecBole's FMFirstOrderLinear)
+  + FM(e_u, e_i)                            second order (BaseFactorizationMachine)
+  + predict(Concat(h_ui, z_ui))             deep part; h_ui = MLPLayers over [e_u; e_i] (the
+                                            input of RecBole's deep_predict_layer), z_ui the
+                                            explanation embedding of eq. 11
 
 so s^r = sigmoid(logit) is eq. 12 and s~^r is the same forward pass with z = 0 (eq. 13).
-RecBole's DeepFM does not expose h_ui, hence this equivalent module. With `z_dim=0` it is a
-plain ID DeepFM.
+`z_concat="projection"` (a named variant, erbench's earlier module) passes z through a
+Linear+ReLU of width `z_proj` before the concatenation. With `z_dim=0` it is RecBole's plain
+ID DeepFM.
 """
 
 from __future__ import annotations
@@ -25,11 +31,12 @@ from torch import nn
 
 
 @dataclass
-class DeepFMConfig:
-    embed_dim: int = 16
-    hidden: tuple[int, ...] = (64, 32)
-    z_proj: int = 32  # width of the explanation projection g(z)
-    dropout: float = 0.1
+class DeepFMConfig:  # defaults: RecBole 1.2.1 properties/model/DeepFM.yaml
+    embed_dim: int = 10
+    hidden: tuple[int, ...] = (128, 128, 128)
+    z_proj: int = 32  # width of the explanation projection (z_concat="projection" only)
+    dropout: float = 0.2
+    z_concat: str = "direct"  # "direct": Concat(h_ui, z_ui) as eq. 12; "projection": Linear+ReLU first
 
 
 class DeepFM(nn.Module):
@@ -38,24 +45,25 @@ class DeepFM(nn.Module):
         cfg = cfg or DeepFMConfig()
         self.cfg = cfg
         self.n_users, self.n_items, self.z_dim = n_users, n_items, z_dim
+        from recbole.model.layers import BaseFactorizationMachine, MLPLayers
+
+        if cfg.z_concat not in ("direct", "projection"):
+            raise ValueError(f"z_concat must be 'direct' or 'projection', got {cfg.z_concat!r}")
         self.bias = nn.Parameter(torch.zeros(1))
         self.w_user = nn.Embedding(n_users + 1, 1)
         self.w_item = nn.Embedding(n_items + 1, 1)
         self.e_user = nn.Embedding(n_users + 1, cfg.embed_dim)
         self.e_item = nn.Embedding(n_items + 1, cfg.embed_dim)
-        for emb in (self.w_user, self.w_item):
-            nn.init.zeros_(emb.weight)
-        for emb in (self.e_user, self.e_item):
-            nn.init.normal_(emb.weight, std=0.01)
-        layers: list[nn.Module] = []
-        width = 2 * cfg.embed_dim
-        for h in cfg.hidden:
-            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(cfg.dropout)]
-            width = h
-        self.mlp = nn.Sequential(*layers)
-        self.hidden_dim = width
-        self.z_proj = nn.Sequential(nn.Linear(z_dim, cfg.z_proj), nn.ReLU()) if z_dim else None
-        self.head = nn.Linear(width + (cfg.z_proj if z_dim else 0), 1)
+        self.fm = BaseFactorizationMachine(reduce_sum=True)
+        self.mlp = MLPLayers([2 * cfg.embed_dim, *cfg.hidden], cfg.dropout)
+        self.hidden_dim = width = cfg.hidden[-1]
+        self.z_proj = None
+        z_width = z_dim
+        if z_dim and cfg.z_concat == "projection":
+            self.z_proj = nn.Sequential(nn.Linear(z_dim, cfg.z_proj), nn.ReLU())
+            z_width = cfg.z_proj
+        self.head = nn.Linear(width + z_width, 1)  # RecBole's deep_predict_layer, widened by z
+        self.apply(_init_weights)
 
     def hidden_rep(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """h_ui: the deep part's last hidden layer."""
@@ -67,13 +75,21 @@ class DeepFM(nn.Module):
         """Logits; z=None means the zero explanation vector."""
         eu, ei = self.e_user(users), self.e_item(items)
         first = self.bias + self.w_user(users).squeeze(-1) + self.w_item(items).squeeze(-1)
-        second = (eu * ei).sum(-1)
+        second = self.fm(torch.stack([eu, ei], dim=1)).squeeze(-1)  # = <e_u, e_i> for two fields
         h = self.hidden_rep(users, items)
-        if self.z_proj is not None:
+        if self.z_dim:
             if z is None:
                 z = torch.zeros(users.shape[0], self.z_dim, device=users.device)
-            h = torch.cat([h, self.z_proj(z)], dim=-1)
+            h = torch.cat([h, z if self.z_proj is None else self.z_proj(z)], dim=-1)  # eq. 12
         return first + second + self.head(h).squeeze(-1)
+
+
+def _init_weights(module: nn.Module) -> None:
+    """RecBole DeepFM._init_weights: Xavier-normal embeddings and linear weights, zero biases."""
+    if isinstance(module, (nn.Embedding, nn.Linear)):
+        nn.init.xavier_normal_(module.weight.data)
+    if isinstance(module, nn.Linear) and module.bias is not None:
+        nn.init.constant_(module.bias.data, 0)
 
 
 class IdIndex:

@@ -4,7 +4,7 @@ One base LLM + one LoRA adapter (§4.3.1): the adapter-enabled model is the expl
 generator pi_RL; the same model with its adapter disabled is both the PPO reference pi_init
 and the frozen LC scorer. Training (§4.3.2), every stage checkpointed through run.stage:
 
-  ctr_pretrain   the ID DeepFM (methods.expctr.deepfm) on the train split, explanation = 0
+  ctr_pretrain   the ID DeepFM (RecBole's, methods.expctr.deepfm) on the train split, z = 0
   lc             stage 1: PPO with R = R_LC^norm (eq. 8-10, 14) for `lc_epochs` passes
                  over the RL train records; the sampled explanations are accumulated
   ctr_k          stage 2: DeepFM trained with the explanation embeddings (eq. 11, 12, 15)
@@ -87,10 +87,14 @@ class Params:
     encoder: str = "embedded"  # "embedded" (all-MiniLM-L6-v2) or BAAI/bge-small-en (paper)
     encoder_normalize: bool = False
     ctr_records: str = "all"  # DeepFM training rows: "all" train records or the "explained" ones
-    ctr_embed_dim: int = 16
-    ctr_hidden: list[int] = field(default_factory=lambda: [64, 32])
+    # the DeepFM of eq. 12: RecBole's DeepFM and its defaults (methods.expctr.deepfm)
+    ctr_embed_dim: int = 10
+    ctr_hidden: list[int] = field(default_factory=lambda: [128, 128, 128])
+    ctr_dropout: float = 0.2
+    # "direct": Concat(h_ui, z_ui) as eq. 12; "projection": z through Linear+ReLU (width
+    # ctr_z_proj) first, a named variant (erbench's earlier module)
+    ctr_z_concat: Literal["direct", "projection"] = "direct"
     ctr_z_proj: int = 32
-    ctr_dropout: float = 0.1
     ctr_lr: float = 1e-3
     ctr_batch_size: int = 256
     ctr_pretrain_epochs: int = 5
@@ -167,7 +171,7 @@ class ExpCTR(Method):
         torch.manual_seed(self.run.seed)
         self.deepfm = DeepFM(
             len(self.index.users), len(self.index.items), self.encoder.dim,
-            DeepFMConfig(p.ctr_embed_dim, tuple(p.ctr_hidden), p.ctr_z_proj, p.ctr_dropout),
+            DeepFMConfig(p.ctr_embed_dim, tuple(p.ctr_hidden), p.ctr_z_proj, p.ctr_dropout, p.ctr_z_concat),
         )  # fmt: skip
 
     # -- fit --------------------------------------------------------------------------------

@@ -70,13 +70,21 @@ def test_deepfm_eq12_concat_and_zeroed_explanation():
     from methods.expctr.deepfm import DeepFM, DeepFMConfig
 
     torch.manual_seed(0)
-    m = DeepFM(3, 4, z_dim=5, cfg=DeepFMConfig(embed_dim=4, hidden=(8,), z_proj=6)).eval()
+    m = DeepFM(3, 4, z_dim=5, cfg=DeepFMConfig(embed_dim=4, hidden=(8,))).eval()
     u, i = torch.tensor([1, 2]), torch.tensor([3, 0])
     assert m.hidden_rep(u, i).shape == (2, 8)  # h_ui
-    assert m.head.in_features == 8 + 6  # Concat(h_ui, g(z)) feeds the output layer (eq. 12)
+    assert m.head.in_features == 8 + 5  # eq. 12: Concat(h_ui, z_ui) feeds RecBole's deep_predict_layer
     z = torch.randn(2, 5)
     with torch.no_grad():
         with_z, without = m(u, i, z), m(u, i, None)
         zeros = m(u, i, torch.zeros(2, 5))
-    assert torch.allclose(without, zeros)  # s~: the explanation representation set to 0
-    assert not torch.allclose(with_z, without)
+        # by hand: the logit moves by the predict layer's z-weights . z, nothing else changes
+        torch.testing.assert_close(with_z - without, z @ m.head.weight[0, 8:])
+    assert torch.allclose(without, zeros)  # s~ (eq. 13): the explanation representation set to 0
+    # FM second order of two fields = <e_u, e_i>; first order = w0 + w_u + w_i
+    eu, ei = m.e_user(u), m.e_item(i)
+    first = m.bias + m.w_user(u).squeeze(-1) + m.w_item(i).squeeze(-1)
+    deep = m.head(torch.cat([m.hidden_rep(u, i), torch.zeros(2, 5)], -1)).squeeze(-1)
+    torch.testing.assert_close(without, first + (eu * ei).sum(-1) + deep)
+    proj = DeepFM(3, 4, z_dim=5, cfg=DeepFMConfig(embed_dim=4, hidden=(8,), z_proj=6, z_concat="projection"))
+    assert proj.head.in_features == 8 + 6  # the named variant: Linear+ReLU(z) first
