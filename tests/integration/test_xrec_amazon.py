@@ -72,6 +72,10 @@ def test_validation_loss_falls_below_the_untrained_adapters(runs):
 
 
 def test_beats_the_zero_shot_backbone_on_the_same_profiles(runs):
+    for result in runs:  # a metric the suite could not compute fails here with its reason
+        unavailable = json.loads((result.run_dir / "metrics.json").read_text())["unavailable"]
+        missing = {m: unavailable.get(m, "not reported") for m in (BERT_F1, "bleu4_peter") if m not in _values(result)}
+        assert not missing, f"{result.run_id}: {missing}"
     xrec, zero = map(_values, runs)
     for metric in (BERT_F1, "bleu4_peter"):
         assert xrec[metric] > zero[metric], f"{metric}: XRec {xrec[metric]:.4f} <= zero-shot {zero[metric]:.4f}"
