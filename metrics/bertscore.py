@@ -180,10 +180,17 @@ class BERTScore(Metric):
                 _PAIR_CACHE[(tag, c, r)] = tuple(disk[_pair_key(c, r)])  # type: ignore[assignment]
         if todo:
             scorer = self._scorer()
+            # bert_score's own rule for an empty candidate or reference: raw scores 0 (then
+            # rescaled like any other); scored here because its empty path calls a tokenizer
+            # method transformers 5 removed, which lost the whole metric for one empty text
+            empty = [(c, r) for c, r in todo if not c.strip() or not r.strip()]
+            for c, r in empty:
+                _PAIR_CACHE[(tag, c, r)] = _empty_pair_scores(scorer, self.rescale)
+            todo_texts = [(c, r) for c, r in todo if c.strip() and r.strip()]
             chunk = 16 * self.batch_size  # pairs per bar step: steps of seconds, not minutes
-            with bar(f"bertscore [{self.checkpoint}]", len(todo)) as advance:
-                for start in range(0, len(todo), chunk):
-                    part = todo[start : start + chunk]
+            with bar(f"bertscore [{self.checkpoint}]", len(todo_texts)) as advance:
+                for start in range(0, len(todo_texts), chunk):
+                    part = todo_texts[start : start + chunk]
                     P, R, F = scorer.score([c for c, _ in part], [r for _, r in part])
                     for (c, r), p, rr, f in zip(part, P.tolist(), R.tolist(), F.tolist(), strict=False):
                         _PAIR_CACHE[(tag, c, r)] = (p, rr, f)
@@ -227,6 +234,14 @@ class BERTScore(Metric):
 
 
 _DTYPE_TAGS = {"float32": "", "bfloat16": "bf16"}
+
+
+def _empty_pair_scores(scorer: Any, rescale: bool) -> tuple[float, float, float]:
+    """(P, R, F1) bert_score gives a pair with an empty side: raw 0, rescaled as in its score()."""
+    if not rescale:
+        return (0.0, 0.0, 0.0)
+    base = [float(b) for b in scorer.baseline_vals.tolist()]
+    return tuple((0.0 - b) / (1 - b) for b in base)  # type: ignore[return-value]
 
 
 def _under_autocast(model: Any, dtype: str) -> Any:

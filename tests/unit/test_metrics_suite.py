@@ -140,3 +140,15 @@ def test_score_pairs_and_report_to_json(tmp_path):
     assert "no judge endpoint" in out["unavailable"]["gptscore"] and out["not_applicable"] == {}
     skipped = ScoreReport(n=2, not_applicable={"rmse": "rows lack rating (2/2 rows)"})
     assert report_to_json(skipped)["not_applicable"] == {"rmse": "rows lack rating (2/2 rows)"}
+
+
+def test_an_empty_explanation_scores_zero_bertscore_and_keeps_the_metric():
+    # bert_score's rule (raw 0 for an empty side); its own empty path crashes on transformers 5
+    rows = [{"idx": 0, "explanation": "great sound for the price", "reference": "the sound is great"},
+            {"idx": 1, "explanation": "", "reference": "sturdy strings"}]  # fmt: skip
+    rep = score_rows(rows, EvalConfig(metrics=["bertscore_f1"]))
+    alone = score_rows(rows[:1], EvalConfig(metrics=["bertscore_f1"]))
+    [f1] = [v for v in rep.values if v.name.startswith("bertscore_f1[")]
+    [f1_alone] = [v for v in alone.values if v.name.startswith("bertscore_f1[")]
+    assert not rep.unavailable and f1.per_sample[1] == 0.0
+    assert f1.per_sample[0] == pytest.approx(f1_alone.value) and f1.value == pytest.approx(f1_alone.value / 2)
