@@ -26,7 +26,7 @@ _AMAZON_2014: list[tuple[str, ...]] = [
     ("amazon-sports", "Sports_and_Outdoors", "Curr-RLCER", "sports"),
     ("amazon-clothing", "Clothing_Shoes_and_Jewelry", "Curr-RLCER", "clothing"),
     ("amazon-instruments", "Musical_Instruments", "dev/CI", "instruments"),
-    ("amazon-books", "Books", "ExpCTR", "books", "per-user-8:1:1"),
+    ("amazon-books", "Books", "ExpCTR", "books", "per-user-target-8:1:1"),
 ]
 
 
@@ -66,7 +66,7 @@ def _amazon_2014(
     )
 
 
-def _movielens_csv(name: str, used_by: str) -> DatasetSpec:
+def _movielens_csv(name: str, used_by: str, split: str = "per-user-8:1:1") -> DatasetSpec:
     zip_name = f"{name}.zip"
     url = f"https://files.grouplens.org/datasets/movielens/{zip_name}"
     return DatasetSpec(
@@ -97,7 +97,7 @@ def _movielens_csv(name: str, used_by: str) -> DatasetSpec:
         url=url,
         rating_scale=(0.5, 5.0),
         rating_threshold=4.0,
-        split="per-user-8:1:1",
+        split=split,
         has_reviews=False,
         notes=f"unzip {zip_name} into the data dir (gives {name}/ratings.csv) or put the zip there",
     )
@@ -157,7 +157,7 @@ SPECS: tuple[DatasetSpec, ...] = (
         notes="found in the installed RecBole package; no data dir needed",
         manual="install RecBole (pip install recbole==1.2.1), whose wheel ships ml-100k",
     ),
-    _movielens_csv("ml-20m", "TALLRec/ExpCTR"),
+    _movielens_csv("ml-20m", "TALLRec/ExpCTR", split="per-user-target-8:1:1"),  # ExpCTR §5.1.1
     _movielens_csv("ml-32m", "recent LLM-rec work"),
     DatasetSpec(
         name="bookcrossing",
@@ -173,7 +173,7 @@ SPECS: tuple[DatasetSpec, ...] = (
         "(mirrors: Kaggle 'book-crossing-dataset')",
         rating_scale=(1.0, 10.0),
         rating_threshold=6.0,
-        split="per-user-8:1:1",
+        split="per-user-target-8:1:1",  # ExpCTR §5.1.1
         has_reviews=False,
         notes="';'-separated, quoted, latin-1; rating 0 = implicit (see data.implicit_ratings)",
         manual="there is no stable public URL (the original BX-CSV-Dump.zip at "
