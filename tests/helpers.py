@@ -108,3 +108,16 @@ class RecordingSink:
 
     def named(self, prefix: str) -> list[RecordedBar]:
         return [b for b in self.bars if b.description.startswith(prefix)]
+
+
+def load_error(dataset: str, data_dir) -> str:  # noqa: ANN001
+    """The DataError message a strict load of `dataset` from `data_dir` raises (fails if none)."""
+    import pytest
+
+    from bench.config import DataConfig
+    from bench.data import load_dataset
+    from bench.errors import DataError
+
+    with pytest.raises(DataError) as err:
+        load_dataset(dataset, DataConfig(data_dir=str(data_dir)))
+    return str(err.value)

@@ -14,7 +14,8 @@ import pytest
 
 from bench.config import DataConfig
 from bench.data import dataset_info, load_dataset, make_splits
-from bench.errors import DataError, DataWarning
+from bench.errors import DataWarning
+from tests.helpers import load_error
 
 ROOT = Path(__file__).resolve().parents[2]
 REVIEWS = "amazon2014/reviews_Musical_Instruments_5.json.gz"
@@ -51,9 +52,7 @@ LINES = [
 
 def test_duplicates_stop_the_load_and_are_listed_with_the_first_line(tmp_path):
     path = write_reviews(tmp_path, LINES)
-    with pytest.raises(DataError) as err:
-        load_dataset("amazon-instruments", DataConfig(data_dir=str(tmp_path)))
-    message = str(err.value)
+    message = load_error("amazon-instruments", tmp_path)
     assert "2 bad line(s)" in message
     assert f"{path}:3: record: duplicate of line 1" in message
     assert f"{path}:5: record: duplicate of line 2" in message

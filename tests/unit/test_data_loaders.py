@@ -12,6 +12,7 @@ import pytest
 from bench.config import DataConfig
 from bench.data import load_dataset, make_splits, prepare_dataset
 from bench.errors import DataError
+from tests.helpers import load_error
 
 pytestmark = pytest.mark.filterwarnings("ignore::bench.errors.DataWarning")  # tiny files are not the spec release
 
@@ -61,9 +62,7 @@ def broken_amazon(root: Path) -> Path:
 
 def test_broken_amazon_lines_are_listed_with_file_line_and_field(tmp_path):
     path = broken_amazon(tmp_path)
-    with pytest.raises(DataError) as err:
-        load_dataset("amazon-instruments", DataConfig(data_dir=str(tmp_path)))
-    message = str(err.value)
+    message = load_error("amazon-instruments", tmp_path)
     assert "5 bad line(s)" in message
     assert f"{path}:2: json: not valid JSON" in message
     assert f"{path}:3: asin: missing" in message
@@ -206,9 +205,7 @@ def test_ml32m_from_the_grouplens_zip_and_bad_lines(tmp_path):
         zf.writestr("ml-32m/ratings.csv", bad)
         zf.writestr("ml-32m/movies.csv", MOVIES)
         zf.writestr("ml-32m/README.txt", "readme")
-    with pytest.raises(DataError) as err:
-        load_dataset("ml-32m", DataConfig(data_dir=str(tmp_path)))
-    message = str(err.value)
+    message = load_error("ml-32m", tmp_path)
     where = f"{tmp_path / 'ml-32m.zip'}!ml-32m/ratings.csv"
     assert f"{where}:6: rating: rating 5.5 outside 0.5..5" in message
     assert f"{where}:7: line: expected 4 comma-separated fields, got 3" in message
@@ -284,9 +281,7 @@ def test_bookcrossing_official_layout(tmp_path):
 def test_bookcrossing_bad_lines(tmp_path):
     ratings = BX_RATINGS + '"276730";"0440234743";"11"\n"276731";"";"7"\n"276732";"0440234743"\n'
     folder = write_bx(tmp_path, ratings)
-    with pytest.raises(DataError) as err:
-        load_dataset("bookcrossing", DataConfig(data_dir=str(tmp_path)))
-    message = str(err.value)
+    message = load_error("bookcrossing", tmp_path)
     path = folder / "BX-Book-Ratings.csv"
     assert f"{path}:7: Book-Rating: rating 11 outside 0 (implicit) or 1..10" in message
     assert f"{path}:8: ISBN: empty" in message
@@ -311,9 +306,7 @@ def test_xrec_given_split_and_bad_lines(tmp_path):
         json.dumps({"uid": 7, "iid": 8}), "[1, 2]", xrec_row(9, 10),
     ]) + "\n")  # fmt: skip
     (folder / "trn.jsonl").write_text(xrec_row(1, 4) + "\n" + xrec_row(3, 2) + "\n")
-    with pytest.raises(DataError) as err:
-        load_dataset("xrec-yelp", DataConfig(data_dir=str(tmp_path)))
-    message = str(err.value)
+    message = load_error("xrec-yelp", tmp_path)
     test = folder / "test.jsonl"
     assert f"{test}:2: explanation: empty" in message
     assert f"{test}:3: title: expected a string, got NoneType" in message
