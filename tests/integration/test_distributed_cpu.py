@@ -7,7 +7,7 @@
   of an uninterrupted two-process run; only the main process wrote the run folder.
 
 Each process imports torch, transformers and TRL, and the runs share 2 CPU cores: about
-20 s for the first test and 70 s for the second, hence `slow` (tox -e slow). The
+20 s for the first test (in the default run: issue #17 wants it in CI) and 70 s for the second, `slow` (tox -e slow). The
 main-process-only writing logic has a default-run test in tests/unit/test_distributed.py.
 """
 
@@ -24,8 +24,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
-pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("distributed_worker.py")
@@ -107,6 +105,7 @@ def _only_folder(runs_dir: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow  # ~60 s: kill -9 and resume of a two-process ExpCTR run
 def test_two_process_run_killed_and_resumed_equals_an_uninterrupted_one(tmp_path):
     _finish(_bench_run(tmp_path / "whole"))
     whole = _only_folder(tmp_path / "whole")
