@@ -4,7 +4,7 @@
 SFT and ORPO on rows built from recommendation contexts; the methods run the whole chain
 (ItemKNN -> contexts -> template teacher -> rule judge -> TRL + LoRA) as stages, and a resumed
 run reloads every stage and predicts the same explanations. The tiny model's 49k-token output
-layer makes each step cost ~0.1 s per 100 tokens on one thread, so prompts stay short here."""
+layer dominates the cost of a step, so prompts stay short here."""
 
 import json
 
