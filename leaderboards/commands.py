@@ -69,7 +69,8 @@ def render_all(
         if fmt in FIGURE_FORMATS:
             if spec.kind in ("table", "arena"):
                 raise BenchError(
-                    f"spec {spec.name!r} is a {spec.kind}; --format {fmt} is for figure specs (kind sweep or curves)"
+                    f"spec {spec.name!r} is {'an' if spec.kind[0] in 'aeiou' else 'a'} {spec.kind}; --format {fmt} "
+                    "is for figure specs (kind sweep or curves)"
                 )
             from leaderboards import plot
 
