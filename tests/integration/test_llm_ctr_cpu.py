@@ -1,0 +1,108 @@
+"""Slow: the LLM CTR methods against the claims of ExpCTR's Table 1, on ML-100K with the
+embedded backbone (SmolLM2-135M) and each method's `cpu` profile, all scored on the same 300
+test records:
+
+- TALLRec (LoRA instruction tuning) ranks better than ICL (the same frozen backbone): AUC.
+  Holds (0.6885 vs 0.5332).
+- ExpCTR: the LC reward (eq. 9, the batch mean over the sampled explanations) rises from the
+  first to the last quarter of the LC stage; ExpCTR-LLM (eq. 8 on the final explanations)
+  ranks better than ICL; ExpCTR-Aug (eq. 12) ranks better than the same DeepFM without the
+  explanation (z = 0, eq. 13's s~). None holds on this backbone, hence xfail(strict=True):
+  the frozen 135M LC scorer barely reads the explanation (its P(Yes)/(P(Yes)+P(No)) is 0.395
+  after "The customer will love X ..." and 0.386 after "... will dislike X ...", on 16 test
+  records), so eq. 9 gives PPO no signal about the explanation's content; README "LLM methods
+  on CPU: what they learn" has the numbers. A pass turns these into failures to un-mark.
+
+Each run is `bench run --method M --dataset ml-100k --profile cpu` (seed 0, ExpCTR's sampling
+with 5 targets per user, the seeded 300-record eval sample). Run folders go to
+$ERBENCH_SLOW_RUNS_DIR when set, so a second pass reuses finished runs; the README's numbers
+are read from them. Times on 2 shared cores: TALLRec 31 min, ICL 2.5 min, ExpCTR 48 min.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+DATASET = "ml-100k"
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory) -> Path:
+    env = os.environ.get("ERBENCH_SLOW_RUNS_DIR")
+    return Path(env) if env else tmp_path_factory.mktemp("llm-ctr-runs")
+
+
+def run(method: str, runs_dir: Path) -> list[dict]:
+    from bench.config import resolve
+    from bench.runner import execute
+
+    cfg = resolve(method, DATASET, profile="cpu", sets=[f"runs_dir={runs_dir}"])
+    result = execute(cfg, quiet=True)
+    return [json.loads(line) for line in (result.run_dir / "predictions.jsonl").read_text().splitlines()]
+
+
+def auc(preds: list[dict], key=lambda p: p["ctr_score"]) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score([p["label"] for p in preds], [key(p) for p in preds]))
+
+
+def records(preds: list[dict]) -> list[tuple[str, str]]:
+    return [(p["user_id"], p["item_id"]) for p in preds]
+
+
+@pytest.fixture(scope="module")
+def icl(runs_dir):
+    return run("icl", runs_dir)
+
+
+def test_tallrec_beats_icl(icl, runs_dir):
+    tallrec = run("tallrec", runs_dir)
+    assert records(tallrec) == records(icl) and len(icl) == 300
+    assert auc(tallrec) > auc(icl), f"TALLRec AUC {auc(tallrec):.4f} <= ICL {auc(icl):.4f}"
+
+
+XFAIL_135M = pytest.mark.xfail(
+    strict=True, reason="SmolLM2-135M as the frozen LC scorer barely reads the explanation (README)"
+)
+
+
+@pytest.fixture(scope="module")
+def expctr(runs_dir):
+    preds = run("expctr", runs_dir)
+    run_dir = next(runs_dir.glob("expctr__ml-100k__s0__*"))
+    log = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+    return preds, log
+
+
+def test_expctr_scores_the_same_records(expctr, icl):
+    preds, log = expctr
+    assert records(preds) == records(icl)
+    assert {r["stage"] for r in log} >= {"lc", "ic_1"} and all("lc_reward" in r for r in log if r["stage"] == "lc")
+
+
+@XFAIL_135M
+def test_expctr_lc_reward_rises(expctr):
+    lc = [r["lc_reward"] for r in expctr[1] if r["stage"] == "lc"]
+    k = len(lc) // 4
+    first, last = sum(lc[:k]) / k, sum(lc[-k:]) / k
+    assert last > first, f"LC reward did not rise: first {k} steps {first:.4f}, last {k} {last:.4f}"
+
+
+@XFAIL_135M
+def test_expctr_llm_beats_icl(expctr, icl):
+    llm = auc(expctr[0], lambda p: p["extras"]["ctr_llm"])
+    assert llm > auc(icl), f"ExpCTR-LLM AUC {llm:.4f} <= ICL {auc(icl):.4f}"
+
+
+@XFAIL_135M
+def test_expctr_aug_beats_the_same_deepfm_without_explanations(expctr):
+    aug = auc(expctr[0], lambda p: p["extras"]["ctr_aug"])
+    without = auc(expctr[0], lambda p: p["extras"]["ctr_aug_no_expl"])
+    assert aug > without, f"ExpCTR-Aug AUC {aug:.4f} <= the same DeepFM without explanations {without:.4f}"
