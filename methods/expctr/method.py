@@ -62,6 +62,11 @@ class Params:
     lam: float = 0.95
     ppo_epochs: int = 1
     batch_size: int = 8  # rollouts per PPO step (the batch of eq. 10's mean/std)
+    # explanations sampled per record in a step (batch_size / samples_per_record records); 1 is
+    # the paper's PPO. reward_norm: eq. 10 over the "batch" (paper) or over each "record"'s
+    # samples, a named deviation that removes the label from the advantage (rewards.py)
+    samples_per_record: int = 1
+    reward_norm: Literal["batch", "record"] = "batch"
     minibatch_size: int = 4
     kl_estimator: Literal["k1", "k3"] = "k1"  # bench.adapters.ppo.kl_penalty
     max_new_tokens: int = 64
@@ -122,6 +127,14 @@ class ExpCTR(Method):
             raise BenchError(f"model.score_with must be 'llm' or 'aug', got {p.score_with!r}")
         if p.algorithm not in ("ppo", "rloo"):
             raise BenchError(f"model.algorithm must be 'ppo' or 'rloo', got {p.algorithm!r}")
+        if p.reward_norm not in ("batch", "record"):
+            raise BenchError(f"model.reward_norm must be 'batch' or 'record', got {p.reward_norm!r}")
+        if p.samples_per_record < 1 or p.batch_size % p.samples_per_record:
+            raise BenchError(
+                f"model.samples_per_record ({p.samples_per_record}) must divide model.batch_size ({p.batch_size})"
+            )
+        if p.reward_norm == "record" and p.samples_per_record < 2:
+            raise BenchError("model.reward_norm=record needs model.samples_per_record >= 2")
         if p.ctr_records not in ("all", "explained"):
             raise BenchError(
                 f"model.ctr_records must be 'all' or 'explained', got {p.ctr_records!r}"
@@ -284,21 +297,23 @@ class ExpCTR(Method):
 
         from bench.backbones.generate import render_chat
         from bench.distributed import world
-        from methods.expctr.rewards import normalize_clip
+        from methods.expctr.rewards import normalize_clip, normalize_clip_per_record
 
         p: Params = self.params  # type: ignore[assignment]
         group = world()
         kind = "lc" if stage == "lc" else "ic"
         records = self.rl_records
         rng = random.Random(f"{self.run.seed}:{stage}")
-        per_epoch = math.ceil(len(records) / p.batch_size)
+        k = p.samples_per_record
+        per_step = p.batch_size // k  # records per step, each sampled k times
+        per_epoch = math.ceil(len(records) / per_step)
         step = 0
         with self.run.progress(f"expctr {stage} (PPO)", epochs * per_epoch) as advance:
             for epoch in range(epochs):
                 order = list(range(len(records)))
                 rng.shuffle(order)
-                for start in range(0, len(order), p.batch_size):
-                    batch = [records[j] for j in order[start : start + p.batch_size]]
+                for start in range(0, len(order), per_step):
+                    batch = [records[j] for j in order[start : start + per_step] for _ in range(k)]
                     lo, hi = group.rows_of(len(batch))  # this process's rows (all of them in one)
                     prompts = [
                         render_chat(self.tok, explanation_prompt(r, self.domain, p.prompt_history))
@@ -310,7 +325,10 @@ class ExpCTR(Method):
                     shares = group.gather((raw_mine.tolist(), ro.texts))  # every process's rows
                     raw = torch.tensor([x for values, _ in shares for x in values], dtype=torch.float64)
                     texts = [t for _, share in shares for t in share]
-                    norm = normalize_clip(raw, p.delta)  # eq. 10, over the whole batch
+                    if p.reward_norm == "record":  # eq. 10 per record (named option)
+                        norm = normalize_clip_per_record(raw, k, p.delta)
+                    else:
+                        norm = normalize_clip(raw, p.delta)  # eq. 10, over the whole batch
                     stats = self.trainer.step(ro, norm[lo:hi].float(), rows=(lo, len(batch)))
                     for r, text in zip(batch, texts, strict=True):
                         self.explanations[_key(r)] = text

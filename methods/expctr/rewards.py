@@ -17,6 +17,8 @@ LC alignment (§4.2.2):
           as a named deviation.
   eq. 9   R_LC = 1 - |y - s^u|
   eq. 10  R_norm = clip((R - mean_batch R) / std_batch R, -delta, delta)
+          (normalize_clip_per_record: the mean/std over the explanations sampled for one
+          record instead, erbench's named option model.reward_norm=record; see there)
 IC alignment (§4.2.3):
   eq. 11  z = MeanPooling(f_encoder(Z))                       (bench.encoders)
   eq. 12  s^r = f(Concat(h_ui, z)),  s~^r = the same with z = 0 (methods.expctr.deepfm)
@@ -64,6 +66,17 @@ def normalize_clip(rewards: torch.Tensor, delta: float, eps: float = 1e-8) -> to
     if std < eps:
         return torch.zeros_like(r)
     return torch.clamp((r - r.mean()) / std, -delta, delta)
+
+
+def normalize_clip_per_record(rewards: torch.Tensor, samples: int, delta: float) -> torch.Tensor:
+    """Eq. 10 within each record's `samples` consecutive explanations (reward_norm=record).
+    Over a batch of different records, R_LC = 1 - |y - s| varies mostly with the label y, which
+    no explanation can change (the frozen scorer's s sits near its prior); within one record y
+    is fixed, so what is left is how far the explanation moved s toward y."""
+    r = torch.as_tensor(rewards, dtype=torch.float64)
+    if samples < 1 or r.numel() % samples:
+        raise ValueError(f"{r.numel()} rewards do not split into groups of {samples}")
+    return torch.cat([normalize_clip(g, delta) for g in r.view(-1, samples)]) if r.numel() else r
 
 
 def ic_reward(labels: torch.Tensor, s_with: torch.Tensor, s_without: torch.Tensor) -> torch.Tensor:

@@ -107,3 +107,35 @@ def test_resume_reuses_every_stage(fitted):
     )
     assert [p.explanation for p in a] == [p.explanation for p in b]
     assert all(p.ctr_score == p.extras["ctr_aug"] for p in b)
+
+
+def test_samples_per_record_and_per_record_eq10(tmp_path, monkeypatch):
+    """samples_per_record=2: each step samples every one of its records twice, consecutively,
+    and reward_norm=record normalises eq. 10 within each record's pair (signs only)."""
+    from bench.errors import BenchError
+    from methods.expctr.method import ExpCTR
+
+    run = RunContext(tmp_path, RunConfig(method="expctr", dataset="ml-100k", device="cpu"), quiet=True)
+    m = ExpCTR(_params(batch_size=4, samples_per_record=2, reward_norm="record", ic_epochs=0), run)
+    seen: list[tuple[list[str], list[float]]] = []
+    from bench.adapters.ppo import PPOTrainer
+
+    rollout, step = PPOTrainer.rollout, PPOTrainer.step
+
+    def spy_rollout(self, prompts):
+        seen.append((list(prompts), []))
+        return rollout(self, prompts)
+
+    def spy_step(self, ro, scores, rows=None):
+        seen[-1][1].extend(scores.tolist())
+        return step(self, ro, scores, rows=rows)
+
+    monkeypatch.setattr(PPOTrainer, "rollout", spy_rollout)
+    monkeypatch.setattr(PPOTrainer, "step", spy_step)
+    m.fit(_splits())
+    assert len(seen) == 2  # 4 train records, 2 per step
+    for prompts, norm in seen:
+        assert len(prompts) == 4 and prompts[0] == prompts[1] and prompts[2] == prompts[3] != prompts[0]
+        assert norm[0] == -norm[1] and norm[2] == -norm[3] and {abs(x) for x in norm} <= {0.0, 1.0}
+    with pytest.raises(BenchError, match="must divide"):
+        ExpCTR(_params(batch_size=4, samples_per_record=3), run).fit(_splits())

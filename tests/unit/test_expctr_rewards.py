@@ -13,6 +13,7 @@ from methods.expctr.rewards import (
     lc_reward,
     lc_score,
     normalize_clip,
+    normalize_clip_per_record,
 )
 
 
@@ -58,6 +59,19 @@ def test_normalize_clip_degenerate_batches():
     # eq. 10 with std = 0 (or a batch of one): no signal, zero reward
     assert normalize_clip(torch.tensor([0.5, 0.5]), 1.0).tolist() == [0.0, 0.0]
     assert normalize_clip(torch.tensor([0.9]), 1.0).tolist() == [0.0]
+
+
+def test_normalize_clip_per_record_eq10_within_each_record():
+    # groups of 4: [.4 .6 .5 .5] mean .5, population std sqrt(.005) = .070711 -> z = -/+1.414214;
+    # [.9 .7 .8 .8] mean .8 -> +/-1.414214. Over the whole batch the label would dominate:
+    # the first record's best sample (.6) would get a negative advantage.
+    r = torch.tensor([0.4, 0.6, 0.5, 0.5, 0.9, 0.7, 0.8, 0.8])
+    got = normalize_clip_per_record(r, 4, delta=2.0)
+    assert got.tolist() == pytest.approx([-1.414214, 1.414214, 0, 0, 1.414214, -1.414214, 0, 0], abs=1e-5)
+    assert normalize_clip_per_record(r, 4, delta=1.0).tolist() == pytest.approx([-1, 1, 0, 0, 1, -1, 0, 0], abs=1e-5)
+    assert normalize_clip(r, 2.0)[1] < 0
+    with pytest.raises(ValueError, match="groups of 3"):
+        normalize_clip_per_record(r, 3, delta=1.0)
 
 
 def test_ic_reward_eq13():
