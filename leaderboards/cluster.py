@@ -17,6 +17,9 @@ failed cell is reported with its job's log file.
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -97,11 +100,36 @@ def slurm_parameters(options: ClusterOptions, name: str) -> dict[str, Any]:
 
 
 def _submitit() -> Any:
+    # submitit's import runs logging.config.dictConfig unless told not to, which closes every
+    # logging handler already open in the process (run.log's file, absl's stream: under pytest
+    # that closed the capture stream and killed the run); it gets its own handler below
+    os.environ.setdefault("SUBMITIT_LOG_LEVEL", "NOCONFIG")
     try:
         import submitit
     except ImportError:
         raise BenchError("--launcher local|slurm needs submitit: pip install 'erbench[cluster]'") from None
+    _log_to_current_stderr(logging.getLogger("submitit"))
     return submitit
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at emit time."""
+
+    stream = property(lambda self: sys.stderr, lambda self, value: None)
+
+
+def _log_to_current_stderr(log: logging.Logger) -> None:
+    """submitit's warnings (a job's state, a cancel from __del__) go to sys.stderr as it is when
+    they are written, not to a stream bound at import that may be closed by then."""
+    if any(isinstance(h, _CurrentStderr) for h in log.handlers):
+        return
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+    handler = _CurrentStderr()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s - %(message)s"))
+    log.addHandler(handler)
+    log.propagate = False
 
 
 def _gpu_slots(options: ClusterOptions) -> list[tuple[int, ...]]:

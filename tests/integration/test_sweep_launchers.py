@@ -4,9 +4,8 @@ End to end with submitit's local executor on the fixture data (MF-bias, two seed
 cell that fails at run time): two jobs at a time, the failure reported with its log, the
 store indexed by the sweep alone, finished cells skipped on the next sweep. Slurm cannot
 run here: its job parameters are checked through submitit's own sbatch writer.
-Each job is a fresh Python process (torch import): ~20 s for the end-to-end test on 2 busy
-cores, hence `slow` (inside the full default run its job processes lose pytest's closed
-stderr and the run aborts; alone it passes); the others take well under a second.
+Each job is a fresh Python process (torch import): ~11-20 s for the end-to-end test on 2
+cores; the others take well under a second.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ def _sweep(spec: Path, runs: Path, *extra: str) -> int:
                  "--set", "eval.metrics=[rmse]", "--set", "model.max_epochs=5", "--seeds", "1", *extra])  # fmt: skip
 
 
-@pytest.mark.slow  # see the module docstring
 def test_local_launcher_runs_cells_as_jobs_and_reports_failures(tmp_path, capsys):
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC)
@@ -113,3 +111,38 @@ def test_launcher_flags_are_checked(tmp_path, capsys):
 def test_each_running_local_cell_gets_its_own_gpus(slots, gpus, expected):
     options = cluster.ClusterOptions(launcher="local", max_parallel=slots, gpus_per_cell=gpus)
     assert cluster._gpu_slots(options) == expected
+
+
+def test_submitit_logs_to_the_stderr_of_the_moment(monkeypatch):
+    """submitit binds sys.stderr at import; a stream closed since (pytest's capture) crashed
+    the interpreter when a job's __del__ logged. Its log follows the current sys.stderr."""
+    import io
+
+    first, now = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    cluster._submitit()
+    first.close()
+    monkeypatch.setattr("sys.stderr", now)
+    import logging
+
+    logging.getLogger("submitit").warning("job 7 cancelled")
+    assert now.getvalue().strip().endswith("job 7 cancelled")
+
+
+def test_importing_submitit_leaves_open_log_handlers_open():
+    """submitit's import-time dictConfig closed every open handler (run.log's, absl's: under
+    pytest that was the capture stream, and the run died). A fresh process, as the import
+    happens once."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "SUBMITIT_LOG_LEVEL"}  # set by _submitit here
+    code = (
+        "import logging\nclosed = []\nclass H(logging.Handler):\n    def close(self): closed.append(1)\n"
+        "logging.getLogger().addHandler(H())\nfrom leaderboards.cluster import _submitit\n_submitit()\n"
+        "print(bool(closed))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2], env=env)  # fmt: skip
+    assert done.stdout.strip() == "False", done.stderr
