@@ -38,13 +38,17 @@ def runs_dir(tmp_path_factory) -> Path:
     return Path(env) if env else tmp_path_factory.mktemp("llm-ctr-runs")
 
 
-def run(method: str, runs_dir: Path) -> list[dict]:
+def run_folder(method: str, runs_dir: Path) -> Path:
     from bench.config import resolve
     from bench.runner import execute
 
     cfg = resolve(method, DATASET, profile="cpu", sets=[f"runs_dir={runs_dir}"])
-    result = execute(cfg, quiet=True)
-    return [json.loads(line) for line in (result.run_dir / "predictions.jsonl").read_text().splitlines()]
+    return execute(cfg, quiet=True).run_dir
+
+
+def run(method: str, runs_dir: Path) -> list[dict]:
+    folder = run_folder(method, runs_dir)
+    return [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
 
 
 def auc(preds: list[dict], key=lambda p: p["ctr_score"]) -> float:
@@ -75,8 +79,8 @@ XFAIL_135M = pytest.mark.xfail(
 
 @pytest.fixture(scope="module")
 def expctr(runs_dir):
-    preds = run("expctr", runs_dir)
-    run_dir = next(runs_dir.glob("expctr__ml-100k__s0__*"))
+    run_dir = run_folder("expctr", runs_dir)
+    preds = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
     log = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
     return preds, log
 
