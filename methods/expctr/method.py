@@ -23,7 +23,6 @@ LC/IC reward trajectories (Fig. 3) go to train_log.jsonl under stages "lc" and "
 from __future__ import annotations
 
 import json
-import math
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -111,6 +110,26 @@ class Params:
     score_batch_size: int = 8
 
 
+def rl_sample(labelled: list[Record], train_records: int | None, seed: int) -> list[Record]:
+    """The RL train records: a seeded subsample of `train_records` (in split order), or all."""
+    if not train_records or train_records >= len(labelled):
+        return labelled
+    keep = sorted(random.Random(seed).sample(range(len(labelled)), train_records))
+    return [labelled[i] for i in keep]
+
+
+def ppo_schedule(n: int, per_step: int, epochs: int, seed: int, stage: str) -> list[tuple[int, list[int]]]:
+    """(epoch, record indices) of each PPO step of a stage: every epoch a seeded shuffle of the
+    n records, `per_step` at a time (analyses of train_log.jsonl rebuild the steps from this)."""
+    rng = random.Random(f"{seed}:{stage}")
+    steps = []
+    for epoch in range(epochs):
+        order = list(range(n))
+        rng.shuffle(order)
+        steps += [(epoch, order[start : start + per_step]) for start in range(0, n, per_step)]
+    return steps
+
+
 def _key(r: Record) -> str:
     return f"{r.user_id}\t{r.item_id}"
 
@@ -196,13 +215,7 @@ class ExpCTR(Method):
         labelled = [r for r in splits.train if r.label is not None]
         if not labelled:
             raise BenchError("ExpCTR needs binary labels in the train split (ratings + threshold)")
-        rl = labelled
-        if p.train_records and p.train_records < len(labelled):
-            keep = sorted(
-                random.Random(self.run.seed).sample(range(len(labelled)), p.train_records)
-            )
-            rl = [labelled[i] for i in keep]
-        self.rl_records = rl
+        self.rl_records = rl = rl_sample(labelled, p.train_records, self.run.seed)
         self.ctr_train = labelled if p.ctr_records == "all" else rl
         self.explanations: dict[str, str] = {}
         self._setup_llm()
@@ -303,43 +316,38 @@ class ExpCTR(Method):
         group = world()
         kind = "lc" if stage == "lc" else "ic"
         records = self.rl_records
-        rng = random.Random(f"{self.run.seed}:{stage}")
         k = p.samples_per_record
-        per_step = p.batch_size // k  # records per step, each sampled k times
-        per_epoch = math.ceil(len(records) / per_step)
+        schedule = ppo_schedule(len(records), p.batch_size // k, epochs, self.run.seed, stage)
         step = 0
-        with self.run.progress(f"expctr {stage} (PPO)", epochs * per_epoch) as advance:
-            for epoch in range(epochs):
-                order = list(range(len(records)))
-                rng.shuffle(order)
-                for start in range(0, len(order), per_step):
-                    batch = [records[j] for j in order[start : start + per_step] for _ in range(k)]
-                    lo, hi = group.rows_of(len(batch))  # this process's rows (all of them in one)
-                    prompts = [
-                        render_chat(self.tok, explanation_prompt(r, self.domain, p.prompt_history))
-                        for r in batch[lo:hi]
-                    ]
-                    torch.manual_seed(self.run.seed * 100003 + self.global_step + 7_919_993 * group.rank)
-                    ro = self.trainer.rollout(prompts)
-                    raw_mine, extra = self._rewards(kind, batch[lo:hi], ro.texts)
-                    shares = group.gather((raw_mine.tolist(), ro.texts))  # every process's rows
-                    raw = torch.tensor([x for values, _ in shares for x in values], dtype=torch.float64)
-                    texts = [t for _, share in shares for t in share]
-                    if p.reward_norm == "record":  # eq. 10 per record (named option)
-                        norm = normalize_clip_per_record(raw, k, p.delta)
-                    else:
-                        norm = normalize_clip(raw, p.delta)  # eq. 10, over the whole batch
-                    stats = self.trainer.step(ro, norm[lo:hi].float(), rows=(lo, len(batch)))
-                    for r, text in zip(batch, texts, strict=True):
-                        self.explanations[_key(r)] = text
-                    self.run.log(
-                        stage, step, kind=kind, epoch=epoch, global_step=self.global_step,
-                        reward_raw=raw.mean().item(), reward_norm=norm.mean().item(),
-                        **{f"{kind}_reward": raw.mean().item()}, **extra, **stats,
-                    )  # fmt: skip
-                    step += 1
-                    self.global_step += 1
-                    advance(1)
+        with self.run.progress(f"expctr {stage} (PPO)", len(schedule)) as advance:
+            for epoch, picked in schedule:
+                batch = [records[j] for j in picked for _ in range(k)]
+                lo, hi = group.rows_of(len(batch))  # this process's rows (all of them in one)
+                prompts = [
+                    render_chat(self.tok, explanation_prompt(r, self.domain, p.prompt_history))
+                    for r in batch[lo:hi]
+                ]
+                torch.manual_seed(self.run.seed * 100003 + self.global_step + 7_919_993 * group.rank)
+                ro = self.trainer.rollout(prompts)
+                raw_mine, extra = self._rewards(kind, batch[lo:hi], ro.texts)
+                shares = group.gather((raw_mine.tolist(), ro.texts))  # every process's rows
+                raw = torch.tensor([x for values, _ in shares for x in values], dtype=torch.float64)
+                texts = [t for _, share in shares for t in share]
+                if p.reward_norm == "record":  # eq. 10 per record (named option)
+                    norm = normalize_clip_per_record(raw, k, p.delta)
+                else:
+                    norm = normalize_clip(raw, p.delta)  # eq. 10, over the whole batch
+                stats = self.trainer.step(ro, norm[lo:hi].float(), rows=(lo, len(batch)))
+                for r, text in zip(batch, texts, strict=True):
+                    self.explanations[_key(r)] = text
+                self.run.log(
+                    stage, step, kind=kind, epoch=epoch, global_step=self.global_step,
+                    reward_raw=raw.mean().item(), reward_norm=norm.mean().item(),
+                    **{f"{kind}_reward": raw.mean().item()}, **extra, **stats,
+                )  # fmt: skip
+                step += 1
+                self.global_step += 1
+                advance(1)
         self.trainer.save(stage_dir / "policy")
         self._save_state(stage_dir)
 

@@ -139,3 +139,13 @@ def test_samples_per_record_and_per_record_eq10(tmp_path, monkeypatch):
         assert norm[0] == -norm[1] and norm[2] == -norm[3] and {abs(x) for x in norm} <= {0.0, 1.0}
     with pytest.raises(BenchError, match="must divide"):
         ExpCTR(_params(batch_size=4, samples_per_record=3), run).fit(_splits())
+
+
+def test_ppo_schedule_covers_each_record_once_per_epoch():
+    from methods.expctr.method import ppo_schedule
+
+    steps = ppo_schedule(5, 2, 2, seed=0, stage="lc")
+    assert [e for e, _ in steps] == [0, 0, 0, 1, 1, 1] and [len(p) for _, p in steps] == [2, 2, 1] * 2
+    for epoch in (0, 1):
+        assert sorted(j for e, p in steps if e == epoch for j in p) == [0, 1, 2, 3, 4]
+    assert steps == ppo_schedule(5, 2, 2, seed=0, stage="lc") != ppo_schedule(5, 2, 2, seed=0, stage="ic_1")
