@@ -4,14 +4,15 @@ test records:
 
 - TALLRec (LoRA instruction tuning) ranks better than ICL (the same frozen backbone): AUC.
   Holds (0.6885 vs 0.5332).
-- ExpCTR: the LC reward (eq. 9, the batch mean over the sampled explanations) rises from the
-  first to the last quarter of the LC stage; ExpCTR-LLM (eq. 8 on the final explanations)
-  ranks better than ICL; ExpCTR-Aug (eq. 12) ranks better than the same DeepFM without the
-  explanation (z = 0, eq. 13's s~). None holds on this backbone, hence xfail(strict=True):
-  the frozen 135M LC scorer barely reads the explanation (its P(Yes)/(P(Yes)+P(No)) is 0.395
-  after "The customer will love X ..." and 0.386 after "... will dislike X ...", on 16 test
-  records), so eq. 9 gives PPO no signal about the explanation's content; README "LLM methods
-  on CPU: what they learn" has the numbers. A pass turns these into failures to un-mark.
+- ExpCTR: the LC reward (eq. 9 over the LC stage's sampled explanations, label-balanced: the
+  mean over positives and over negatives, equally weighted) rises from the first to the last
+  quarter of the LC stage; ExpCTR-LLM (eq. 8 on the final explanations) ranks better than
+  ICL; ExpCTR-Aug (eq. 12) ranks better than the same DeepFM without the explanation (z = 0,
+  eq. 13's s~). None holds on this backbone, hence xfail(strict=True): the frozen 135M scorer
+  reacts to a leading "Yes"/"No" (AUC 0.988 for such explanations by the true label) but
+  hardly to prose (0.586), and the generator never opens with either
+  (benchmarks/expctr_scorer_probe.py; README "LLM methods on CPU: what they learn"). A pass
+  turns these into failures to un-mark.
 
 Each run is `bench run --method M --dataset ml-100k --profile cpu` (seed 0, ExpCTR's sampling
 with 5 targets per user, the seeded 300-record eval sample). Run folders go to
@@ -73,7 +74,7 @@ def test_tallrec_beats_icl(icl, runs_dir):
 
 
 XFAIL_135M = pytest.mark.xfail(
-    strict=True, reason="SmolLM2-135M as the frozen LC scorer barely reads the explanation (README)"
+    strict=True, reason="SmolLM2-135M's LC scorer reads only a leading Yes/No, which the generator never writes (README)"
 )
 
 
@@ -103,7 +104,7 @@ def lc_steps_by_label(log: list[dict], runs_dir: Path) -> list[tuple[float, int,
     splits = D.make_splits(D.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed), cfg.data, cfg.seed)
     m = cfg.model
     rl = rl_sample([r for r in splits.train if r.label is not None], m["train_records"], cfg.seed)
-    k = m["samples_per_record"]
+    k = m.get("samples_per_record", 1)
     schedule = ppo_schedule(len(rl), m["batch_size"] // k, m["lc_epochs"], cfg.seed, "lc")
     rows = [r for r in log if r["stage"] == "lc"]
     assert len(rows) == len(schedule)
