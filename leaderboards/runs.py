@@ -57,7 +57,10 @@ def load_runs(store: ResultsStore) -> list[RunInfo]:
 
 def row_matches(row: RowSpec, run: RunInfo, axis_keys: Iterable[str]) -> bool:
     """Same method; every selector key has the selector's value; every other axis key of the
-    spec is at its default (the run did not change it)."""
+    spec is at its default; and every other setting the run changed from its profile's
+    defaults (`changed_from_defaults`) is one of the row's selectors: an ablation or a
+    `--set` run is not the row's default run, whether or not the spec has a row for it.
+    Scoring-only eval.* keys are exempt (metric names carry their checkpoints)."""
     if row.method != run.method:
         return False
     changed = run.changed_from_defaults or {}
@@ -68,7 +71,7 @@ def row_matches(row: RowSpec, run: RunInfo, axis_keys: Iterable[str]) -> bool:
                 return False
         elif key in changed:
             return False
-    return True
+    return all(key in row.sets or key.startswith("eval.") for key in changed)
 
 
 def assign_runs(

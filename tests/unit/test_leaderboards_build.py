@@ -206,6 +206,17 @@ def test_selector_value_and_other_axis_keys_at_default(tmp_path):
     assert got == {"full": [0.4], "no-dpo": [0.1], "no-coh": [0.2]}  # the run with both set: none
 
 
+def test_an_ablation_run_never_fills_the_default_row_of_a_spec_without_that_ablation(tmp_path):
+    """Curr-RLCER Table 2 has no ablation rows: its Curr-RLCER cell is the default run, not the
+    later w/o-coherence run (which once filled it with the ablation's numbers)."""
+    write_run(tmp_path, "currrl", "amazon-instruments", 0, {"rmse": 0.4})
+    write_run(tmp_path, "currrl", "amazon-instruments", 0, {"rmse": 0.2}, sets=["model.use_coherence_reward=false"])
+    write_run(tmp_path, "currrl", "amazon-instruments", 0, {"rmse": 0.3}, sets=["model.learning_rate=0.5"])
+    spec = synthetic_spec(reference="full", published_file=None, rows=[{"id": "full", "method": "currrl"}])
+    t = build_table(spec, ResultsStore(default_store_path(tmp_path)))
+    assert {r.id: r.cells[0].values for r in t.blocks[0].rows} == {"full": [0.4]}
+
+
 def test_run_selected_by_two_table_rows_is_an_error(tmp_path):
     # expctr.yaml sets beta 0.05 and delta 1.0, so both selectors pick the plain run
     write_run(tmp_path, "expctr", "bookcrossing", 0, {"auc": 0.6})
