@@ -128,6 +128,14 @@ def _type_ok(value: Any, hint: Any) -> bool:
     return True
 
 
+# YAML 1.1 (PyYAML) reads 2e-4 as a string: a float needs a dot (2.0e-4)
+_SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _takes_float(hint: Any) -> bool:
+    return hint is float or float in typing.get_args(hint)
+
+
 def build_dataclass(cls: type, data: dict[str, Any], path: str = "") -> Any:
     """Instantiate dataclass `cls` from a plain dict; unknown keys and wrong types raise."""
     if not isinstance(data, dict):
@@ -149,6 +157,8 @@ def build_dataclass(cls: type, data: dict[str, Any], path: str = "") -> Any:
             kwargs[name] = build_dataclass(hint, value or {}, key)
             continue
         if hint is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, str) and _SCIENTIFIC.fullmatch(value.strip()) and _takes_float(hint):
             value = float(value)
         if not _type_ok(value, hint):
             raise ConfigError(f"config key {key!r} expects {_hint_name(hint)}, got {value!r}")

@@ -94,6 +94,27 @@ def test_method_params_unknown_key():
         build_dataclass(P, {"lrr": 1}, "model")
 
 
+def test_scientific_notation_without_a_dot_is_a_float():
+    """PyYAML reads `--set model.lr=2e-4` (and `lr: 2e-4` in a file) as the string '2e-4'."""
+    from dataclasses import dataclass
+
+    @dataclass
+    class P:
+        lr: float = 0.1
+        maybe: float | None = None
+        name: str = "x"
+
+    got = build_dataclass(P, {"lr": "2e-4", "maybe": "-1E3", "name": "1e5"}, "model")
+    assert (got.lr, got.maybe, got.name) == (2e-4, -1000.0, "1e5")
+    with pytest.raises(ConfigError, match="model.lr' expects float, got 'fast'"):
+        build_dataclass(P, {"lr": "fast"}, "model")
+    from bench.identity import effective_config
+
+    typed = effective_config(resolve("expctr", "ml-100k", sets=["model.lr=2e-4"]))[0]
+    dotted = effective_config(resolve("expctr", "ml-100k", sets=["model.lr=0.0002"]))[0]
+    assert typed.model["lr"] == 2e-4 and typed == dotted  # the same run identity
+
+
 def test_config_hash_ignores_locations_but_not_values():
     a = RunConfig("m", "d")
     b = RunConfig("m", "d", runs_dir="/elsewhere")
