@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for rendered files (default: print Markdown)")
     p.add_argument("--strict", action="store_true", help="fail if any cell is missing")
     p.add_argument("--no-published", action="store_true", help="hide the papers' published rows")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="the --set a sweep ran with: its runs fill the rows (a run that changed a setting fills no plain row)")
     p.add_argument("--runs-dir")
 
     p = sub.add_parser("sweep", help="run every cell a table needs, then render it")
@@ -351,7 +353,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
     return tables(
         spec=args.spec, formats=args.formats or ["md"], out_dir=args.out, strict=args.strict,
-        runs_dir=_runs_dir(args), published=not args.no_published,
+        runs_dir=_runs_dir(args), published=not args.no_published, sets=args.sets,
     )  # fmt: skip
 
 

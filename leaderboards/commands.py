@@ -126,6 +126,16 @@ def _report_missing(table: Any, strict: bool) -> None:
     print(f"{len(table.missing)} missing cell(s) shown as — (listed under the table)", file=sys.stderr)
 
 
+def selectors(sets: Sequence[str]) -> dict[str, Any]:
+    """`--set key=value` expressions as {dotted key: value}."""
+    from bench.config import flatten, parse_set
+
+    out: dict[str, Any] = {}
+    for expr in sets:
+        out.update(flatten(parse_set(expr)))
+    return out
+
+
 def tables(
     spec: str,
     formats: Sequence[str],
@@ -133,9 +143,10 @@ def tables(
     strict: bool,
     runs_dir: str | Path,
     published: bool,
+    sets: Sequence[str] = (),
 ) -> int:
     formats = _check_formats(formats)
-    the_spec = get_spec(spec)
+    the_spec = get_spec(spec).with_selectors(selectors(sets))
     store = open_store(runs_dir)
     table, extra = build(the_spec, store, published=published)
     _report_missing(table, strict)
@@ -212,6 +223,7 @@ def sweep(
         failures = run_plan_as_jobs(planned, console, cluster, command, name=f"erbench-{the_spec.name}")
     out = Path(runs_dir) / "tables"
     store = open_store(runs_dir)
+    the_spec = the_spec.with_selectors(selectors(sets))  # the cells this sweep made
     table, extra = build(the_spec, store)
     formats = ["md", "csv"] + (["png"] if the_spec.kind not in ("table", "arena") else [])
     written = render_all(the_spec, table, extra, formats, out)

@@ -114,6 +114,15 @@ class Spec:
     path: Path | None = None
 
     # -- derived -------------------------------------------------------------------
+    def with_selectors(self, sets: dict[str, Any]) -> Spec:
+        """The spec with `sets` ({dotted key: value}, e.g. a sweep's --set) added to every run
+        row's selectors (a row's own selector wins): the runs a `--set` sweep made are that
+        sweep's rows, not the plain rows'."""
+        if not sets:
+            return self
+        rows = [replace(r, sets={**sets, **r.sets}) if r.reproduced else r for r in self.rows]
+        return replace(self, rows=rows)
+
     def dataset_label(self, dataset: str) -> str:
         return self.dataset_labels.get(dataset, dataset)
 

@@ -217,6 +217,18 @@ def test_an_ablation_run_never_fills_the_default_row_of_a_spec_without_that_abla
     assert {r.id: r.cells[0].values for r in t.blocks[0].rows} == {"full": [0.4]}
 
 
+def test_a_set_sweep_fills_the_rows_of_its_own_table(tmp_path):
+    """`bench sweep --set K=V` and `bench tables --set K=V`: the spec's rows select K=V."""
+    write_run(tmp_path, "currrl", "amazon-instruments", 0, {"rmse": 0.4})
+    write_run(tmp_path, "currrl", "amazon-instruments", 0, {"rmse": 0.3}, sets=["model.learning_rate=0.5"])
+    spec = synthetic_spec(reference="full", published_file=None, rows=[{"id": "full", "method": "currrl"}])
+    store = ResultsStore(default_store_path(tmp_path))
+    swept = build_table(spec.with_selectors({"model.learning_rate": 0.5}), store)
+    assert {r.id: r.cells[0].values for r in swept.blocks[0].rows} == {"full": [0.3]}
+    plain = build_table(spec, store)
+    assert {r.id: r.cells[0].values for r in plain.blocks[0].rows} == {"full": [0.4]}
+
+
 def test_run_selected_by_two_table_rows_is_an_error(tmp_path):
     # expctr.yaml sets beta 0.05 and delta 1.0, so both selectors pick the plain run
     write_run(tmp_path, "expctr", "bookcrossing", 0, {"auc": 0.6})
