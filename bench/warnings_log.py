@@ -44,7 +44,7 @@ def _issuing_module() -> str | None:
     return frame.f_globals.get("__name__") if frame is not None else None
 
 
-class _StderrNow(logging.StreamHandler):
+class StderrNow(logging.StreamHandler):
     """A StreamHandler on whatever sys.stderr is at each record (rich swaps it under a bar)."""
 
     @property  # type: ignore[override]
@@ -81,7 +81,7 @@ def route_third_party_warnings(log_path: str | Path) -> Iterator[Path]:
     to_file = logging.FileHandler(log_path, encoding="utf-8", delay=True)  # no empty file
     to_file.setLevel(logging.WARNING)
     to_file.setFormatter(logging.Formatter(_FORMAT))
-    to_stderr = _StderrNow()
+    to_stderr = StderrNow()
     to_stderr.setLevel(logging.WARNING)
     to_stderr.addFilter(_OWN_OR_ERROR)
     file_logger = logging.getLogger("py.warnings")  # the stdlib's name for captured warnings

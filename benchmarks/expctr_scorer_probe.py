@@ -3,10 +3,10 @@ hand-written explanations, ranked against the true labels (AUC) on seeded ML-100
 
     python benchmarks/expctr_scorer_probe.py [--n 200] [--seed 0]
 
-Three explanation writers per phrasing: the "oracle" (says like / dislike by the true label:
-the most any explanation can give this scorer), a "rule" (says like when at least half of the
-prompt's history titles are liked: what a generator reading the history could give), and the
-liked share itself as a score (no LLM). ExpCTR-LLM can beat ICL only if the scorer separates
+Two explanation writers per phrasing: the "oracle" (says like / dislike by the true label:
+the most any explanation can give this scorer) and a "rule" (says like when at least half of
+the prompt's history titles are liked: what a generator reading the history could give); and
+once, the liked share itself as a score (no LLM). ExpCTR-LLM can beat ICL only if the scorer separates
 the oracle's two phrasings. Uses the `cpu` profile's split and prompt history.
 """
 

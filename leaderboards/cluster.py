@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -112,20 +111,16 @@ def _submitit() -> Any:
     return submitit
 
 
-class _CurrentStderr(logging.StreamHandler):
-    """Writes to whatever sys.stderr is at emit time."""
-
-    stream = property(lambda self: sys.stderr, lambda self, value: None)
-
-
 def _log_to_current_stderr(log: logging.Logger) -> None:
     """submitit's warnings (a job's state, a cancel from __del__) go to sys.stderr as it is when
     they are written, not to a stream bound at import that may be closed by then."""
-    if any(isinstance(h, _CurrentStderr) for h in log.handlers):
+    from bench.warnings_log import StderrNow
+
+    if any(isinstance(h, StderrNow) for h in log.handlers):
         return
     for handler in list(log.handlers):
         log.removeHandler(handler)
-    handler = _CurrentStderr()
+    handler = StderrNow()
     handler.setLevel(logging.WARNING)
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s - %(message)s"))
     log.addHandler(handler)

@@ -63,15 +63,13 @@ def row_matches(row: RowSpec, run: RunInfo, axis_keys: Iterable[str]) -> bool:
     Scoring-only eval.* keys are exempt (metric names carry their checkpoints)."""
     if row.method != run.method:
         return False
-    changed = run.changed_from_defaults or {}
-    for key in axis_keys:
-        if key in row.sets:
-            value = run.config.get(key, _MISSING)
-            if value is _MISSING or not same_setting(value, row.sets[key]):
-                return False
-        elif key in changed:
+    for key, wanted in row.sets.items():
+        value = run.config.get(key, _MISSING)
+        if value is _MISSING or not same_setting(value, wanted):
             return False
-    return all(key in row.sets or key.startswith("eval.") for key in changed)
+    axes = set(axis_keys)
+    changed = run.changed_from_defaults or {}
+    return all(key in row.sets or (key.startswith("eval.") and key not in axes) for key in changed)
 
 
 def assign_runs(
