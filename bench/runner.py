@@ -7,6 +7,7 @@ every stage that finished.
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import time
@@ -130,6 +131,8 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool, i
     store = ResultsStore(default_store_path(cfg.runs_dir)) if index and main else None
 
     if distributed.from_main(lambda: _reuse_or_prepare(run_dir, resume=resume, force=force)):
+        if main:
+            _record_defaults_of_request(run_dir, cfg)
         if store is not None:
             store.add_run(run_dir)  # the store may have been lost; the folder is the truth
         metrics = MetricsFile.read(run_dir)
@@ -157,6 +160,26 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool, i
         log = run_dir / "train_log.jsonl"
         report_run(cfg.report_to, run_dir, flatten(to_dict(cfg)), read_jsonl(log) if log.exists() else [], result.rows)
     return result
+
+
+def _record_defaults_of_request(run_dir: Path, cfg: RunConfig) -> None:
+    """A finished run requested again is the same computation (same hash), but the request may
+    name it differently: once a profile's defaults move to its settings (an ablation that became
+    the default), it is the default run. Its record follows the latest request, noted in
+    provenance.json `defaults_rerecorded`, so tables place it where today's request would."""
+    path = run_dir / "provenance.json"
+    if not path.exists():
+        return
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    before = recorded.get("changed_from_defaults")
+    now = changed_from_defaults(cfg)
+    if before is None or before == now:
+        return
+    recorded["changed_from_defaults"] = now
+    recorded.setdefault("defaults_rerecorded", []).append(
+        {"at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "changed_from_defaults_before": before}
+    )
+    atomic_write_json(path, recorded)
 
 
 def _after_failure(run_dir: Path, exc: BaseException) -> None:

@@ -1,7 +1,7 @@
 """Does ExpCTR's frozen LC scorer read the explanation? Eq. 8 of the embedded backbone on
 hand-written explanations, ranked against the true labels (AUC) on seeded ML-100K test samples.
 
-    python benchmarks/expctr_scorer_probe.py [--n 200] [--seed 0]
+    python benchmarks/expctr_scorer_probe.py [--n 200] [--seed 0] [--generator]
 
 Two explanation writers per phrasing: the "oracle" (says like / dislike by the true label:
 the most any explanation can give this scorer) and a "rule" (says like when at least half of
@@ -29,6 +29,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=200, help="test samples (seeded)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--generator", action="store_true",
+                    help="also the untrained generator's greedy explanations, free and yes_no opening")
     args = ap.parse_args()
 
     import numpy as np
@@ -83,6 +85,21 @@ def main() -> None:
             )
             print(f"{writer:6s} AUC {roc_auc_score(labels, s):.3f}  mean s like {s[says_like].mean():.3f} "
                   f"dislike {s[~says_like].mean():.3f}  | {like[:44]}")  # fmt: skip
+    if not args.generator:
+        return
+    from bench.backbones.generate import generate
+    from methods.expctr.prompts import explanation_prompt
+
+    prompts = [explanation_prompt(r, domain, cfg.model.get("prompt_history")) for r in recs]
+    for opening, ids in (("free", None), ("yes_no", yes + no)):  # model.explanation_opening
+        texts = [t.strip() for t in generate(
+            bb.model, bb.tokenizer, prompts, max_new_tokens=cfg.model.get("max_new_tokens", 32),
+            opening_ids=ids)]  # fmt: skip
+        opens_yes = np.array([t.lower().startswith("yes") for t in texts])
+        s = scores(texts)
+        print(f"untrained generator, opening {opening}: AUC {roc_auc_score(labels, s):.3f}; "
+              f"opens with Yes {opens_yes.mean():.2f}, No {np.mean([t.lower().startswith('no') for t in texts]):.2f}; "
+              f"AUC of opening Yes alone {roc_auc_score(labels, opens_yes) if opens_yes.any() and not opens_yes.all() else float('nan'):.3f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -55,6 +55,9 @@ class PPOConfig:
     kl_estimator: str = "k1"  # "k1": logp - ref_logp (TRL's default); "k3": unbiased, >= 0
     algorithm: str = "ppo"  # "ppo" (value head + GAE) or "rloo" (explicit opt-in)
     max_prompt_tokens: int | None = 512
+    # allowed first response tokens (None: any): sampled from the policy renormalised over them,
+    # and the first position's log-probs (policy and reference) use the same renormalisation
+    opening_ids: list[int] | None = None
 
 
 # -- pure functions of the objective ---------------------------------------------------------
@@ -300,7 +303,7 @@ class PPOTrainer:
             return Rollout([], empty, empty, empty, empty, [])
         q_ids, q_mask = self._encode_prompts(prompts)
         self.model.eval()
-        r_ids = generate_batch(self.model, q_ids, q_mask, **generation_kwargs(
+        r_ids = generate_batch(self.model, q_ids, q_mask, opening_ids=self.cfg.opening_ids, **generation_kwargs(
             max_new_tokens=self.cfg.max_new_tokens, do_sample=True, temperature=self.cfg.temperature,
             top_k=self.cfg.top_k, top_p=self.cfg.top_p, pad_id=self.pad_id, eos_ids=self.eos_ids,
         ))  # fmt: skip
@@ -333,6 +336,10 @@ class PPOTrainer:
             logits_to_keep=T + 1, use_cache=False,
         )  # fmt: skip
         logits = out.logits[:, -(T + 1) : -1, :].float() / self.cfg.temperature
+        if self.cfg.opening_ids:  # the distribution the first token was sampled from
+            from bench.backbones.generate import opening_mask
+
+            logits = torch.cat([opening_mask(logits[:, 0], self.cfg.opening_ids)[:, None], logits[:, 1:]], dim=1)
         logp = torch.log_softmax(logits, dim=-1).gather(-1, r_ids.unsqueeze(-1)).squeeze(-1)
         v = None
         if values:

@@ -116,11 +116,38 @@ def generation_kwargs(*, max_new_tokens: int, do_sample: bool, temperature: floa
     return kw
 
 
-def generate_batch(model: Any, input_ids: Any, attention_mask: Any, **kwargs: Any) -> Any:
-    """New token ids (B, T) of one left-padded batch; `kwargs` from generation_kwargs. Copied
-    out of inference mode, so a PPO update can feed them back through autograd."""
+def opening_mask(scores: Any, allowed: Sequence[int]) -> Any:
+    """`scores` (B, V) with every token outside `allowed` at -inf: the first new token is one
+    of them, drawn from the model's own distribution renormalised over them."""
     import torch
 
+    keep = torch.full_like(scores, float("-inf"))
+    ids = torch.as_tensor(list(allowed), device=scores.device)
+    keep[:, ids] = scores[:, ids]
+    return keep
+
+
+class _OpeningTokens:
+    """HF logits processor: restrict the first generated position (prompt length `start`)."""
+
+    def __init__(self, allowed: Sequence[int], start: int):
+        self.allowed, self.start = list(allowed), start
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        return opening_mask(scores, self.allowed) if input_ids.shape[1] == self.start else scores
+
+
+def generate_batch(model: Any, input_ids: Any, attention_mask: Any, *,
+                   opening_ids: Sequence[int] | None = None, **kwargs: Any) -> Any:
+    """New token ids (B, T) of one left-padded batch; `kwargs` from generation_kwargs;
+    `opening_ids`: the first new token must be one of these (opening_mask). Copied out of
+    inference mode, so a PPO update can feed them back through autograd."""
+    import torch
+
+    if opening_ids:
+        from transformers import LogitsProcessorList
+
+        kwargs["logits_processor"] = LogitsProcessorList([_OpeningTokens(opening_ids, input_ids.shape[1])])
     with torch.inference_mode():
         out = model.generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
     return out[:, input_ids.shape[1] :].clone()
@@ -152,10 +179,12 @@ def generate(
     max_prompt_tokens: int | None = None,
     seed: int | None = None,
     advance: Callable[[int], None] | None = None,
+    opening_ids: Sequence[int] | None = None,
 ) -> list[str]:
     """One completion per chat prompt (messages, or a plain user message), in input order,
     decoded without special tokens. `batch_size`: rows per batch, or "auto" (free memory on
-    CUDA, CPU_AUTO_BATCH on CPU). Greedy results do not depend on the batching."""
+    CUDA, CPU_AUTO_BATCH on CPU); `opening_ids`: allowed first tokens (generate_batch).
+    Greedy results do not depend on the batching."""
     import torch
 
     pad_id = _pad_id(tokenizer)
@@ -180,7 +209,7 @@ def generate(
             batch = pending.pop(0)
             ids, mask = left_pad([rows[i] for i in batch], pad_id, device)
             try:
-                new = generate_batch(model, ids, mask, **kwargs)
+                new = generate_batch(model, ids, mask, opening_ids=opening_ids, **kwargs)
             except RuntimeError as exc:  # a batch too big for the GPU: halve it, try again
                 if len(batch) == 1 or not _is_oom(exc):
                     raise

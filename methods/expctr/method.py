@@ -81,6 +81,11 @@ class Params:
     lc_score_input: Literal["logit", "prob"] = "logit"
     yes_words: list[str] = field(default_factory=lambda: ["Yes"])
     no_words: list[str] = field(default_factory=lambda: ["No"])
+    # "free" (paper): the generator writes any sentence. "yes_no": its first token is one of
+    # the answer words (yes_words / no_words), drawn from its own distribution over them, in
+    # PPO and at prediction: a named deviation for scorers that read only a leading Yes/No
+    # (SmolLM2-135M: README, benchmarks/expctr_scorer_probe.py)
+    explanation_opening: Literal["free", "yes_no"] = "free"
     # schedule (§4.3.2; "two epochs per iteration")
     lc_epochs: int = 2
     ic_epochs: int = 2
@@ -154,6 +159,8 @@ class ExpCTR(Method):
             )
         if p.reward_norm == "record" and p.samples_per_record < 2:
             raise BenchError("model.reward_norm=record needs model.samples_per_record >= 2")
+        if p.explanation_opening not in ("free", "yes_no"):
+            raise BenchError(f"model.explanation_opening must be 'free' or 'yes_no', got {p.explanation_opening!r}")
         if p.ctr_records not in ("all", "explained"):
             raise BenchError(
                 f"model.ctr_records must be 'all' or 'explained', got {p.ctr_records!r}"
@@ -176,15 +183,16 @@ class ExpCTR(Method):
         self.model = add_lora(
             self.backbone.model, lora_config(p.lora_r, p.lora_alpha, p.lora_dropout, p.lora_targets)
         )
+        self.yes_ids = answer_token_ids(self.tok, p.yes_words)
+        self.no_ids = answer_token_ids(self.tok, p.no_words)
+        self.opening_ids = self.yes_ids + self.no_ids if p.explanation_opening == "yes_no" else None
         cfg = PPOConfig(
             lr=p.lr, beta=p.beta, clip_eps=p.clip_eps, vf_coef=p.vf_coef, gamma=p.gamma, lam=p.lam,
             ppo_epochs=p.ppo_epochs, minibatch_size=p.minibatch_size, max_new_tokens=p.max_new_tokens,
             temperature=p.temperature, top_k=p.top_k, top_p=p.top_p, kl_estimator=p.kl_estimator,
-            algorithm=p.algorithm, max_prompt_tokens=p.max_prompt_tokens,
+            algorithm=p.algorithm, max_prompt_tokens=p.max_prompt_tokens, opening_ids=self.opening_ids,
         )  # fmt: skip
         self.trainer = PPOTrainer(self.model, self.tok, cfg, seed=self.run.seed)
-        self.yes_ids = answer_token_ids(self.tok, p.yes_words)
-        self.no_ids = answer_token_ids(self.tok, p.no_words)
 
     def _setup_ctr(self, train: list[Record]) -> None:
         import torch
@@ -439,7 +447,7 @@ class ExpCTR(Method):
             texts = generate(
                 self.model, self.tok, prompts, max_new_tokens=p.max_new_tokens,
                 batch_size=p.gen_batch_size, do_sample=False, max_prompt_tokens=p.max_prompt_tokens,
-                advance=advance,
+                advance=advance, opening_ids=self.opening_ids,
             )  # fmt: skip
         return [t.strip() for t in texts]
 

@@ -141,6 +141,21 @@ def test_samples_per_record_and_per_record_eq10(tmp_path, monkeypatch):
         ExpCTR(_params(batch_size=4, samples_per_record=3), run).fit(_splits())
 
 
+def test_yes_no_opening_starts_every_sampled_and_predicted_explanation(tmp_path):
+    from bench.errors import BenchError
+    from methods.expctr.method import ExpCTR
+
+    run = RunContext(tmp_path, RunConfig(method="expctr", dataset="ml-100k", device="cpu"), quiet=True)
+    m = ExpCTR(_params(explanation_opening="yes_no", ic_epochs=0, final_ctr_refit=False), run)
+    splits = _splits()
+    m.fit(splits)
+    sampled = list(m.explanations.values())
+    predicted = [p.explanation for p in m.predict(splits.test)]
+    assert len(sampled) == 4 and all(t.startswith(("Yes", "No")) for t in sampled + predicted)
+    with pytest.raises(BenchError, match="explanation_opening"):
+        ExpCTR(_params(explanation_opening="maybe"), run).fit(splits)
+
+
 def test_ppo_schedule_covers_each_record_once_per_epoch():
     from methods.expctr.method import ppo_schedule
 

@@ -90,3 +90,23 @@ def test_truncation_keeps_the_end_of_a_long_prompt(tiny):
     rows = G.encode_prompts(tiny.tokenizer, ["one two three four five six"], max_prompt_tokens=3)
     full = G.encode_prompts(tiny.tokenizer, ["one two three four five six"])
     assert rows[0] == full[0][-3:]
+
+
+def test_opening_mask_keeps_only_the_allowed_tokens():
+    import torch
+
+    masked = G.opening_mask(torch.tensor([[1.0, 2.0, 3.0, 4.0], [0.5, 0.0, -1.0, 9.0]]), [1, 2])
+    inf = float("-inf")
+    assert masked.tolist() == [[inf, 2.0, 3.0, inf], [inf, 0.0, -1.0, inf]]
+
+
+def test_opening_ids_fix_the_first_token_and_leave_the_rest_free(tiny):
+    tok = tiny.tokenizer
+    allowed = [tok.encode("Yes", add_special_tokens=False)[0], tok.encode("No", add_special_tokens=False)[0]]
+    ids, mask = G.left_pad(G.encode_prompts(tok, PROMPTS), tok.pad_token_id)
+    kwargs = G.generation_kwargs(max_new_tokens=4, do_sample=True, pad_id=tok.pad_token_id, eos_ids=tok.eos_token_id)
+    new = G.generate_batch(tiny.model, ids, mask, opening_ids=allowed, **kwargs)
+    assert set(new[:, 0].tolist()) <= set(allowed)
+    free = G.generate_batch(tiny.model, ids, mask, **kwargs)  # the random model rarely picks them
+    assert not set(free[:, 0].tolist()) <= set(allowed)
+    assert any(set(row[1:].tolist()) - set(allowed) for row in new)  # later tokens are unconstrained

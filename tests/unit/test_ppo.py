@@ -148,6 +148,27 @@ def test_ppo_step_changes_lora_and_value_head(tiny_policy):
     assert not torch.allclose(ro2.old_logp, ro2.ref_logp, atol=1e-6)
 
 
+def test_ppo_opening_ids_sample_and_score_the_first_token_over_the_allowed_ones(tiny_policy):
+    from bench.adapters.ppo import PPOTrainer
+    from bench.backbones.generate import render_chat
+
+    model, tok = tiny_policy
+    allowed = [tok.encode(w, add_special_tokens=False)[0] for w in ("Yes", "No")]
+    torch.manual_seed(0)
+    trainer = PPOTrainer(model, tok, PPOConfig(max_new_tokens=3, temperature=0.7, opening_ids=allowed))
+    ro = trainer.rollout([render_chat(tok, "Will they like it?"), render_chat(tok, "Recommend a film.")])
+    assert set(ro.response_ids[:, 0].tolist()) <= set(allowed)
+    # the first position's probabilities of the two allowed tokens sum to 1 (renormalised), for
+    # the policy and for the reference alike
+    other = ro.response_ids.clone()
+    other[:, 0] = torch.where(other[:, 0] == allowed[0], allowed[1], allowed[0])
+    swapped, _ = trainer.forward(ro.query_ids, ro.query_mask, other, ro.response_mask, values=False)
+    assert torch.allclose(ro.old_logp[:, 0].exp() + swapped[:, 0].exp(), torch.ones(2), atol=1e-5)
+    with model.disable_adapter():
+        swapped_ref, _ = trainer.forward(ro.query_ids, ro.query_mask, other, ro.response_mask, values=False)
+    assert torch.allclose(ro.ref_logp[:, 0].exp() + swapped_ref[:, 0].exp(), torch.ones(2), atol=1e-5)
+
+
 def test_ppo_checkpoint_roundtrip(tiny_policy, tmp_path):
     from bench.adapters.ppo import PPOTrainer
     from bench.backbones.lora import lora_state

@@ -129,3 +129,27 @@ def test_threads_apply_to_the_run_only_and_leave_the_hash_alone(cfg):
     assert torch.get_num_threads() == before  # restored for the caller
     prov = json.loads((result.run_dir / "provenance.json").read_text())
     assert prov["device"]["torch_threads"] == 1
+
+
+def test_a_reused_run_is_recorded_as_the_default_once_its_settings_become_the_defaults(cfg, tmp_path, monkeypatch):
+    import dataclasses
+
+    from bench import identity
+
+    ablation = dataclasses.replace(cfg, model={**cfg.model, "factors": 4})
+    first = execute(ablation, quiet=True)
+    prov = first.run_dir / "provenance.json"
+    assert json.loads(prov.read_text())["changed_from_defaults"]["model.factors"] == 8
+    today = identity.default_config
+
+    def factors_4_is_the_default(method, dataset, profile):  # as if the yaml's profile moved to it
+        return {**today(method, dataset, profile), "model.factors": 4}
+
+    monkeypatch.setattr(identity, "default_config", factors_4_is_the_default)
+    again = execute(ablation, quiet=True)
+    recorded = json.loads(prov.read_text())
+    assert again.reused and again.run_dir == first.run_dir
+    assert "model.factors" not in recorded["changed_from_defaults"]
+    assert recorded["defaults_rerecorded"][0]["changed_from_defaults_before"]["model.factors"] == 8
+    stored = ResultsStore(default_store_path(cfg.runs_dir)).runs()
+    assert [r["changed_from_defaults"] for r in stored] == [recorded["changed_from_defaults"]]

@@ -1,0 +1,100 @@
+"""Does a Curr-RLCER GRPO stage raise its own reward on records it never trained on?
+
+    python benchmarks/currrl_stage_rewards.py RUN_DIR [--n 48] [--stage 3b_explain ...]
+
+The train log's per-step reward mixes learning with which two prompts a step drew; this scores
+the stage's paper rewards (eq. 3-7, as the run trained with them) on the same seeded validation
+records before and after the stage: the finished stages' adapters are applied in order, and
+each model samples `num_generations` completions per prompt as GRPO does (temperature,
+completion length of the stage). Reports the mean of every reward component before and after,
+and the paired difference per record with its t-test p-value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TASKS = {"1_judgment": "judgment", "2_choose": "choose", "3b_explain": "explain"}
+ORDER = ("1_judgment", "2_choose", "3a_dpo", "3b_explain")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("run_dir", type=Path, help="a finished currrl run folder")
+    ap.add_argument("--n", type=int, default=48, help="validation records (seeded sample)")
+    ap.add_argument("--stage", action="append", choices=sorted(TASKS), help="default: 3b_explain")
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
+    args = ap.parse_args()
+    stages = args.stage or ["3b_explain"]
+
+    import numpy as np
+    import torch
+    from scipy.stats import ttest_rel
+
+    from bench import data as D
+    from bench.backbones.generate import generate
+    from bench.backbones.lora import apply_lora_dir
+    from bench.config import RunConfig, build_dataclass, read_yaml
+    from bench.identity import identify
+    from bench.rundir import RunContext
+
+    torch.set_num_threads(1)
+    cfg = build_dataclass(RunConfig, read_yaml(args.run_dir / "config.resolved.yaml"))
+    identity = identify(cfg)
+    if identity.run_id != args.run_dir.name or cfg.method != "currrl":
+        sys.exit(f"error: {args.run_dir} is not a currrl run of today's code and data ({identity.run_id})")
+    splits = D.make_splits(D.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed), cfg.data, cfg.seed)
+    from methods.currrl.method import CurrRLCER
+
+    p = identity.params
+    method = CurrRLCER(p, RunContext(Path(tempfile.mkdtemp()), cfg, quiet=True))
+    method._load_backbone()
+    usable = [r for r in splits.valid if r.reference_explanation and r.rating is not None]
+    recs = random.Random(f"stage-rewards:{cfg.seed}").sample(usable, min(args.n, len(usable)))
+    k = p.num_generations
+
+    def score(stage: str) -> dict[str, np.ndarray]:
+        """{reward component: (records,) mean over the k samples of each record}."""
+        task = TASKS[stage]
+        rows = method._grpo_rows(task, recs)
+        length = p.explain_max_completion_length if task == "explain" else p.max_completion_length
+        out = generate(method.model, method.tokenizer, [r["prompt"] for r in rows for _ in range(k)],
+                       max_new_tokens=length, batch_size=p.predict_batch_size, do_sample=True,
+                       temperature=p.temperature, seed=cfg.seed)  # fmt: skip
+        columns = {c: [r[c] for r in rows for _ in range(k)] for c in ("label", "rating", "reference")}
+        scores = {
+            name: np.asarray(fn(completions=out, **columns), dtype=float).reshape(len(recs), k).mean(1)
+            for name, fn in method.reward_functions(task, splits.train).items()
+        }
+        scores["reward"] = sum(scores.values())
+        return scores
+
+    results = {}
+    for stage in (s for s in ORDER if (args.run_dir / "stages" / s / "DONE").exists()):
+        if stage in stages:
+            before = score(stage)
+        method.model = apply_lora_dir(method.model, args.run_dir / "stages" / stage / "adapter")
+        method._after_training()
+        if stage in stages:
+            after = score(stage)
+            results[stage] = {
+                name: {"before": float(before[name].mean()), "after": float(after[name].mean()),
+                       "p": float(ttest_rel(after[name], before[name]).pvalue)}
+                for name in before
+            }  # fmt: skip
+            print(f"{stage}: {len(recs)} validation records x {k} samples")
+            for name, v in results[stage].items():
+                print(f"  {name:10s} {v['before']:.4f} -> {v['after']:.4f}  (paired p = {v['p']:.3f})")
+    if args.json:
+        args.json.write_text(json.dumps({"run": args.run_dir.name, "n": len(recs), "stages": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
