@@ -11,8 +11,9 @@ test records:
   eq. 13's s~). None holds on this backbone, hence xfail(strict=True): the frozen 135M scorer
   reacts to a leading "Yes"/"No" (AUC 0.988 for such explanations by the true label) but
   hardly to prose (0.586), and the generator never opens with either
-  (benchmarks/expctr_scorer_probe.py; README "LLM methods on CPU: what they learn"). A pass
-  turns these into failures to un-mark.
+  (benchmarks/expctr_scorer_probe.py; README "LLM methods on CPU: what they learn"); forcing
+  the opening (model.explanation_opening=yes_no) does not teach it a per-sample choice either.
+  A pass turns these into failures to un-mark.
 
 Each run is `bench run --method M --dataset ml-100k --profile cpu` (seed 0, ExpCTR's sampling
 with 5 targets per user, the seeded 300-record eval sample). Run folders go to
