@@ -166,14 +166,18 @@ def _record_defaults_of_request(run_dir: Path, cfg: RunConfig) -> None:
     """A finished run requested again is the same computation (same hash), but the request may
     name it differently: once a profile's defaults move to its settings (an ablation that became
     the default), it is the default run. Its record follows the latest request, noted in
-    provenance.json `defaults_rerecorded`, so tables place it where today's request would."""
+    provenance.json `defaults_rerecorded`, so tables place it where today's request would.
+    eval.* entries stay as recorded: `bench score` may have rescored the folder since."""
     path = run_dir / "provenance.json"
     if not path.exists():
         return
     recorded = json.loads(path.read_text(encoding="utf-8"))
     before = recorded.get("changed_from_defaults")
-    now = changed_from_defaults(cfg)
-    if before is None or before == now:
+    if before is None:
+        return
+    now = {k: v for k, v in changed_from_defaults(cfg).items() if not k.startswith("eval.")}
+    now.update({k: v for k, v in before.items() if k.startswith("eval.")})
+    if before == now:
         return
     recorded["changed_from_defaults"] = now
     recorded.setdefault("defaults_rerecorded", []).append(

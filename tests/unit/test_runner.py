@@ -145,11 +145,15 @@ def test_a_reused_run_is_recorded_as_the_default_once_its_settings_become_the_de
     def factors_4_is_the_default(method, dataset, profile):  # as if the yaml's profile moved to it
         return {**today(method, dataset, profile), "model.factors": 4}
 
+    rescored = json.loads(prov.read_text())  # as `bench score --set eval.x=...` records it
+    rescored["changed_from_defaults"]["eval.rescored_key"] = "its default"
+    prov.write_text(json.dumps(rescored))
     monkeypatch.setattr(identity, "default_config", factors_4_is_the_default)
     again = execute(ablation, quiet=True)
     recorded = json.loads(prov.read_text())
     assert again.reused and again.run_dir == first.run_dir
     assert "model.factors" not in recorded["changed_from_defaults"]
+    assert {"eval.metrics", "eval.rescored_key"} <= set(recorded["changed_from_defaults"])  # kept as recorded
     assert recorded["defaults_rerecorded"][0]["changed_from_defaults_before"]["model.factors"] == 8
     stored = ResultsStore(default_store_path(cfg.runs_dir)).runs()
     assert [r["changed_from_defaults"] for r in stored] == [recorded["changed_from_defaults"]]
