@@ -22,7 +22,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TASKS = {"1_judgment": "judgment", "2_choose": "choose", "3b_explain": "explain"}
-ORDER = ("1_judgment", "2_choose", "3a_dpo", "3b_explain")
 
 
 def main() -> None:
@@ -77,7 +76,8 @@ def main() -> None:
         return scores
 
     results = {}
-    for stage in (s for s in ORDER if (args.run_dir / "stages" / s / "DONE").exists()):
+    # the finished stages in training order: their names sort that way (1_, 2_, 3a_, 3b_)
+    for stage in sorted(done.parent.name for done in (args.run_dir / "stages").glob("*/DONE")):
         if stage in stages:
             before = score(stage)
         method.model = apply_lora_dir(method.model, args.run_dir / "stages" / stage / "adapter")
