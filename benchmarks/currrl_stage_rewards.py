@@ -7,7 +7,10 @@ the stage's paper rewards (eq. 3-7, as the run trained with them) on the same se
 records before and after the stage: the finished stages' adapters are applied in order, and
 each model samples `num_generations` completions per prompt as GRPO does (temperature,
 completion length of the stage). Reports the mean of every reward component before and after,
-and the paired difference per record with its t-test p-value.
+and the paired difference per record with its t-test p-value. `spread` is each component's mean
+within-record standard deviation over the k samples before the stage: GRPO's advantage is a
+sample's reward minus its group's mean, so a component that never varies within a record (e.g.
+eq. 5 when every completion is short) gives the stage no signal.
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ TASKS = {"1_judgment": "judgment", "2_choose": "choose", "3b_explain": "explain"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("run_dir", type=Path, help="a finished currrl run folder")
+    ap.add_argument("run_dir", type=Path, help="a finished currrl run folder (or a currrl_stage3_sweep.py one)")
     ap.add_argument("--n", type=int, default=48, help="validation records (seeded sample)")
     ap.add_argument("--stage", action="append", choices=sorted(TASKS), help="default: 3b_explain")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (1 when sharing the cores)")
     args = ap.parse_args()
     stages = args.stage or ["3b_explain"]
 
@@ -44,10 +48,12 @@ def main() -> None:
     from bench.identity import identify
     from bench.rundir import RunContext
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     cfg = build_dataclass(RunConfig, read_yaml(args.run_dir / "config.resolved.yaml"))
     identity = identify(cfg)
-    if identity.run_id != args.run_dir.name or cfg.method != "currrl":
+    # a folder of currrl_stage3_sweep.py holds a run's stages 1-3a and a retrained 3b
+    swept = (args.run_dir / "stage3_sweep.json").exists()
+    if (identity.run_id != args.run_dir.name and not swept) or cfg.method != "currrl":
         sys.exit(f"error: {args.run_dir} is not a currrl run of today's code and data ({identity.run_id})")
     splits = D.make_splits(D.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed), cfg.data, cfg.seed)
     from methods.currrl.method import CurrRLCER
@@ -60,7 +66,7 @@ def main() -> None:
     k = p.num_generations
 
     def score(stage: str) -> dict[str, np.ndarray]:
-        """{reward component: (records,) mean over the k samples of each record}."""
+        """{reward component: (records, k) rewards of each record's samples}."""
         task = TASKS[stage]
         rows = method._grpo_rows(task, recs)
         length = p.explain_max_completion_length if task == "explain" else p.max_completion_length
@@ -69,7 +75,7 @@ def main() -> None:
                        temperature=p.temperature, seed=cfg.seed)  # fmt: skip
         columns = {c: [r[c] for r in rows for _ in range(k)] for c in ("label", "rating", "reference")}
         scores = {
-            name: np.asarray(fn(completions=out, **columns), dtype=float).reshape(len(recs), k).mean(1)
+            name: np.asarray(fn(completions=out, **columns), dtype=float).reshape(len(recs), k)
             for name, fn in method.reward_functions(task, splits.train).items()
         }
         scores["reward"] = sum(scores.values())
@@ -86,12 +92,14 @@ def main() -> None:
             after = score(stage)
             results[stage] = {
                 name: {"before": float(before[name].mean()), "after": float(after[name].mean()),
-                       "p": float(ttest_rel(after[name], before[name]).pvalue)}
+                       "p": float(ttest_rel(after[name].mean(1), before[name].mean(1)).pvalue),
+                       "spread": float(before[name].std(1).mean())}
                 for name in before
             }  # fmt: skip
             print(f"{stage}: {len(recs)} validation records x {k} samples")
             for name, v in results[stage].items():
-                print(f"  {name:10s} {v['before']:.4f} -> {v['after']:.4f}  (paired p = {v['p']:.3f})")
+                print(f"  {name:10s} {v['before']:.4f} -> {v['after']:.4f}  (paired p = {v['p']:.3f}, "
+                      f"spread {v['spread']:.4f})")
     if args.json:
         args.json.write_text(json.dumps({"run": args.run_dir.name, "n": len(recs), "stages": results}, indent=1))
 

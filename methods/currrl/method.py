@@ -92,6 +92,7 @@ class Params(ZeroShotParams):
     prompts_per_step: int = 2  # per-device batch = prompts_per_step x num_generations
     gradient_accumulation_steps: int = 1
     learning_rate: float = 1e-5
+    explain_learning_rate: float | None = None  # stage 3's GRPO (eq. 5-7); None: learning_rate
     grpo_beta: float = 0.04  # KL coefficient toward the previous stage's model (not in the paper)
     temperature: float = 1.0
     max_completion_length: int = 256  # stages 1 and 2
@@ -338,14 +339,15 @@ class CurrRLCER(LLMZeroShot):
     def _steps(self, steps: int | None, n_rows: int, per_step: int) -> int:
         return steps if steps else max(1, math.ceil(n_rows / max(1, per_step)))
 
-    def _grpo_settings(self, steps: int | None, n_prompts: int, completion_len: int):
+    def _grpo_settings(self, task: str, steps: int | None, n_prompts: int, completion_len: int):
         from bench.adapters.trl import GRPOSettings
         from bench.distributed import per_process
 
         p = self.params
+        explain_lr = p.explain_learning_rate if p.explain_learning_rate is not None else p.learning_rate
         return GRPOSettings(
             max_steps=self._steps(steps, n_prompts, p.prompts_per_step * p.gradient_accumulation_steps),
-            learning_rate=p.learning_rate,
+            learning_rate=explain_lr if task == "explain" else p.learning_rate,
             # the config's batch is the global one; a launched run splits it over its processes
             per_device_train_batch_size=per_process(
                 p.prompts_per_step * p.num_generations, "model.prompts_per_step x model.num_generations"),
@@ -398,7 +400,7 @@ class CurrRLCER(LLMZeroShot):
         rows = self._grpo_rows(task, records)
         if not rows:
             raise RuntimeError(f"Curr-RLCER stage {stage}: no usable training records")
-        settings = self._grpo_settings(steps, len(rows), completion_len)
+        settings = self._grpo_settings(task, steps, len(rows), completion_len)
 
         def fn(model, folder: Path):
             return train_grpo(model, self.tokenizer, rows, rewards, settings, folder / "trl", log_fn=self._log_fn(stage))

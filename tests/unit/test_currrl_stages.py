@@ -130,3 +130,10 @@ def test_ablation_without_dpo_skips_stage(tmp_path):
     m._load_backbone = lambda: None
     m.fit(synthetic_splits())
     assert calls == ["1_judgment", "2_choose", "3b_explain"]
+
+
+@pytest.mark.parametrize(("explain_lr", "expected"), [(None, 1e-2), (5e-3, 5e-3)])
+def test_explain_learning_rate_applies_to_stage_3_only(tmp_path, explain_lr, expected):
+    m = CurrRLCER(tiny_params(explain_learning_rate=explain_lr), run_context(tmp_path / "run"))
+    lrs = {task: m._grpo_settings(task, None, 4, 6).learning_rate for task in ("judgment", "choose", "explain")}
+    assert lrs == {"judgment": 1e-2, "choose": 1e-2, "explain": expected}
