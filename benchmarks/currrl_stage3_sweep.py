@@ -23,7 +23,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-REUSED = ("1_judgment", "2_choose", "3a_dpo")
 SWEEP_FILE = "stage3_sweep.json"  # marks OUT_DIR for currrl_stage_rewards.py
 
 
@@ -46,20 +45,22 @@ def main() -> None:
     from bench.config import RunConfig, build_dataclass, dump_yaml, parse_set, read_yaml, to_dict
     from bench.identity import identify
     from bench.rundir import RunContext, read_jsonl
-    from methods.currrl.method import CurrRLCER
+    from methods.currrl.method import STAGES, CurrRLCER
 
+    *reused, retrained = STAGES  # stages 1-3a reloaded as trained; 3b trains again
     torch.set_num_threads(args.threads)
     raw = read_yaml(args.run_dir / "config.resolved.yaml")
     source = identify(build_dataclass(RunConfig, raw))
     if source.run_id != args.run_dir.name or source.cfg.method != "currrl":
         sys.exit(f"error: {args.run_dir} is not a currrl run of today's code and data ({source.run_id})")
-    for name in REUSED:
-        if (args.run_dir / "stages" / name / "DONE").exists():
-            shutil.copytree(args.run_dir / "stages" / name, args.out_dir / "stages" / name)
     for expr in args.sets:
         raw["model"].update(parse_set(expr)["model"])
-    identity = identify(build_dataclass(RunConfig, raw))
+    identity = identify(build_dataclass(RunConfig, raw))  # a bad --set fails here, before any copy
     cfg = identity.cfg
+    for name in reused:
+        if (args.run_dir / "stages" / name / "DONE").exists():
+            shutil.copytree(args.run_dir / "stages" / name, args.out_dir / "stages" / name)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "config.resolved.yaml").write_text(dump_yaml(to_dict(cfg)), encoding="utf-8")
     (args.out_dir / SWEEP_FILE).write_text(json.dumps(
         {"source_run": args.run_dir.name, "sets": args.sets, "coherence_rating": args.coherence_rating}, indent=1))
@@ -75,9 +76,9 @@ def main() -> None:
         method.classifier = expected
     method.fit(splits)
 
-    rows = [r for r in read_jsonl(args.out_dir / "train_log.jsonl") if r.get("stage") == "3b_explain" and "reward" in r]
+    rows = [r for r in read_jsonl(args.out_dir / "train_log.jsonl") if r.get("stage") == retrained and "reward" in r]
     quarter = max(1, len(rows) // 4)
-    print(f"3b_explain: {len(rows)} steps, mean over the first -> last {quarter}")
+    print(f"{retrained}: {len(rows)} steps, mean over the first -> last {quarter}")
     for key in [k for k in rows[0] if k == "reward" or (k.startswith("reward_") and not k.endswith("_std"))]:
         first, last = (statistics.mean(r[key] for r in part) for part in (rows[:quarter], rows[-quarter:]))
         print(f"  {key:18s} {first:.3f} -> {last:.3f}")

@@ -52,7 +52,9 @@ def main() -> None:
     cfg = build_dataclass(RunConfig, read_yaml(args.run_dir / "config.resolved.yaml"))
     identity = identify(cfg)
     # a folder of currrl_stage3_sweep.py holds a run's stages 1-3a and a retrained 3b
-    swept = (args.run_dir / "stage3_sweep.json").exists()
+    from benchmarks.currrl_stage3_sweep import SWEEP_FILE
+
+    swept = (args.run_dir / SWEEP_FILE).exists()
     if (identity.run_id != args.run_dir.name and not swept) or cfg.method != "currrl":
         sys.exit(f"error: {args.run_dir} is not a currrl run of today's code and data ({identity.run_id})")
     splits = D.make_splits(D.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed), cfg.data, cfg.seed)
