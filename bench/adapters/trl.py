@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.backbones.generate import CHAT_TEMPLATE_KWARGS
 from bench.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ def grpo_config(s: GRPOSettings, output_dir: str | Path) -> Any:
         scale_rewards=s.scale_rewards,
         num_iterations=s.num_iterations,
         log_completions=False,
+        chat_template_kwargs=dict(CHAT_TEMPLATE_KWARGS),  # Qwen3: no <think> in the rollouts
     )
     if s.reward_weights is not None:
         kw["reward_weights"] = list(s.reward_weights)
@@ -335,6 +337,16 @@ def _quiet(trainer: Any) -> Any:
 # -- trainers ----------------------------------------------------------------------------
 
 
+def _thinking_off(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Conversational rows with TRL's per-row `chat_template_kwargs` (thinking off, as
+    render_chat renders prompts); plain-text rows as they are."""
+    return [
+        {**row, "chat_template_kwargs": dict(CHAT_TEMPLATE_KWARGS)}
+        if isinstance(row.get("prompt", row.get("messages")), list) else dict(row)
+        for row in rows
+    ]
+
+
 def _fit(trainer_cls: Any, model: Any, tokenizer: Any, rows: Sequence[dict[str, Any]], args: Any,
          log_fn: LogFn | None, peft_config: Any, **extra: Any) -> Any:
     """Build one TRL trainer the same way for every algorithm, train it, return its model."""
@@ -406,7 +418,7 @@ def train_dpo(
         ref_model = copy.deepcopy(model).eval()
         for p in ref_model.parameters():
             p.requires_grad_(False)
-    return _fit(DPOTrainer, model, tokenizer, rows, dpo_config(settings, output_dir), log_fn, peft_config,
+    return _fit(DPOTrainer, model, tokenizer, _thinking_off(rows), dpo_config(settings, output_dir), log_fn, peft_config,
                 ref_model=ref_model)
 
 
@@ -429,7 +441,7 @@ def train_sft(
     kw = _common_kwargs(settings, output_dir)
     kw.update(max_length=max_length)
     kw.update(settings.extra)
-    return _fit(SFTTrainer, model, tokenizer, rows, SFTConfig(**kw), log_fn, peft_config)
+    return _fit(SFTTrainer, model, tokenizer, _thinking_off(rows), SFTConfig(**kw), log_fn, peft_config)
 
 
 def train_orpo(
@@ -450,4 +462,4 @@ def train_orpo(
     kw = _common_kwargs(settings, output_dir)
     kw.update(beta=beta, max_length=max_length)
     kw.update(settings.extra)
-    return _fit(orpo.ORPOTrainer, model, tokenizer, rows, orpo.ORPOConfig(**kw), log_fn, peft_config)
+    return _fit(orpo.ORPOTrainer, model, tokenizer, _thinking_off(rows), orpo.ORPOConfig(**kw), log_fn, peft_config)

@@ -22,14 +22,20 @@ Messages = list[dict[str, str]]
 CPU_AUTO_BATCH = 8  # "auto" on CPU: today's default; bigger batches gain nothing there
 MAX_AUTO_BATCH = 256
 FREE_MEMORY_SHARE = 0.7  # of the free CUDA memory, for the KV cache and the prefill
+# Passed to every chat template erbench renders (here, Curr-RLCER's prompt budget, TRL's
+# trainers): Qwen3's template otherwise opens the reply with <think> and the student spends its
+# few new tokens reasoning; templates without the switch ignore the variable.
+CHAT_TEMPLATE_KWARGS: dict[str, Any] = {"enable_thinking": False}
 
 
 def render_chat(tokenizer: Any, messages: Messages | str) -> str:
-    """The prompt text a chat model sees (generation prompt appended)."""
+    """The prompt text a chat model sees (generation prompt appended, thinking off)."""
     if isinstance(messages, str):
         messages = [{"role": "user", "content": messages}]
     if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True, **CHAT_TEMPLATE_KWARGS
+        )
     return "\n".join(m["content"] for m in messages) + "\n"
 
 

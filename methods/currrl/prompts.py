@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.backbones.generate import CHAT_TEMPLATE_KWARGS
 from bench.records import Record
 
 # The output format of Fig. 1 (<think> reasoning </think><answer> answer </answer>), stated
@@ -134,7 +135,9 @@ def build_prompt(
         return messages_for(task, fields, system)
     empty = messages_for(task, {k: "" for k in names}, system)
     overhead = len(
-        tokenizer.apply_chat_template(empty, tokenize=True, add_generation_prompt=True, return_dict=True)["input_ids"]
+        tokenizer.apply_chat_template(
+            empty, tokenize=True, add_generation_prompt=True, return_dict=True, **CHAT_TEMPLATE_KWARGS
+        )["input_ids"]
         if getattr(tokenizer, "chat_template", None)
         else tokenizer(" ".join(m["content"] for m in empty))["input_ids"]
     )
