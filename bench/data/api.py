@@ -158,6 +158,9 @@ def _parse(  # noqa: ANN202
             f"{spec.name}: line counts do not reconcile: {report.to_dict()['files']}"
         )
     problems.raise_if_any(spec.name)
+    from bench.data.empty import raise_if_empty
+
+    raise_if_empty(spec.name, result.files, f"get it again: {spec.download_hint()}")
     return result.records, report, result.items, result.users
 
 
@@ -272,6 +275,7 @@ def dataset_info(name: str, cfg: DataConfig, *, count: bool = True) -> dict[str,
     root = spec.root(data_root(cfg))
     files = []
     missing = []
+    empty: list[str] = []
     located_all: dict[str, Located] = {}
     for raw in spec.files:
         located = _find(root, raw)
@@ -285,6 +289,8 @@ def dataset_info(name: str, cfg: DataConfig, *, count: bool = True) -> dict[str,
             digest = cached_sha256(located.path)
             entry.update(sha256=digest, size=located.path.stat().st_size,
                          sha256_ok=None if raw.sha256 is None else digest == raw.sha256)  # fmt: skip
+            if entry["size"] == 0 and raw.required:
+                empty.append(f"{located}: the file is empty (0 bytes)")
         elif raw.required:
             missing.append(raw)
         files.append(entry)
@@ -298,11 +304,14 @@ def dataset_info(name: str, cfg: DataConfig, *, count: bool = True) -> dict[str,
         "rating_scale": list(spec.rating_scale) if spec.rating_scale else None,
         "rating_threshold": spec.rating_threshold,
         "files": files,
-        "ready": not missing,
+        "ready": not missing and not empty,
         "sha256_ok": all(f.get("sha256_ok") is not False for f in files),
     }
     if missing:
         info["missing"] = spec.missing_message(root, missing)
+        return info
+    if empty:
+        info["empty"] = "; ".join(empty) + f"; get it again: {spec.download_hint()}"
         return info
     if count:
         loaded = load_dataset(name, replace(cfg, on_bad_line="skip", max_records=None))

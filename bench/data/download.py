@@ -4,6 +4,9 @@ Each file is streamed with requests into `<target>.part`, continued with an HTTP
 request when a `.part` is left from an interrupted download (and restarted from byte 0 when
 the server ignores the Range), checked against the spec's sha256 when the spec records one,
 then renamed to the path `DatasetSpec.downloads` gives, the one `DatasetSpec.locate` finds.
+Each file is fetched under an OS lock (flock, in the cache dir, keyed by the target path):
+a second `bench data download` of the same file waits for the first and then finds the file
+there, instead of writing into the same `.part` (which placed a corrupt file).
 A file whose digest differs is kept aside as `<target>.sha256-mismatch`, a name no load
 reads. `ERBENCH_DOWNLOAD_BASE_URL` (or `--base-url`) replaces everything before the file
 name of each URL, for mirrors and tests.
@@ -79,6 +82,40 @@ def download_dataset(
 
 def fetch(url: str, target: Path, expected: str | None, *, quiet: bool = False) -> Fetched:
     """Download `url` to `target` through `<target>.part`, resuming it; check `expected`."""
+    with _target_lock(target, quiet=quiet):
+        return _fetch_locked(url, target, expected, quiet=quiet)
+
+
+@contextmanager
+def _target_lock(target: Path, *, quiet: bool) -> Iterator[None]:
+    """Hold the download lock of `target`; wait (saying so) while another process holds it.
+    The kernel drops a flock when its process dies, so a killed download leaves no stale lock."""
+    import fcntl
+    import hashlib
+    import sys
+
+    from bench.paths import cache_dir
+
+    key = hashlib.sha256(str(target.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    path = cache_dir() / "download-locks" / f"{key}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            if not quiet:
+                print(f"waiting for {holder}, which is downloading {target} ...", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        yield
+
+
+def _fetch_locked(url: str, target: Path, expected: str | None, *, quiet: bool) -> Fetched:
     if target.is_file():
         digest = cached_sha256(target)
         if expected is None or digest == expected:
@@ -90,6 +127,9 @@ def fetch(url: str, target: Path, expected: str | None, *, quiet: bool = False) 
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
     resumed = _stream(url, part, quiet=quiet)
+    if part.stat().st_size == 0:
+        part.unlink()
+        raise DownloadError(f"{url}: the server sent an empty file (0 bytes); nothing was placed")
     digest = sha256_file(part)
     if expected is not None and digest != expected:
         aside = target.with_name(target.name + ".sha256-mismatch")

@@ -1,4 +1,4 @@
-"""data_file_digests: the raw files a load reads, hashed once per (path, size, mtime)."""
+"""data_file_digests: the raw files a load reads, hashed once per (path, inode, size, mtime, ctime)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def test_digests_cover_required_and_present_optional_files_and_are_cached(tmp_pa
     data = tmp_path / "data"
     _write(data / "amazon2014/reviews_Musical_Instruments_5.json.gz", b"reviews")
     _write(data / "amazon2014/meta_Musical_Instruments.json.gz", b"meta")
+    monkeypatch.setattr(digests, "RACY_NS", -1)  # files written just now count as settled
     cfg = DataConfig(data_dir=str(data))
     expected = {
         "meta_Musical_Instruments.json.gz": _sha(b"meta"),
@@ -53,6 +54,35 @@ def test_a_changed_file_is_hashed_again(tmp_path):
     path.write_bytes(b"two!")
     os.utime(path, ns=(1, 1))  # a different size and mtime
     assert digests.cached_sha256(path) == _sha(b"two!")
+
+
+def test_an_in_place_edit_keeping_size_and_mtime_is_hashed_again(tmp_path, monkeypatch):
+    # issue 25.7: the cache was keyed by (path, size, mtime); an edit that kept both kept the
+    # old digest, so the old run id and the old sha in `bench data info`
+    monkeypatch.setattr(digests, "RACY_NS", -1)  # even an entry trusted at once is not fooled
+    path = _write(tmp_path / "f.bin", b"one")
+    os.utime(path, ns=(5_000_000_000, 5_000_000_000))
+    assert digests.cached_sha256(path) == _sha(b"one")
+    with open(path, "r+b") as handle:  # same inode, same size
+        handle.write(b"two")
+    os.utime(path, ns=(5_000_000_000, 5_000_000_000))  # the mtime put back
+    assert digests.cached_sha256(path) == _sha(b"two")
+
+
+def test_a_file_changed_while_it_was_hashed_is_not_trusted(tmp_path):
+    # git's racily-clean rule: on a filesystem whose timestamps are coarser than the edit, a
+    # file changed just before hashing may keep its stamp, so its entry is not reused
+    path = _write(tmp_path / "f.bin", b"one")
+    assert digests.cached_sha256(path) == _sha(b"one")
+    entry = digests._entry_path(path.resolve())
+    stamp = digests._stamp(path.resolve())
+    import json
+
+    recorded = json.loads(entry.read_text())
+    assert recorded["hashed_at_ns"] - stamp["ctime_ns"] <= digests.RACY_NS
+    recorded["sha256"] = "0" * 64  # what a racy entry could hold
+    entry.write_text(json.dumps(recorded))
+    assert digests.cached_sha256(path) == _sha(b"one")
 
 
 def test_a_missing_required_file_raises_the_load_error(tmp_path):

@@ -167,3 +167,57 @@ def test_sources_without_a_public_url_say_what_to_do(tmp_path, capsys):
     assert download(tmp_path, "xrec-amazon") == 2
     line = capsys.readouterr().err.strip()
     assert "github.com/HKUDS/XRec" in line and "never unpickles" in line
+
+
+class Slow(Server):
+    """Serves BODY in chunks, holding each first request until a second one arrives (or a
+    short wait passes), so two downloads of one file overlap if nothing keeps them apart."""
+
+    arrived = threading.Barrier(2)
+
+    def do_GET(self) -> None:  # noqa: N802
+        try:
+            type(self).arrived.wait(timeout=0.5)
+        except threading.BrokenBarrierError:
+            pass  # alone: the other download waited for this one
+        super().do_GET()
+
+
+def test_two_downloads_of_one_file_wait_for_each_other(tmp_path, server, spec, monkeypatch):
+    # issue 25.1: both wrote <target>.part; one died with FileNotFoundError, the other placed a
+    # corrupt file and printed a digest that was not the placed file's
+    from bench.data.download import fetch
+
+    Slow.arrived = threading.Barrier(2)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_port}/m/{NAME}"
+    target = tmp_path / "dl" / NAME
+    results, errors = [], []
+
+    def one() -> None:
+        try:
+            results.append(fetch(url, target, None, quiet=True))
+        except BaseException as exc:  # noqa: BLE001 - the test reports any failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    httpd.shutdown()
+    httpd.server_close()
+    assert errors == []
+    assert target.read_bytes() == BODY
+    assert sorted(r.state for r in results) == ["already there", "downloaded"]
+    assert {r.sha256 for r in results} == {DIGEST}
+    assert not target.with_name(NAME + ".part").exists()
+
+
+def test_an_empty_reply_places_nothing(tmp_path, server, spec, capsys):
+    server.files = {NAME: b""}
+    assert download(tmp_path) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "empty file (0 bytes)" in err
+    assert sorted(p.name for p in (tmp_path / "dl").iterdir()) == []
