@@ -24,8 +24,8 @@ tokenising, max lengths, label names, layer choices.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tests.standins import cached_folder
