@@ -183,8 +183,8 @@ class Coherence(Metric):
                     {},
                     [],
                     (
-                        f"sentiment classifier {setting!r} is not loadable here ({type(exc).__name__}); "
-                        "set eval.sentiment_classifier to a local folder, or 'embedded'"
+                        f"sentiment classifier {setting!r} failed to load from {local}: "
+                        f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                     ),
                 )
             return label, clf.predict(texts), {"checkpoint": setting}, [], ""

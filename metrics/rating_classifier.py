@@ -249,18 +249,22 @@ NLPTOWN_ID = "nlptown/bert-base-multilingual-uncased-sentiment"
 
 
 class HFStarClassifier:
-    """A Hugging Face 1-5 star sentiment model (labels like "4 stars"), local files only."""
+    """A Hugging Face 1-5 star sentiment model (labels like "4 stars"), local files only, on
+    `device` ("auto": cuda when present, else cpu; or the run's device, e.g. "cuda:1")."""
 
-    def __init__(self, model_id_or_dir: str, batch_size: int = 32):
+    def __init__(self, model_id_or_dir: str, batch_size: int = 32, device: str = "auto"):
         from transformers import pipeline
 
+        from metrics.checkpoint import resolve_device
+
         self.model_id = model_id_or_dir
+        self.device = resolve_device(device)
+        # local_files_only goes to pipeline itself, which hands it to every from_pretrained it
+        # calls; inside model_kwargs it reached AutoConfig twice (TypeError)
         self.pipe = pipeline(
-            "text-classification",
-            model=model_id_or_dir,
-            device=-1,
-            model_kwargs={"local_files_only": True},
-        )
+            "text-classification", model=model_id_or_dir, device=self.device,
+            local_files_only=True,
+        )  # fmt: skip
         self.batch_size = batch_size
 
     def predict(self, texts: Sequence[str]) -> list[float]:

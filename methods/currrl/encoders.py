@@ -44,20 +44,21 @@ def sentiment_classifier(
     train_texts: Sequence[str],
     train_ratings: Sequence[float],
     cache_dir: Path | None = None,
+    device: str = "auto",
 ) -> Callable[[list[str]], list[float]]:
     """A function texts -> 1-5 ratings (C of eq. 7), from metrics.rating_classifier.
 
     "embedded": RatingClassifier (MiniLM + logistic regression) fitted on the train reviews,
     cached under cache_dir by a digest of its training data (the coherence metric of the suite
     trains the same one, so both share it). Anything else: an HF 1-5 star classifier
-    (HFStarClassifier, local files only).
+    (HFStarClassifier, local files only, on `device`).
     """
     from metrics import rating_classifier as rc  # owned by the metrics suite
 
     if spec in EMBEDDED:
         clf = rc.RatingClassifier.fit_or_load(list(train_texts), [float(r) for r in train_ratings], cache_dir)
     else:
-        clf = rc.HFStarClassifier(spec)
+        clf = rc.HFStarClassifier(spec, device=device)
 
     def classify(batch: list[str]) -> list[float]:
         return [float(x) for x in clf.predict(list(batch))] if batch else []

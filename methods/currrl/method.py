@@ -309,7 +309,8 @@ class CurrRLCER(LLMZeroShot):
             texts = [r.review for r in train if r.review and r.rating is not None]
             ratings = [r.rating for r in train if r.review and r.rating is not None]
             self._classifier = sentiment_classifier(
-                self.params.sentiment_classifier, texts, ratings, cache_dir=self.run.cache_dir
+                self.params.sentiment_classifier, texts, ratings, cache_dir=self.run.cache_dir,
+                device=self.run.device,
             )
             clf = getattr(self._classifier, "classifier", None)
             if getattr(clf, "heldout_accuracy", None) is not None:
