@@ -20,7 +20,7 @@ from typing import Any
 from bench.config import RunConfig, dump_yaml, flatten, to_dict
 from bench.errors import BenchError
 from bench.feature_truth import VOCABULARY_FILE, FeatureTruth, mine_feature_truth
-from bench.identity import RunIdentity, changed_from_defaults, identify, method_class
+from bench.identity import RunIdentity, changed_from_defaults, effective_config, identify, method_class
 from bench.method import Method
 from bench.metrics_file import MetricsFile
 from bench.records import PredictionRow, Record
@@ -58,11 +58,16 @@ def seed_everything(seed: int) -> None:
 
 
 def validate(cfg: RunConfig) -> RunIdentity:
-    """Everything that can be checked before work starts: the method and its parameters, the
-    metric names, the GPTScore prompt file, the data files (hashed for the run identity). Raises a
-    one-line BenchError."""
-    identity = identify(cfg)
+    """Everything that can be checked before work starts: the method and its parameters (and
+    their ranges, bench.checks.ranges), the metric names, the GPTScore prompt file, the data
+    files (hashed for the run identity). Raises a one-line BenchError."""
+    from bench.checks.ranges import check_ranges
     from bench.trackers import check_trackers
+
+    check_ranges(effective_config(cfg)[1], "model")  # before any file is read
+    check_ranges(cfg.data, "data")
+    check_ranges(cfg.eval, "eval")
+    identity = identify(cfg)
 
     check_trackers(cfg.report_to)  # a missing tracker package fails now, not after training
     if cfg.eval.metrics:
@@ -89,7 +94,9 @@ def execute(
     sweep indexes the finished folders itself, so SQLite never has concurrent writers).
     """
     from bench import distributed
+    from bench.checks.device import check_device
 
+    check_device(cfg.device)  # in every process: each computes on it
     distributed.process_device(cfg.device)  # a device the launch cannot honour fails everywhere
     distributed.world(cfg.device)
     identity = distributed.from_main(lambda: validate(cfg))
