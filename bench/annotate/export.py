@@ -1,6 +1,6 @@
 """The files a campaign exports, read by metrics.coherence and arena tables.
 
-arena      votes.jsonl, one vote per line (format in the README, "Human evaluation"):
+arena      votes.jsonl, one vote per line (format in docs/human-evaluation.md):
            who, when (served_at, answered_at), which battle (idx, user_id, item_id), which
            run and method was shown left and right, the answer (left | right | tie |
            both_bad), the winning run (null for tie / both_bad) and the comment.

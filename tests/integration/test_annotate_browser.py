@@ -5,7 +5,7 @@ midway, finishes; the export holds exactly what was clicked.
 Needs /usr/bin/chromium (apt-get install chromium) and the playwright Python package (no
 `playwright install`: the system Chromium is used). Without them the tests skip with the
 reason; with CI set (as .ci/run runs) a missing browser fails instead. With
-ERBENCH_UPDATE_SCREENSHOTS=1 the pages are also saved into docs/img/ for the README.
+ERBENCH_UPDATE_SCREENSHOTS=1 the pages are also saved into docs/img/ for docs/human-evaluation.md.
 """
 
 from __future__ import annotations

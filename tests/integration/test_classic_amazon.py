@@ -7,7 +7,7 @@
 Each model runs exactly as `bench run --method M --dataset amazon-instruments --profile cpu
 --set threads=1` does (seed 0, random 3:1:1, the whole test split, the whole offline metric
 suite). Run folders go to $ERBENCH_SLOW_RUNS_DIR when set, so a second pass reuses finished
-runs and the README's table of full-run numbers is read from them
+runs and the table of full-run numbers in docs/results/2026-11-22-classic-amazon.md is read from them
 (`bench results --runs-dir $ERBENCH_SLOW_RUNS_DIR`); otherwise to a temporary folder.
 """
 

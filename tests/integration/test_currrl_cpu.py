@@ -7,16 +7,16 @@ backbone (SmolLM2-135M) and the `cpu` profile:
   and 2; stage 3's stays flat (xfail, strict). With stage 3 at lr 1e-3 for 48 steps
   (model.explain_learning_rate, model.stage3_steps) its reward rises on held-out validation
   records (paired t-test p < 0.05, benchmarks/currrl_stage_rewards.py), though its test
-  explanations are then no better than zero-shot's (README);
+  explanations are then no better than zero-shot's (docs/results/2026-11-30-currrl-cpu.md);
 - the final model beats `llm-zeroshot` (the untrained backbone on the same prompts, cpu
   profile) on the same 200 test records: RMSE, coherence Acc (eq. 8 with the embedded
   classifier, coh_acc[minilm-logreg]) and BERTScore F1 [all-MiniLM-L6-v2];
 - the two ablations of Table 5 run: w/o DPO (no 3a_dpo stage) and w/o coherence reward
-  (stage 3 logs no coherence reward); their numbers are in the README.
+  (stage 3 logs no coherence reward); their numbers are in docs/results/2026-11-30-currrl-cpu.md.
 
 Runs are `bench run --method M --dataset amazon-instruments --profile cpu` (seed 0); folders
 go to $ERBENCH_SLOW_RUNS_DIR when set, so a second pass reuses finished runs. Times on 2
-shared cores: README "LLM methods on CPU: what they learn".
+shared cores: docs/results/2026-11-30-currrl-cpu.md.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ STAGE3_FLAT = pytest.mark.xfail(
     strict=True,
     reason="stage 3's train-log reward stays flat on the cpu profile (1.922 -> 1.916), and on "
     "held-out records; at lr 1e-3 x 48 steps it rises on held-out records only "
-    "(test_stage3_reward_rises_on_heldout_records; README)",
+    "(test_stage3_reward_rises_on_heldout_records; docs/results/2026-11-30-currrl-cpu.md)",
 )
 
 

@@ -2,7 +2,7 @@
 (SmolLM2-135M-Instruct), then `bench tables --spec rlaif-arena`.
 
 Each row runs exactly as `bench run --method M --dataset ml-100k --profile P --set threads=1`
-(P = $ERBENCH_DISTILL_PROFILE, default tiny; the README's numbers come from `cpu`). Run
+(P = $ERBENCH_DISTILL_PROFILE, default tiny; docs/results/2026-11-29-distill-cpu.md's numbers come from `cpu`). Run
 folders go to $ERBENCH_SLOW_RUNS_DIR when set, so a second pass reuses finished runs.
 With the cpu profile the SFT and ORPO students must align with the teacher better than the
 base student (ROUGE-L F1), as in the paper (§2).

@@ -1,6 +1,6 @@
 """benchmarks/gpu_check.py runs end to end with tiny sizes: on a GPU (marked `gpu`, skipped
 without one) and on CPU (--tiny, ~40 s on 2 busy cores: TRL's chunked log-prob kernel is slow
-on CPU, hence `slow`). The full-size check is the script itself (README, Scale)."""
+on CPU, hence `slow`). The full-size check is the script itself (docs/scale.md)."""
 
 from __future__ import annotations
 

@@ -11,13 +11,13 @@ test records:
   eq. 13's s~). None holds on this backbone, hence xfail(strict=True): the frozen 135M scorer
   reacts to a leading "Yes"/"No" (AUC 0.988 for such explanations by the true label) but
   hardly to prose (0.586), and the generator never opens with either
-  (benchmarks/expctr_scorer_probe.py; README "LLM methods on CPU: what they learn"); forcing
+  (benchmarks/expctr_scorer_probe.py; docs/results/2026-11-30-expctr-cpu.md); forcing
   the opening (model.explanation_opening=yes_no) does not teach it a per-sample choice either.
   A pass turns these into failures to un-mark.
 
 Each run is `bench run --method M --dataset ml-100k --profile cpu` (seed 0, ExpCTR's sampling
 with 5 targets per user, the seeded 300-record eval sample). Run folders go to
-$ERBENCH_SLOW_RUNS_DIR when set, so a second pass reuses finished runs; the README's numbers
+$ERBENCH_SLOW_RUNS_DIR when set, so a second pass reuses finished runs; docs/results/2026-11-30-expctr-cpu.md's numbers
 are read from them. Times on 2 shared cores: TALLRec 31 min, ICL 2.5 min, ExpCTR 48 min.
 """
 
@@ -75,7 +75,7 @@ def test_tallrec_beats_icl(icl, runs_dir):
 
 
 XFAIL_135M = pytest.mark.xfail(
-    strict=True, reason="SmolLM2-135M's LC scorer reads only a leading Yes/No, which the generator never writes (README)"
+    strict=True, reason="SmolLM2-135M's LC scorer reads only a leading Yes/No, which the generator never writes (docs/results/2026-11-30-expctr-cpu.md)"
 )
 
 

@@ -1,6 +1,6 @@
 """Slow: XRec's `cpu` profile on amazon-instruments learns, and beats the untrained backbone.
 
-Two runs, exactly as the README's commands make them (seed 0, random 3:1:1, the same seeded
+Two runs, exactly as docs/results/2026-11-29-xrec-cpu.md's commands make them (seed 0, random 3:1:1, the same seeded
 sample of 200 test records, one torch thread, the embedded SmolLM2-135M-Instruct):
 
 - `bench run --method xrec --dataset amazon-instruments --profile cpu`;
@@ -10,7 +10,7 @@ sample of 200 test records, one torch thread, the embedded SmolLM2-135M-Instruct
 Checked: both scored the same test records; XRec's validation loss after training is below
 its untrained adapters' (held-out records); XRec beats the zero-shot row on BERTScore F1
 [MiniLM] and BLEU-4. Run folders go to $ERBENCH_SLOW_RUNS_DIR when set (a second pass, or the
-README's runs in ./runs, are reused); about 40-60 minutes on 2 busy cores otherwise.
+that page's runs in ./runs, are reused); about 40-60 minutes on 2 busy cores otherwise.
 """
 
 from __future__ import annotations

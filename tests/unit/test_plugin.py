@@ -1,4 +1,4 @@
-"""The README's plugin guide, exercised: docs/examples/erbench-example installed as pip would
+"""The plugin guide (docs/extending.md), exercised: docs/examples/erbench-example installed as pip would
 (its modules and a .dist-info with the entry points of its pyproject.toml) adds a method with
 its own yaml and profiles, a metric and a dataset with its own loader, editing nothing in erbench."""
 
