@@ -265,10 +265,20 @@ class JudgeClient:
         return parse_all(replies, lo, hi, integer=integer, failed=failed)
 
     # -- one request with retries ---------------------------------------------------------
+    def _key(self) -> str:
+        env = self.settings.api_key_env
+        return os.environ.get(env, "") if env else ""
+
+    def _clean(self, text: str) -> str:
+        """`text` with the API key (and any quoted bearer token) redacted (bench.redact): what
+        an endpoint echoes never reaches a message, the cache, metrics.json or predictions."""
+        from bench.redact import redact
+
+        return redact(text, [self._key()])
+
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        env = self.settings.api_key_env
-        key = os.environ.get(env, "") if env else ""
+        key = self._key()
         if key:
             headers["Authorization"] = f"Bearer {key}"
         return headers
@@ -320,7 +330,7 @@ class JudgeClient:
             with urllib.request.urlopen(request, timeout=s.timeout_s) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
-            detail = _snippet(exc.read() if exc.fp is not None else b"")
+            detail = self._clean(_snippet(exc.read() if exc.fp is not None else b""))
             if not is_retryable_status(exc.code):
                 raise JudgeError(
                     f"judge endpoint {s.chat_url} answered HTTP {exc.code} for model "
@@ -330,14 +340,15 @@ class JudgeClient:
             raise _Transient(f"HTTP {exc.code}: {detail}", JudgeError, retry_after) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise _Transient(f"{type(reason).__name__}: {reason}", JudgeError) from None
+            raise _Transient(self._clean(f"{type(reason).__name__}: {reason}"), JudgeError) from None
         message = _message_content(raw)
         if message is None:  # e.g. a proxy's HTML error page with status 200: like a 502
-            problem = f"HTTP 200 with a reply that is not a chat completion: {_snippet(raw)}"
+            problem = f"HTTP 200 with a reply that is not a chat completion: {self._clean(_snippet(raw))}"
             raise _Transient(problem, NoCompletionError)
+        content, served = (None if m is None else self._clean(m) for m in message)
         self._bump(completions=1)
-        self._saw(message[1])
-        return message
+        self._saw(served)
+        return content, served
 
 
 class _Transient(Exception):
