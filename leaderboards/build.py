@@ -150,7 +150,7 @@ def _with_variants(columns: list[ColumnSpec], stored: set[str]) -> list[ColumnSp
 def _reproduced_cell(
     col: Column, by_seed: dict[int, RunInfo], metric_rows: dict[str, dict[str, MetricRow]]
 ) -> Cell:
-    values, basis, n_test = [], [], None
+    values, basis, n_test, issues = [], [], None, []
     name = col.spec.stored_name
     for seed in sorted(by_seed):
         run = by_seed[seed]
@@ -160,11 +160,13 @@ def _reproduced_cell(
         values.append(float(mr.value))
         basis.append(Basis(run.scored.key(run.seed), int(mr.n)))
         n_test = n_test or run.scored.n_test
+        issues += [i for i in run.data_issues if i not in issues]
         if col.higher_is_better is None:
             col.higher_is_better = mr.higher_is_better
     mean, std = mean_std(values)
     return Cell(
-        mean=mean, std=std, n=len(values), values=values, basis=tuple(sorted(basis)), n_test=n_test
+        mean=mean, std=std, n=len(values), values=values, basis=tuple(sorted(basis)), n_test=n_test,
+        modified="; ".join(issues) or None,
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from leaderboards.table import (
     MISSING_MARK,
+    MODIFIED_MARK,
     SIG_MARK,
     UNRANKED_MARK,
     Cell,
@@ -45,7 +46,10 @@ def _has_tops(table: Table) -> bool:
 
 
 def _marks(cell: Cell) -> str:
-    return (SIG_MARK if cell.mark else "") + (UNRANKED_MARK if cell.unranked else "")
+    return (
+        (SIG_MARK if cell.mark else "") + (UNRANKED_MARK if cell.unranked else "")
+        + (MODIFIED_MARK if cell.modified else "")
+    )  # fmt: skip
 
 
 # -- Markdown -------------------------------------------------------------------------------------
@@ -107,7 +111,7 @@ _TEX_ESCAPES = {
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
     "↑": r"$\uparrow$", "↓": r"$\downarrow$", "±": r"$\pm$", "—": "---", "†": r"$^{\dagger}$",
     "β": r"$\beta$", "δ": r"$\delta$", "·": r"$\cdot$", "<": r"$<$", ">": r"$>$",
-    "|": r"\textbar{}", "‡": r"$^{\ddagger}$", "\n": " ", "\r": " ",
+    "|": r"\textbar{}", "‡": r"$^{\ddagger}$", "§": r"$^{\S}$", "\n": " ", "\r": " ",
 }  # fmt: skip
 
 
@@ -171,6 +175,7 @@ def render_latex(table: Table) -> str:
     out += [r"\bottomrule", r"\end{tabular}}", r"\par\smallskip", r"\footnotesize"]
     out += [tex_escape(line) + r"\\" for line in table.footnotes()]
     out += [tex_escape(f"{UNRANKED_MARK} {line}") + r"\\" for line in table.unranked]
+    out += [tex_escape(f"Note: {line}") + r"\\" for line in table.notes]
     out.append(r"\end{table}")
     return "\n".join(out) + "\n"
 
@@ -180,7 +185,7 @@ def render_latex(table: Table) -> str:
 CSV_FIELDS = (
     "block", "row", "row_label", "kind", "dataset", "column", "column_label", "metric",
     "mean", "std", "n_seeds", "n_records", "text", "best", "second", "significant", "p",
-    "not_ranked",
+    "not_ranked", "modified_data",
 )  # fmt: skip
 
 
@@ -203,7 +208,7 @@ def render_csv(table: Table) -> str:
                         "" if row.published else _num(cell.mean), _num(cell.std), cell.n,
                         ";".join(str(b.n) for b in cell.basis),
                         cell_text(cell, col), int(cell.bold), int(cell.underline), int(cell.mark), "" if cell.p is None else f"{cell.p:.3g}",
-                        cell.unranked or "",
+                        cell.unranked or "", cell.modified or "",
                     ]
                 )  # fmt: skip
     return buf.getvalue()
@@ -227,6 +232,7 @@ td.missing { color: #b00; }
 .second { text-decoration: underline; }
 .sig { color: #a05000; }
 .unranked { color: #666; }
+.modified { color: #a00060; }
 p.note { font-size: 0.85rem; color: #444; margin: 0.2rem 0; }
 """.strip()
 
@@ -244,9 +250,12 @@ def _html_cell(cell: Cell, col: Column) -> str:
     mark = f'<span class="sig">{SIG_MARK}</span>' if cell.mark else ""
     if cell.unranked:
         mark += f'<span class="unranked">{UNRANKED_MARK}</span>'
+    if cell.modified:
+        mark += f'<span class="modified">{MODIFIED_MARK}</span>'
     hover = [f"n = {n_text(b.n for b in cell.basis)}"] if cell.basis else []
     hover += [f"p = {cell.p:.3g}"] if cell.p is not None else []
     hover += [cell.unranked] if cell.unranked else []
+    hover += [f"modified data: {cell.modified}"] if cell.modified else []
     title = f' title="{html.escape("; ".join(hover))}"' if hover else ""
     return f"<td{attr}{title}>{text}{mark}</td>"
 
@@ -300,7 +309,9 @@ def render_html(table: Table) -> str:
         out.append("</tbody>")
     out.append("</table>")
     out += [f'<p class="note">{esc(line)}</p>' for line in table.footnotes()]
-    for title, lines in (("Not ranked", table.unranked), ("Missing cells", table.missing)):
+    for title, lines in (
+        ("Not ranked", table.unranked), ("Missing cells", table.missing), ("Notes", table.notes)
+    ):  # fmt: skip
         if lines:
             out.append(f"<details><summary>{title}</summary><ul>")
             out += [f"<li>{esc(line)}</li>" for line in lines]

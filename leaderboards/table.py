@@ -12,6 +12,7 @@ from leaderboards.spec import ColumnSpec, RowSpec, Spec
 MISSING_MARK = "—"
 SIG_MARK = "†"
 UNRANKED_MARK = "‡"
+MODIFIED_MARK = "§"  # a value computed on data other than the spec's (see Table.notes)
 NA_MARK = "n/a"
 
 
@@ -39,6 +40,7 @@ class Cell:
     basis: tuple[Basis, ...] = ()  # one per value, sorted: equal tuples = same test records
     n_test: int | None = None  # size of the test split the records came from, when known
     unranked: str | None = None  # why the cell is not compared with its column (other records)
+    modified: str | None = None  # how the data of its run(s) differs from the dataset spec
 
     @property
     def missing(self) -> bool:
@@ -109,6 +111,11 @@ class Table:
             out.append(
                 f"{UNRANKED_MARK} scored on other test records than the rest of its column: "
                 f"not ranked, no {SIG_MARK} test ({len(self.unranked)} cell(s), listed below)."
+            )
+        if any(c.modified for b in self.blocks for r in b.rows for c in r.cells):
+            out.append(
+                f"{MODIFIED_MARK} computed on modified data (another file, skipped lines); "
+                "see the notes."
             )
         if any(r.published for b in self.blocks for r in b.rows):
             out.append(
