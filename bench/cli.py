@@ -181,11 +181,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         profile=args.profile, overrides=overrides,
     )  # fmt: skip
 
+    from bench.preflight import print_lines, run_preflight
     from bench.runner import execute, validate
 
     if args.dry_run:
+        report = run_preflight(cfg)
+        if report.failed:
+            print_lines(report.lines(), to_stderr=True)
+            report.raise_if_failed()
         print_identity(validate(cfg))
+        print_lines([f"# {line}" for line in report.lines()])  # comments: the output stays YAML
         return 0
+    if not args.force and _finished(cfg):
+        pass  # a finished run is reused: nothing is loaded, nothing to check
+    elif _is_main_process():  # a launched run's processes were checked before the launch
+        report = run_preflight(cfg)
+        if report.failed:
+            print_lines(report.lines(), to_stderr=True)
+            report.raise_if_failed()
+        elif args.quiet:  # only the warnings
+            print_lines([f"warning: {w}" for w in report.warnings], to_stderr=True)
+        else:
+            print_lines(report.lines())
     if args.launcher:
         return _launch_run(args, cfg)
     result = execute(cfg, resume=args.resume, force=args.force, quiet=args.quiet, index=not args.no_index)
@@ -194,6 +211,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if is_main():  # the other processes of a launched run trained alongside; nothing to print
         print_run_result(result)
     return 0
+
+
+def _finished(cfg: Any) -> bool:
+    """True when the cell's run folder is finished (its rerun reuses it); False when unsure."""
+    from bench.runner import validate
+
+    try:
+        return (validate(cfg).run_dir / "DONE").exists()
+    except BenchError:
+        return False  # the preflight says why
 
 
 def _launch_run(args: argparse.Namespace, cfg: Any) -> int:

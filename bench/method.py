@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from bench.loads import Load
 from bench.records import Prediction, Record, Splits
+from bench.work_plan import PlannedStage
 
 if TYPE_CHECKING:
     from bench.rundir import RunContext
@@ -47,6 +49,18 @@ class Method(ABC):
     def declarations(cls) -> dict[str, Any]:
         """What the registry reports about this method (bench.registry.Registry.declared)."""
         return {"produces": sorted(cls.produces)}
+
+    @classmethod
+    def loads(cls, params: Any) -> list[Load]:
+        """The checkpoints and endpoints this method will load or call under `params`, read from
+        them without loading anything: the preflight resolves each before any work starts."""
+        return []
+
+    @classmethod
+    def plan(cls, params: Any, cfg: Any) -> list[PlannedStage]:
+        """The stages this method will run under `params` (records, steps, generated tokens), for
+        the preflight's planned work and time estimate; `cfg` is the whole RunConfig."""
+        return []
 
     def __init__(self, params: object, run: RunContext):
         self.params = params

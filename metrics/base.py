@@ -46,6 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from bench.loads import Endpoint, Load
 from bench.metric_name import MetricName, metric_name
 from bench.records import EXTRAS_FIELDS, PREDICTED_FIELDS, TRUTH_FIELDS
 
@@ -148,6 +149,23 @@ class Metric:
             "level": cls.level,
             "higher_is_better": cls.higher_is_better,
         }
+
+    @classmethod
+    def loads(cls, eval_cfg: Any) -> list[Load]:
+        """The checkpoints and endpoints this metric will load or call under `eval_cfg`, read
+        from its settings without loading anything (bench.preflight resolves them first). Unset
+        ones are left out: an unconfigured scorer is reported unavailable, not a failed run."""
+        return []
+
+    @staticmethod
+    def judge_endpoint(eval_cfg: Any, role: str) -> list[Load]:
+        """The judge endpoint of eval.judge_* as a declaration, when one is configured."""
+        from metrics.settings import JudgeEndpointSettings
+
+        s = JudgeEndpointSettings.of(eval_cfg)
+        if not (s.judge_base_url and s.judge_model):
+            return []
+        return [Endpoint(role, s.judge_base_url, s.judge_model, s.judge_api_key_env)]
 
     # -- identity -----------------------------------------------------------------
     @property

@@ -26,6 +26,7 @@ from typing import Any
 
 from bench.encoders import EMBEDDED_NAME, embedded_minilm_path
 from bench.errors import BenchError
+from bench.loads import Checkpoint, Load
 from bench.progress import bar
 from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
 from metrics.settings import BERTScoreSettings
@@ -61,6 +62,10 @@ class BERTScore(Metric):
     level = "sample"
     higher_is_better = True
     reports = ("bertscore_p", "bertscore_r", "bertscore_f1")
+
+    @classmethod
+    def loads(cls, eval_cfg: Any) -> list[Load]:
+        return [Checkpoint("eval.bertscore_model", BERTScoreSettings.of(eval_cfg).bertscore_model or "embedded")]
 
     def __init__(self, eval_cfg: Any = None, **context: Any):
         super().__init__(eval_cfg, **context)

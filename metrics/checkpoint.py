@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from bench.loads import Checkpoint, Load
 from metrics.base import Metric, MetricUnavailable
 from metrics.settings import Settings
 
@@ -100,6 +101,11 @@ class CheckpointMetric(Metric):
         self.device = resolve_device(device)
         self._scorer = scorer  # tests pass a ready scorer; otherwise loaded by scorer()
         self._error: str | None = None
+
+    @classmethod
+    def loads(cls, eval_cfg: Any) -> list[Load]:
+        ref = getattr(cls.settings.of(eval_cfg), cls.checkpoint_key)
+        return [Checkpoint(f"eval.{cls.checkpoint_key}", ref)] if ref else []
 
     def load_scorer(self) -> Any:
         """Load the scorer from self.checkpoint_ref; raise CheckpointUnavailable when it cannot."""

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import DataError
+from bench.loads import Checkpoint, Load
 from bench.metric_name import metric_name
 from metrics.base import Batch, Metric, MetricValue
 from metrics.rating import clip
@@ -130,6 +131,16 @@ class Coherence(Metric):
         "coh_human_alpha",
         "coh_human_agreement",
     )
+
+    @classmethod
+    def loads(cls, eval_cfg: Any) -> list[Load]:
+        settings = CoherenceSettings.of(eval_cfg)
+        out: list[Load] = []
+        if "classifier" in settings.coherence_sources:
+            out.append(Checkpoint("eval.sentiment_classifier", settings.sentiment_classifier))
+        if "judge" in settings.coherence_sources:
+            out += cls.judge_endpoint(eval_cfg, "eval.judge_base_url (coherence judge)")
+        return out
 
     def __init__(self, eval_cfg: Any = None, **context: Any):
         super().__init__(eval_cfg, **context)

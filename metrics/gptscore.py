@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import ConfigError
+from bench.loads import Load
 from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
 from metrics.judge import (
     JudgeClient,
@@ -136,6 +137,10 @@ class GPTScore(Metric):
     level = "sample"
     higher_is_better = True
     reports = ("gptscore", "gptscore_unparseable")
+
+    @classmethod
+    def loads(cls, eval_cfg: Any) -> list[Load]:
+        return cls.judge_endpoint(eval_cfg, "eval.judge_base_url (GPTScore)")
 
     def __init__(self, eval_cfg: Any = None, judge_client: JudgeClient | None = None, **context: Any):
         super().__init__(eval_cfg, **context)

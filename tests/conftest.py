@@ -38,3 +38,20 @@ def one_thread():
 
     with torch_threads(1):
         yield
+
+
+@pytest.fixture
+def stub_factory():
+    """make(respond) -> a loopback OpenAI-compatible server (tests.openai_stub.Stub), closed after."""
+    from tests.openai_stub import Stub
+
+    made = []
+
+    def make(respond):
+        s = Stub(respond)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from bench.annotate.campaign import create_campaign, invite, open_campaign
 from bench.annotate.security import ADMIN_PASSWORD_ENV
 from bench.errors import BenchError
+from bench.loopback import is_loopback
 
 DEFAULT_HOST = "127.0.0.1"  # loopback unless told otherwise: the app has no TLS of its own
 DEFAULT_PORT = 8000
@@ -56,15 +56,6 @@ def export_command(campaign_dir: str, out: str | None) -> int:
     return 0
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def serve_command(campaign_dir: str, host: str, port: int) -> int:
     import uvicorn
 
@@ -77,7 +68,7 @@ def serve_command(campaign_dir: str, host: str, port: int) -> int:
     admin = "on" if os.environ.get(ADMIN_PASSWORD_ENV) else f"off (set {ADMIN_PASSWORD_ENV})"
     print(f"serving {campaign.task.name} campaign {Path(campaign.path)} on http://{host}:{port}; "
           f"admin page /admin: {admin}; Ctrl+C stops")  # fmt: skip
-    if not _is_loopback(host):
+    if not is_loopback(host):
         print(f"warning: listening on {host}: anyone who reaches this port can load the app "
               "(answers still need an invite link); put a TLS proxy in front", file=sys.stderr)  # fmt: skip
     # no access log: invite tokens are part of every annotator URL

@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from bench.errors import ConfigError
+from bench.loads import Checkpoint, Endpoint, Load
 from bench.method import Method
 from bench.records import Prediction, Record, Splits
+from bench.work_plan import PlannedStage
 from methods.currrl import rewards as R
 from methods.currrl.prompts import build_prompt
 
@@ -153,6 +155,20 @@ class LLMZeroShot(Method):
         self.tokenizer = None
         self.fallback = params.fallback_rating
 
+    @classmethod
+    def loads(cls, params: Any) -> list[Load]:
+        out: list[Load] = [Checkpoint("model.backbone", params.backbone)]
+        if getattr(params, "generation", "hf") == "openai":
+            out.append(Endpoint("model.generation_base_url", params.generation_base_url,
+                                params.generation_model, params.generation_api_key_env))  # fmt: skip
+        return out
+
+    @classmethod
+    def plan(cls, params: Any, cfg: Any) -> list[PlannedStage]:
+        n = cfg.eval.max_records or None
+        per_record = params.rating_max_new_tokens + params.explanation_max_new_tokens
+        return [PlannedStage("predict (rating + explanation)", n, None, n * per_record if n else 0)]
+
     # -- backbone ------------------------------------------------------------------------
     @property
     def served(self) -> Any:
@@ -265,6 +281,38 @@ class CurrRLCER(LLMZeroShot):
         self._encoder = None
         self._classifier = None
         self.pair_stats: dict[str, Any] | None = None
+
+    @classmethod
+    def loads(cls, params: Any) -> list[Load]:
+        out = [*super().loads(params), Checkpoint("model.text_encoder", params.text_encoder)]
+        if params.use_coherence_reward:
+            out.append(Checkpoint("model.sentiment_classifier", params.sentiment_classifier))
+        if params.use_dpo and params.teacher == "endpoint":
+            out.append(Endpoint("model.teacher_base_url", params.teacher_base_url, params.teacher_model,
+                                params.teacher_api_key_env))  # fmt: skip
+        return out
+
+    @classmethod
+    def plan(cls, params: Any, cfg: Any) -> list[PlannedStage]:
+        p, n = params, params.stage_records
+        per_step = p.prompts_per_step * p.gradient_accumulation_steps
+
+        def grpo(name: str, steps: int | None, completion: int) -> PlannedStage:
+            steps = steps or (max(1, math.ceil(n / per_step)) if n else None)
+            rollouts = steps * per_step * p.num_generations if steps else 0
+            return PlannedStage(f"{name} (GRPO)", n, steps, rollouts * completion, rollouts)
+
+        stages = [grpo("1_judgment", p.stage1_steps, p.max_completion_length),
+                  grpo("2_choose", p.stage2_steps, p.max_completion_length)]  # fmt: skip
+        if p.use_dpo:
+            steps = p.dpo_steps or (max(1, math.ceil(n / p.dpo_batch_size)) if n else None)
+            teacher = f"{n or 'one'} teacher request(s){'' if n else ' per record'}" if p.teacher == "endpoint" else ""
+            stages.append(PlannedStage(
+                "3a_dpo (DPO)", n, steps, (n or 0) * p.dpo_generation_max_new_tokens * max(1, p.dpo_max_tries),
+                2 * (steps or 0) * p.dpo_batch_size, teacher,
+            ))  # fmt: skip
+        stages.append(grpo("3b_explain", p.stage3_steps, p.explain_max_completion_length))
+        return [*stages, *super().plan(params, cfg)]
 
     @property
     def lenient(self) -> bool:

@@ -6,7 +6,6 @@ import json
 import sqlite3
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -22,74 +21,7 @@ from metrics.gptscore import (
 from metrics.judge import JudgeClient, JudgeError, JudgeSettings, is_retryable_status
 from metrics.judge_cache import ReplyCache
 from metrics.judge_prompt import PromptTemplate, parse_score
-
-
-class Stub:
-    """A loopback OpenAI-style server; `respond(body, n)` returns (status, payload, headers)."""
-
-    def __init__(self, respond):
-        self.respond = respond
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-        self.lock = threading.Lock()
-        self.in_flight = 0
-        self.max_in_flight = 0
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with stub.lock:
-                    stub.requests.append(body)
-                    stub.headers.append(dict(self.headers))
-                    n = len(stub.requests)
-                    stub.in_flight += 1
-                    stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
-                try:
-                    status, payload, headers = stub.respond(body, n)
-                finally:
-                    with stub.lock:
-                        stub.in_flight -= 1
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def completion(text):
-    return {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
-
-
-@pytest.fixture
-def stub_factory():
-    made = []
-
-    def make(respond):
-        s = Stub(respond)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.close()
+from tests.openai_stub import completion
 
 
 def client_for(stub, tmp_path, sleeps=None, **kw):
