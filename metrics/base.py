@@ -72,6 +72,9 @@ class MetricValue:
     higher_is_better: bool
     version: dict[str, Any] = field(default_factory=dict)
     per_sample: list[float] | None = None
+    # the scored rows' positions among all rows, when the metric scored a subset of them (rows
+    # without a reference); None: per_sample follows every row
+    rows: list[int] | None = None
 
     def __iter__(self):  # allows `name, value, n, hib, version, per_sample = mv`
         return iter(
@@ -80,10 +83,13 @@ class MetricValue:
 
 
 class Batch:
-    """The rows a metric scores, with field accessors that read both flat rows and extras."""
+    """The rows a metric scores, with field accessors that read both flat rows and extras.
+
+    Generated text is scored without its reasoning: <think> ... </think> is stripped from
+    `explanation` (metrics.thinking)."""
 
     def __init__(self, rows: Sequence[dict[str, Any]]):
-        self.rows = list(rows)
+        self.rows = [_without_thinking(row) for row in rows]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -100,6 +106,18 @@ class Batch:
     @property
     def idx(self) -> list[Any]:
         return [row.get("idx", i) for i, row in enumerate(self.rows)]
+
+
+def _without_thinking(row: dict[str, Any]) -> dict[str, Any]:
+    from metrics.thinking import strip_think
+
+    text = row.get("explanation")
+    extras = row.get("extras")
+    if isinstance(text, str) and "think>" in text:
+        row = {**row, "explanation": strip_think(text)}
+    if isinstance(extras, dict) and isinstance(extras.get("explanation"), str) and "think>" in extras["explanation"]:
+        row = {**row, "extras": {**extras, "explanation": strip_think(extras["explanation"])}}
+    return row
 
 
 def field_value(row: dict[str, Any], name: str) -> Any:

@@ -192,6 +192,20 @@ def _score_rows(
             for rep in sorted(keep):
                 target[rep] = reason
             continue
+        scored, excluded = batch, 0
+        if "reference" in needs:  # a reference-based metric scores only rows with a reference
+            with_ref = [i for i, text in enumerate(batch.texts("reference")) if text.strip()]
+            excluded = len(batch) - len(with_ref)
+            if not with_ref:
+                target = report.unavailable if requested else report.not_applicable
+                for rep in sorted(keep):
+                    target[rep] = (
+                        f"not applicable: every reference is empty ({len(batch)}/{len(batch)} "
+                        "rows); a reference-based metric has nothing to compare with"
+                    )
+                continue
+            if excluded:
+                scored = Batch([batch.rows[i] for i in with_ref])
         started = time.perf_counter()
         try:
             cls = METRICS.get(entry_name)
@@ -223,7 +237,9 @@ def _score_rows(
                 report.unavailable[names[base]] = reason
             continue
         try:
-            values = metric.compute(batch)
+            values = metric.compute(scored)
+            if excluded:
+                values = [_excluding(v, excluded, with_ref) for v in values]
         except MetricUnavailable as exc:
             for base in sorted(keep):
                 report.unavailable[names[base]] = str(exc)
@@ -268,6 +284,16 @@ def _score_rows(
     return report
 
 
+def _excluding(value: MetricValue, excluded: int, rows: list[int]) -> MetricValue:
+    """`value`, computed without the rows whose reference is empty: their number is in its
+    version, and its per-sample scores keep their rows' positions for per_example.jsonl."""
+    version = {**value.version, "empty_references_excluded": excluded}
+    return MetricValue(
+        value.name, value.value, value.n, value.higher_is_better, version, value.per_sample,
+        rows if value.per_sample is not None else None,
+    )  # fmt: skip
+
+
 def _n_missing(rows: list[dict[str, Any]], name: str) -> int:
     from metrics.base import field_value
 
@@ -275,13 +301,20 @@ def _n_missing(rows: list[dict[str, Any]], name: str) -> int:
 
 
 def _per_example(batch: Batch, values: list[MetricValue]) -> list[dict[str, Any]]:
-    per = [v for v in values if v.per_sample is not None and len(v.per_sample) == len(batch)]
+    per = {}  # value -> {row position: score}
+    for v in values:
+        if v.per_sample is None:
+            continue
+        rows = v.rows if v.rows is not None else range(len(batch))
+        if len(v.per_sample) == len(rows) and (v.rows is not None or len(rows) == len(batch)):
+            per[v.name] = dict(zip(rows, v.per_sample, strict=True))
     if not per:
         return []
     out = []
     for i, idx in enumerate(batch.idx):
         row: dict[str, Any] = {"idx": idx}
-        for v in per:
-            row[v.name] = v.per_sample[i]  # type: ignore[index]
+        for name, scores in per.items():
+            if i in scores:
+                row[name] = scores[i]
         out.append(row)
     return out
