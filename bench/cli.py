@@ -136,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir")
     p.add_argument("--data-dir")
 
+    p = sub.add_parser("site", help="the results explorer: a static site of leaderboards, runs and explanations")
+    ssub = p.add_subparsers(dest="site_command", required=True)
+    q = ssub.add_parser("build", help="write the static site folder from the results store and run folders")
+    q.add_argument("--out", default="site", help="the folder to write (default ./site)")
+    q.add_argument("--runs-dir", help="where run folders and results.sqlite live (default ./runs)")
+    q.add_argument("--spec", dest="specs", action="append", default=[], help="only this table spec (repeatable; default all)")
+    q.add_argument("--campaign", dest="campaigns", action="append", default=[],
+                   help="an exported annotation campaign folder to show (repeatable)")
+    q.add_argument("--max-compare-pairs", type=int, default=50,
+                   help="run pairs on the same records whose bench compare numbers are precomputed (default 50)")
+    q = ssub.add_parser("serve", help="serve a built site on 127.0.0.1 for a quick look")
+    q.add_argument("--dir", default="site", help="the built site folder (default ./site)")
+    q.add_argument("--port", type=int, default=8000)
+
     p = sub.add_parser("annotate", help="human evaluation: blind pairwise arena, explanation -> rating")
     asub = p.add_subparsers(dest="annotate_command", required=True)
     q = asub.add_parser("create", help="sample a campaign's items from finished run folders")
@@ -427,6 +441,14 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     return commands.export_command(args.campaign, args.out)
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    from bench.site import commands
+
+    if args.site_command == "build":
+        return commands.build_command(_runs_dir(args), args.out, args.specs, args.campaigns, args.max_compare_pairs)
+    return commands.serve_command(args.dir, args.port)
+
+
 COMMANDS = {
     "run": cmd_run,
     "ls": cmd_ls,
@@ -437,6 +459,7 @@ COMMANDS = {
     "tables": cmd_tables,
     "sweep": cmd_sweep,
     "annotate": cmd_annotate,
+    "site": cmd_site,
 }
 
 

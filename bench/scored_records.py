@@ -55,7 +55,8 @@ def records_digest(predictions: Path) -> tuple[str, int]:
     return digest.hexdigest(), count
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON object file ({} when absent or not an object); bad JSON fails with file and line."""
     if not path.exists():
         return {}
     try:
@@ -67,8 +68,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def read_scored_records(run_dir: str | Path) -> ScoredRecords:
     run_dir = Path(run_dir)
-    splits = _read_json(run_dir / "splits.json")
-    counts = _read_json(run_dir / "provenance.json").get("records") or {}
+    splits = read_json_object(run_dir / "splits.json")
+    counts = read_json_object(run_dir / "provenance.json").get("records") or {}
     digest, n_scored = None, counts.get("scored")
     predictions = run_dir / "predictions.jsonl"
     if predictions.exists():

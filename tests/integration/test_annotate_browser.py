@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 import requests
@@ -25,41 +22,16 @@ from bench.annotate.export import export_campaign
 from tests.fixtures.annotate.client import SimulatedAnnotator
 from tests.fixtures.annotate.live_server import live_server
 from tests.fixtures.annotate.runs import DEMO_EXPLANATIONS, MARKUP, demo_runs
+from tests.fixtures.browser import chromium, screenshot
 
-CHROMIUM = os.environ.get("ERBENCH_CHROMIUM", "/usr/bin/chromium")
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 # explanation text -> (method, record position); the marked-up one is matched by prefix
 WHO_WROTE = {t: (m, i) for m, texts in DEMO_EXPLANATIONS.items() for i, t in enumerate(texts)}
-
-
-def _no_browser(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must run the browser tests: .ci/run installs it)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def browser():
     """One Chromium for the module; each test opens its own context (cookies) and page."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _no_browser("the playwright package is not installed (pip install 'erbench[annotate]')")
-    if not Path(CHROMIUM).exists():
-        _no_browser(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
-
-
-def screenshot(page, tmp_path: Path, name: str) -> None:
-    path = tmp_path / name
-    page.screenshot(path=str(path), full_page=True)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    if os.environ.get("ERBENCH_UPDATE_SCREENSHOTS") == "1":
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS_IMG / name)
+    yield from chromium()
 
 
 def who_wrote(text: str) -> tuple[str, int]:
