@@ -160,17 +160,42 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", help="campaign folder (default campaigns/<task>__n<N>__s<seed>__<hash>)")
     q.add_argument("--with-data", action="store_true",
                    help="show title, profiles and history from the runs' dataset (loads it)")
+    q.add_argument("--per-item", type=int, help="annotators per item (default: every annotator does every item)")
+    q.add_argument("--quota", type=int, help="items per annotator at most")
+    q.add_argument("--adaptive", action="store_true",
+                   help="arena: serve the model pair whose Bradley-Terry difference is most uncertain")
+    q.add_argument("--practice", metavar="JSONL", help="practice items, shown first, not counted")
+    q.add_argument("--gold", metavar="JSONL", help="gold / attention items with known answers")
+    q.add_argument("--gold-rate", type=float, default=0.0, help="gold items per real item (e.g. 0.2)")
+    q.add_argument("--consent", metavar="MD", help="consent page (Markdown), agreed to before any item")
+    q.add_argument("--instructions", metavar="MD", help="instructions page (Markdown), shown before the items")
+    q.add_argument("--completion-code", help="code shown when an annotator is done (Prolific, MTurk)")
+    q.add_argument("--completion-url", help="where the done page sends the annotator (e.g. Prolific's)")
     q = asub.add_parser("serve", help="serve a campaign's web app")
     q.add_argument("campaign")
     q.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     q.add_argument("--port", type=int, default=8000)
-    q = asub.add_parser("invite", help="print one secret link per new annotator")
+    q = asub.add_parser("invite", help="print secret links: one per new annotator, or one per crowd study")
     q.add_argument("campaign")
-    q.add_argument("--annotators", type=int, required=True)
-    q.add_argument("--base-url", default="http://127.0.0.1:8000", help="where annotators reach the app")
+    q.add_argument("--annotators", type=int, help="new annotators, one link each")
+    q.add_argument("--base-url", default="http://127.0.0.1:8000",
+                   help="where annotators reach the app: serve's --port, or your TLS proxy's URL")
+    q.add_argument("--csv", metavar="FILE", help="write annotator,link rows to FILE instead of printing")
+    q.add_argument("--study", choices=("prolific", "mturk"), help="one link for a whole crowd study")
+    q.add_argument("--revoke", nargs="+", metavar="NAME", default=[], help="stop these annotators' links")
+    q.add_argument("--reissue", nargs="+", metavar="NAME", default=[], help="new links for these annotators")
     q = asub.add_parser("export", help="write the votes (arena) or ratings CSVs (coherence) and summary.json")
     q.add_argument("campaign")
     q.add_argument("--out", help="folder (default CAMPAIGN/export)")
+    q = asub.add_parser("analyze", help="arena / coherence results, agreement and quality control")
+    q.add_argument("campaign")
+    q.add_argument("--exclude", nargs="+", default=[], metavar="WHO",
+                   help="annotator names, or too-fast / failed-gold (every annotator so flagged)")
+    q.add_argument("--min-seconds", type=float, default=2.0, help="answers faster than this are too fast")
+    q.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples of the arena intervals")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--format", choices=("md", "html", "json"), help="default: from --out's suffix, else md")
+    q.add_argument("--out", help="file (default: stdout)")
     return parser
 
 
@@ -433,11 +458,20 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     from bench.annotate import commands
 
     if args.annotate_command == "create":
-        return commands.create_command(args.task, args.runs, args.n, args.seed, args.out, args.with_data)
+        return commands.create_command(
+            args.task, args.runs, args.n, args.seed, args.out, args.with_data,
+            per_item=args.per_item, quota=args.quota, adaptive=args.adaptive, gold_rate=args.gold_rate,
+            practice=args.practice, gold=args.gold, consent=args.consent, instructions=args.instructions,
+            completion_code=args.completion_code, completion_url=args.completion_url)  # fmt: skip
     if args.annotate_command == "serve":
         return commands.serve_command(args.campaign, args.host, args.port)
     if args.annotate_command == "invite":
-        return commands.invite_command(args.campaign, args.annotators, args.base_url)
+        return commands.invite_command(args.campaign, args.annotators, args.base_url, csv_path=args.csv,
+                                       study=args.study, revoke_names=args.revoke,
+                                       reissue_names=args.reissue)  # fmt: skip
+    if args.annotate_command == "analyze":
+        return commands.analyze_command(args.campaign, args.exclude, args.min_seconds, args.bootstrap,
+                                        args.seed, args.format, args.out)  # fmt: skip
     return commands.export_command(args.campaign, args.out)
 
 

@@ -1,9 +1,10 @@
 """Which items a campaign holds, drawn with its seed so the same command gives the same set.
 
 Arena: a battle is (test record, pair of runs). Records are shuffled, then dealt pairs in
-rotation (record j of round r gets pair (j + r) mod P), so every pair is shown about
-equally often, each record appears once before any appears twice, and no (record, pair)
-repeats. Coherence: an item is (run, test record), drawn uniformly without replacement.
+rotation (record j of round r gets pair (j + r) mod P), and the n battles are taken from that
+sequence one pair at a time in turn, so every pair gets n/P battles (within one, as long as
+the records allow), records come in rotation order (each once before any twice, where n
+allows) and no (record, pair) repeats. Coherence: an item is (run, test record), drawn uniformly without replacement.
 Only records where every shown run has a non-empty explanation are eligible.
 """
 
@@ -29,18 +30,27 @@ def draw_battles(runs: list[RunOutputs], n: int, seed: int) -> list[Draw]:
     pairs = list(itertools.combinations(range(len(runs)), 2))
     rng.shuffle(records)
     rng.shuffle(pairs)
-    battles: list[Draw] = []
+    queues: list[list[Draw]] = [[] for _ in pairs]  # per pair, in rotation order
     for round_ in range(len(pairs)):
         for j, position in enumerate(records):
-            a, b = pairs[(j + round_) % len(pairs)]
+            k = (j + round_) % len(pairs)
+            a, b = pairs[k]
             if runs[a].explanation(position) and runs[b].explanation(position):
-                battles.append(Draw(position, (a, b)))
-                if len(battles) == n:
-                    return battles
-    raise BenchError(
-        f"--n {n} asks for more battles than the runs allow: {len(battles)} distinct "
-        f"(record, pair) battles have explanations on both sides"
-    )
+                queues[k].append(Draw(position, (a, b)))
+    available = sum(len(q) for q in queues)
+    if n > available:
+        raise BenchError(
+            f"--n {n} asks for more battles than the runs allow: {available} distinct "
+            f"(record, pair) battles have explanations on both sides"
+        )
+    battles: list[Draw] = []
+    taken = [0] * len(pairs)
+    while len(battles) < n:  # one battle per pair in turn, pairs with none left skipped
+        for k, queue in enumerate(queues):
+            if taken[k] < len(queue) and len(battles) < n:
+                battles.append(queue[taken[k]])
+                taken[k] += 1
+    return battles
 
 
 def draw_ratings(runs: list[RunOutputs], n: int, seed: int) -> list[Draw]:

@@ -8,6 +8,14 @@ so it cannot send the matching field.
 Admin: HTTP Basic with the password in ADMIN_PASSWORD_ENV (any user name); with the
 variable unset or empty the admin pages do not exist (404).
 
+Failed admin logins: at most LOGIN_FAILURES per client in LOGIN_WINDOW_S, then 429 with
+Retry-After until the window has passed (in memory, per server process).
+
+TLS: the app speaks plain HTTP; a reverse proxy terminates TLS (docs/human-evaluation.md).
+Cookies get the Secure flag when the request came over https: the app's own scheme, or, only
+with TRUST_PROXY_ENV=1 (set it only behind a proxy that overwrites the header),
+X-Forwarded-Proto: https. The client of the login limit is then X-Forwarded-For's last hop.
+
 Headers: invite tokens travel in URL paths, so no page sends a Referer (no-referrer), none is
 cached (no-store), and a strict Content-Security-Policy allows only the app's own script and
 style files, a second wall should an escaped text ever get through.
@@ -15,9 +23,17 @@ style files, a second wall should an escaped text ever get through.
 
 from __future__ import annotations
 
+import math
 import secrets
+import threading
+import time
+from collections import deque
+from typing import Any
 
 ADMIN_PASSWORD_ENV = "ERBENCH_ANNOTATE_ADMIN_PASSWORD"
+TRUST_PROXY_ENV = "ERBENCH_ANNOTATE_TRUST_PROXY"
+LOGIN_FAILURES = 5
+LOGIN_WINDOW_S = 60.0
 CSRF_COOKIE = "erbench_csrf"
 CSRF_FIELD = "csrf"
 
@@ -43,3 +59,45 @@ def csrf_ok(cookie: str | None, field: str | None) -> bool:
 
 def admin_password_ok(expected: str, given: str | None) -> bool:
     return bool(expected) and secrets.compare_digest(expected.encode(), (given or "").encode())
+
+
+def is_https(request: Any, trust_proxy: bool) -> bool:
+    """Did the browser reach us over TLS (directly, or through a trusted proxy)?"""
+    if request.url.scheme == "https":
+        return True
+    return trust_proxy and request.headers.get("x-forwarded-proto", "").lower() == "https"
+
+
+class LoginLimiter:
+    """Failed admin logins per client in a sliding window (thread-safe)."""
+
+    def __init__(self, failures: int = LOGIN_FAILURES, window_s: float = LOGIN_WINDOW_S,
+                 clock: Any = time.monotonic):  # fmt: skip
+        self.failures, self.window_s, self.clock = failures, window_s, clock
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def client(request: Any, trust_proxy: bool) -> str:
+        forwarded = request.headers.get("x-forwarded-for") if trust_proxy else None
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
+        return request.client.host if request.client else "?"
+
+    def _recent(self, client: str) -> deque[float]:
+        times = self._seen.setdefault(client, deque())
+        while times and times[0] <= self.clock() - self.window_s:
+            times.popleft()
+        return times
+
+    def blocked_for(self, client: str) -> int:
+        """Seconds until this client may try again (0: now)."""
+        with self._lock:
+            times = self._recent(client)
+            if len(times) < self.failures:
+                return 0
+            return max(1, math.ceil(times[0] + self.window_s - self.clock()))
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            self._recent(client).append(self.clock())

@@ -147,7 +147,7 @@ def test_all_answered_shows_done(arena):
         page, response = ann.answer("both_bad")
         assert response.status_code == 303
     final = ann.open()
-    assert final.done and "All 4 done" in final.text and final.fields == {}
+    assert final.done and "All 4 done" in final.text and set(final.fields) == {"csrf"}  # undo only
 
 
 def test_admin_page_needs_the_password_and_shows_progress(arena):
