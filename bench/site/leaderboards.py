@@ -12,7 +12,16 @@ from typing import Any
 
 from leaderboards.runs import RunInfo, assign_runs
 from leaderboards.spec import Spec
-from leaderboards.table import Cell, Column, Table, cell_text, n_text
+from leaderboards.table import (
+    MODIFIED_MARK,
+    SIG_MARK,
+    UNRANKED_MARK,
+    Cell,
+    Column,
+    Table,
+    cell_text,
+    n_text,
+)
 
 SKIPPED_KINDS = {"arena": "built by the AI judge step (bench tables --spec NAME); not read by the site"}
 
@@ -23,6 +32,19 @@ def all_specs(names: list[str] | None = None) -> list[Spec]:
     from leaderboards.commands import get_spec
 
     return [get_spec(n) for n in (names or sorted(registry_for("tables").names()))]
+
+
+def _marks(cell: Cell) -> list[dict[str, str]]:
+    """The marks bench tables prints after a cell, in its order, each with its reason."""
+    marks = []
+    if cell.mark:
+        marks.append({"mark": SIG_MARK, "class": "sig", "why": "significant against the reference row"
+                      + (f" (p = {cell.p:.3g})" if cell.p is not None else "")})  # fmt: skip
+    if cell.unranked:
+        marks.append({"mark": UNRANKED_MARK, "class": "unranked", "why": cell.unranked})
+    if cell.modified:
+        marks.append({"mark": MODIFIED_MARK, "class": "modified", "why": f"modified data: {cell.modified}"})
+    return marks
 
 
 def _cell(cell: Cell, col: Column, runs: list[str]) -> dict[str, Any]:
@@ -37,6 +59,8 @@ def _cell(cell: Cell, col: Column, runs: list[str]) -> dict[str, Any]:
         "mark": cell.mark,
         "p": cell.p,
         "unranked": cell.unranked,
+        "modified": cell.modified,
+        "marks": _marks(cell),
         "missing": cell.missing,
         "na": cell.na,
         "runs": runs,

@@ -18,6 +18,7 @@ from bench.site.build import build_site
 from bench.site.chunks import chunk_text
 from leaderboards.build import build_table
 from leaderboards.commands import get_spec
+from leaderboards.render import _marks
 from leaderboards.table import cell_text
 from tests.fixtures.annotate.runs import MARKUP
 from tests.fixtures.site.store import BERT, add_scores, explorer_store, spec_file
@@ -59,6 +60,7 @@ def test_leaderboard_cells_are_bench_tables_cells(built):
             for cell, col, page_cell in zip(row.cells, table.columns, page_row["cells"], strict=True):
                 assert page_cell["text"] == cell_text(cell, col)
                 assert (page_cell["mark"], page_cell["unranked"]) == (cell.mark, cell.unranked)
+                assert "".join(m["mark"] for m in page_cell["marks"]) == _marks(cell)  # as printed
     assert table_data["footnotes"] == table.footnotes() and table_data["unranked"] == table.unranked
     cells = {r["id"]: r["cells"] for r in table_data["blocks"][0]["rows"]}
     # MF-bias's RMSE: the mean of its two seeds' runs. Curr-RLCER's seed-0 run is the later
@@ -175,3 +177,16 @@ def test_a_campaign_analysis_is_shown_and_a_missing_export_is_one_line(built, tm
     (shown,) = index["campaigns"]
     summary = json.loads((campaign.path / "export" / "summary.json").read_text(encoding="utf-8"))
     assert (shown["name"], shown["task"], shown["summary"]) == ("coherence-demo", "coherence", summary)
+
+
+def test_a_cell_on_modified_data_carries_its_mark_and_reason(tmp_path):
+    from tests.fixtures.leaderboards.synthetic import write_run
+
+    write_run(tmp_path / "runs", "peter", "amazon-instruments", 0, {"rmse": 0.8085},
+              data_report={"bad_lines": 3, "sha256_mismatches": []})  # fmt: skip
+    build_site(tmp_path / "runs", tmp_path / "site", specs=[str(spec_file(tmp_path))])
+    _, index = read_chunk(tmp_path / "site" / "data" / "index.js")
+    peter = next(r for r in index["tables"][0]["blocks"][0]["rows"] if r["id"] == "peter")
+    (mark,) = peter["cells"][0]["marks"]
+    assert mark["mark"] == "§" and "3 bad or duplicate line(s) skipped" in mark["why"]
+    assert any("3 bad or duplicate line(s) skipped" in n for n in index["tables"][0]["notes"])

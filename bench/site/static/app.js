@@ -133,10 +133,10 @@ function cellNode(cell) {
   if (cell.n) hover.push("n = " + cell.n);
   if (cell.p !== null && cell.p !== undefined) hover.push("p = " + cell.p.toPrecision(3));
   if (cell.unranked) hover.push(cell.unranked);
+  if (cell.modified) hover.push("modified data: " + cell.modified);
   const td = el("td", { class: classes.join(" ") || null, title: hover.join("; ") || null });
   td.appendChild(cell.runs && cell.runs.length ? link(runHash(cell.runs[0]), cell.text, { class: "cell-link" }) : document.createTextNode(cell.text));
-  if (cell.mark) td.appendChild(el("span", { class: "sig" }, "†"));
-  if (cell.unranked) td.appendChild(el("span", { class: "unranked" }, "‡"));
+  cell.marks.forEach((m) => td.appendChild(el("span", { class: "mark " + m.class, title: m.why }, m.mark)));
   (cell.runs || []).slice(1).forEach((id, i) => td.appendChild(link(runHash(id), "[" + (i + 2) + "]", { class: "seedlink", title: id })));
   if (cell.n) td.appendChild(el("span", { class: "n" }, "n=" + cell.n));
   return td;
