@@ -30,6 +30,7 @@ Authorization header is sent (local servers such as `python -m metrics.judge_ser
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import random
@@ -330,7 +331,7 @@ class JudgeClient:
             with urllib.request.urlopen(request, timeout=s.timeout_s) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
-            detail = self._clean(_snippet(exc.read() if exc.fp is not None else b""))
+            detail = self._clean(_snippet(_error_body(exc)))
             if not is_retryable_status(exc.code):
                 raise JudgeError(
                     f"judge endpoint {s.chat_url} answered HTTP {exc.code} for model "
@@ -338,7 +339,9 @@ class JudgeClient:
                 ) from None
             retry_after = exc.headers.get("Retry-After") if exc.headers else None
             raise _Transient(f"HTTP {exc.code}: {detail}", JudgeError, retry_after) from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+            # HTTPException: a reply cut short of its Content-Length, a garbled status line
+            # (found by fuzzing: a traceback before)
             reason = getattr(exc, "reason", exc)
             raise _Transient(self._clean(f"{type(reason).__name__}: {reason}"), JudgeError) from None
         message = _message_content(raw)
@@ -360,6 +363,14 @@ class _Transient(Exception):
         self.problem, self.failure, self.retry_after = problem, failure, retry_after
 
 
+def _error_body(exc: urllib.error.HTTPError) -> bytes:
+    """An error reply's body, or b"" when it cannot be read (cut short, reset)."""
+    try:
+        return exc.read() if exc.fp is not None else b""
+    except (http.client.HTTPException, OSError):
+        return b""
+
+
 def _snippet(raw: bytes, limit: int = 300) -> str:
     text = raw.decode("utf-8", "replace").strip().replace("\n", " ")
     return text[:limit] + ("..." if len(text) > limit else "")
@@ -370,9 +381,21 @@ def _message_content(raw: bytes) -> tuple[str | None, str | None] | None:
     try:
         data = json.loads(raw)
         served = data.get("model")
-        return data["choices"][0]["message"].get("content"), served if isinstance(served, str) else None
+        content = data["choices"][0]["message"].get("content")
+        return _text_of(content), served if isinstance(served, str) else None
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return None
+
+
+def _text_of(content: Any) -> str | None:
+    """A message's text: a string, or the text parts of a content-part list joined; anything
+    else (a number, a mapping: found by fuzzing) is no text."""
+    if isinstance(content, str) or content is None:
+        return content
+    if isinstance(content, list) and all(isinstance(p, dict) for p in content):
+        texts = [p["text"] for p in content if p.get("type") == "text" and isinstance(p.get("text"), str)]
+        return "".join(texts) if texts else None
+    return None
 
 
 class _FailureStreak:

@@ -23,9 +23,14 @@ def pairs_to_rows(path: str | Path) -> list[dict[str, Any]]:
         raise DataError(f"pairs file not found: {path}")
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:  # found by fuzzing: a traceback before
+                problems.append(f"{path}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})")
                 continue
             try:
                 rows.append(_row(json.loads(line), len(rows)).to_dict())

@@ -124,18 +124,27 @@ def iter_lines(
             report.lines_read += 1
             where = f"{label}:{number}"
             try:
-                text = raw.decode(encoding)
+                text = _decode(raw, encoding, fallback)
             except UnicodeDecodeError as exc:
-                if fallback is None:
-                    report.bad += 1
-                    problems.add(
-                        where,
-                        "encoding",
-                        f"not valid {encoding.upper()} ({exc.reason} at byte {exc.start})",
-                    )
-                    continue
-                text = raw.decode(fallback)
+                # cp1252 leaves 5 bytes undefined: a fallback can fail too (found by fuzzing)
+                report.bad += 1
+                problems.add(
+                    where,
+                    "encoding",
+                    f"not valid {'/'.join(e.upper() for e in (encoding, fallback) if e)} "
+                    f"({exc.reason} at byte {exc.start})",
+                )
+                continue
             yield where, f"{name}:{number}", text.rstrip("\r\n")
+
+
+def _decode(raw: bytes, encoding: str, fallback: str | None) -> str:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        if fallback is None:
+            raise
+        return raw.decode(fallback)
 
 
 def read_header(located: Located, encoding: str = "utf-8") -> str:
