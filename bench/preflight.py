@@ -108,8 +108,13 @@ def _params_item(cfg: RunConfig, report: Preflight) -> tuple[Any, Any]:
     from bench.identity import effective_config, method_class
     from bench.trackers import check_trackers
 
+    from bench.checks.ranges import check_ranges
+
     cls = method_class(cfg.method)
     _, params = effective_config(cfg)
+    check_ranges(params, "model")  # the runner's own range check (bench.checks.ranges)
+    check_ranges(cfg.data, "data")
+    check_ranges(cfg.eval, "eval")
     check_trackers(cfg.report_to)
     if cfg.eval.metrics:
         from metrics.suite import select_metrics
@@ -134,24 +139,22 @@ def _data_item(cfg: RunConfig) -> Item:
 
 
 def _device_item(device: str) -> tuple[Item, str]:
-    """The device as this process will use it ("auto" resolved) and whether it exists here."""
+    """The device as this process will use it ("auto" resolved) and whether it exists here
+    (bench.checks.device, the check the runner makes in every process)."""
     import torch
 
+    from bench.checks.device import check_device
+
+    try:
+        check_device(device)
+    except BenchError as exc:
+        return Item("device", f"device={device}", False, _one_line(exc)), "cpu"
     if device in ("auto", "", None):
         resolved = "cuda" if torch.cuda.is_available() else "cpu"
         return Item("device", f"device={device}", True, f"resolves to {resolved}"), resolved
     if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            return Item("device", f"device={device}", False,
-                        "no CUDA device here (torch.cuda.is_available() is False); "
-                        "use --set device=cpu or device=auto"), "cpu"  # fmt: skip
         index = int(device.split(":", 1)[1]) if ":" in device else 0
-        if index >= torch.cuda.device_count():
-            return Item("device", f"device={device}", False,
-                        f"only {torch.cuda.device_count()} CUDA device(s) here"), "cpu"  # fmt: skip
         return Item("device", f"device={device}", True, torch.cuda.get_device_name(index)), device
-    if device == "mps" and not torch.backends.mps.is_available():
-        return Item("device", "device=mps", False, "no MPS device here"), "cpu"
     return Item("device", f"device={device}", True, "available"), device
 
 

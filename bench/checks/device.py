@@ -26,7 +26,7 @@ def check_device(device: str) -> None:
         return  # RunConfig already refused anything else
     if not torch.cuda.is_available():
         why = "torch was built without CUDA" if torch.version.cuda is None else "no GPU is visible"
-        raise ConfigError(f"config key 'device' is {device}, but CUDA is not available here ({why}); "
+        raise ConfigError(f"config key 'device' is {device}, but there is no CUDA device here ({why}); "
                           "use device=auto (cuda when present, else cpu) or device=cpu")
     count = torch.cuda.device_count()
     if ":" in device and int(device.split(":", 1)[1]) >= count:

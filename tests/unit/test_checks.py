@@ -82,15 +82,31 @@ def test_every_shipped_profile_is_in_range():
     assert checked > 30
 
 
-def test_cuda_on_a_machine_without_it_is_one_line(tmp_path, capsys, monkeypatch):
+def test_cuda_on_a_machine_without_it_fails_before_any_work(tmp_path, capsys, monkeypatch):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     for device in ("cuda", "cuda:7"):
         assert main(run(tmp_path, f"device={device}")) == 2
-        line = one_line(capsys)
-        assert f"config key 'device' is {device}, but CUDA is not available here" in line
+        err = capsys.readouterr().err
+        # the preflight lists its items (data missing here, device) and ends in one error line
+        assert f"config key 'device' is {device}, but there is no CUDA device here" in err
+        assert err.strip().splitlines()[-1].startswith("error: ") and "Traceback" not in err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").glob("mf-bias*"))
+
+
+def test_the_runner_checks_the_device_without_a_preflight(tmp_path, monkeypatch):
+    # bench.runner.execute is also called by sweeps and launched processes
+    import torch
+
+    from bench.config import resolve as resolve_cfg
+    from bench.runner import execute
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = resolve_cfg("mf-bias", "amazon-instruments", sets=["device=cuda:7"],
+                      overrides={"runs_dir": str(tmp_path / "runs"), "data": {"data_dir": str(tmp_path)}})  # fmt: skip
+    with pytest.raises(ConfigError, match="no CUDA device here"):
+        execute(cfg)
 
 
 def test_a_gpu_index_past_the_last_one_is_refused(monkeypatch):
