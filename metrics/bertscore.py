@@ -44,14 +44,30 @@ def _baseline_file(model_name: str) -> str | None:
     return str(path) if path.exists() else None
 
 
+# what a transformers encoder/classifier needs from a hub repo (not its TF/Flax/ONNX weights)
+_HUB_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]
+
+
 def _local_hf_dir(model_id: str) -> str | None:
-    """A local folder for `model_id`: the id itself when it is a folder, else the HF cache."""
+    """A local folder for `model_id`: the id itself when it is a folder, else the HF cache,
+    else (unless HF_HUB_OFFLINE) the files it needs downloaded from the hub into that cache."""
     if os.path.isdir(model_id) and os.path.exists(os.path.join(model_id, "config.json")):
         return model_id
-    try:
-        from huggingface_hub import snapshot_download
+    from huggingface_hub import snapshot_download
 
+    try:
         return snapshot_download(model_id, local_files_only=True)
+    except Exception:
+        pass
+    from metrics.checkpoint import hub_offline
+
+    if hub_offline():
+        return None
+    try:
+        folder = snapshot_download(model_id, allow_patterns=_HUB_FILES)
+        if not list(Path(folder).glob("*.safetensors")):  # older repos: torch weights only
+            folder = snapshot_download(model_id, allow_patterns=[*_HUB_FILES, "pytorch_model.bin"])
+        return folder
     except Exception:
         return None
 

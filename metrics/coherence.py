@@ -251,7 +251,10 @@ class Coherence(Metric):
                 [],
                 "no judge client (set eval.judge_base_url and eval.judge_model)",
             )
-        ratings = judge(batch.texts("explanation"))
+        try:
+            ratings = judge(batch.texts("explanation"))
+        except Exception as exc:  # noqa: BLE001 - a failed judge loses its column, not the others
+            return label, None, {}, [], f"judge failed: {exc}"
         ver = {
             "checkpoint": label,
             "judge": getattr(judge, "version", lambda: {})()

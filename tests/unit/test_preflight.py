@@ -49,13 +49,15 @@ def test_paper_profile_with_the_hub_unreachable_lists_every_checkpoint_and_endpo
     err = capsys.readouterr().err
     assert "Traceback" not in err
     failed = [line for line in err.splitlines() if line.lstrip().startswith("✗")]
-    for ref in ("Qwen/Qwen2.5-3B-Instruct", "moka-ai/m3e-base", "nlptown/bert-base-multilingual-uncased-sentiment"):
+    for ref in ("Qwen/Qwen2.5-3B-Instruct", "moka-ai/m3e-base", "nlptown/bert-base-multilingual-uncased-sentiment",
+                "roberta-large", "facebook/bart-large-cnn", "lucadiliello/bleurt-base-128"):  # fmt: skip
         assert sum(ref in line for line in failed) == 1, ref  # one line each, roles joined
         assert any(ref in line and "hub is unreachable" in line for line in failed)
     assert any("model.teacher_base_url" in line and "unreachable" in line for line in failed)
-    assert len(failed) == 4
+    assert any("eval.judge_base_url" in line for line in failed)  # GPTScore and the coherence judge
+    assert len(failed) == 8
     assert "model.sentiment_classifier, eval.sentiment_classifier" in err  # one checkpoint, two roles
-    assert err.strip().splitlines()[-1].startswith("error: preflight failed for 4 item(s)")
+    assert err.strip().splitlines()[-1].startswith("error: preflight failed for 8 item(s)")
     assert not (tmp_path / "runs").exists()
 
 
