@@ -117,15 +117,33 @@ def _compare_metric(
 def compare_runs(run_a: Path, run_b: Path, metrics: list[str] | None = None) -> Comparison:
     rows_a, rows_b = _metric_rows(run_a), _metric_rows(run_b)
     digest, n_records = _same_records(run_a, run_b)
+    return compare_read(
+        str(run_a), str(run_b), (rows_a, rows_b), (_per_example(run_a), _per_example(run_b)),
+        digest, n_records, metrics,
+    )  # fmt: skip
+
+
+def compare_read(
+    run_a: str,
+    run_b: str,
+    rows: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]],
+    per_example: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+    digest: str,
+    n_records: int | None,
+    metrics: list[str] | None = None,
+) -> Comparison:
+    """compare_runs on runs already read: their metric rows by name, their per_example rows,
+    and the records digest both share (a caller that holds the runs, e.g. bench.site)."""
+    rows_a, rows_b = rows
+    per_a, per_b = per_example
     wanted = list(dict.fromkeys(metrics)) if metrics else sorted(set(rows_a) | set(rows_b))
     unknown = [m for m in wanted if m not in rows_a and m not in rows_b]
     if unknown:
         shared = ", ".join(sorted(set(rows_a) & set(rows_b))) or "none"
         raise BenchError(f"metric(s) {', '.join(unknown)} in neither run; both report: {shared}")
-    per_a, per_b = _per_example(run_a), _per_example(run_b)
     return Comparison(
-        run_a=str(run_a),
-        run_b=str(run_b),
+        run_a=run_a,
+        run_b=run_b,
         n_records=n_records,
         records_digest=digest,
         metrics=[

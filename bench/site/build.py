@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.metrics_file import MetricsFile
 from bench.site import comparisons, human, records, run_pages
 from bench.site.chunks import write_chunk
 
@@ -93,6 +94,7 @@ def build_site(
 
     files = {r.run_id: f"r{i:04d}" for i, r in enumerate(runs)}
     held: dict[str, list[dict[str, Any]]] = {}
+    metric_rows: dict[str, dict[str, dict[str, Any]]] = {}
     run_index, groups = [], {}
     for run in runs:
         fid = files[run.run_id]
@@ -102,7 +104,9 @@ def build_site(
         for k, part in enumerate(parts):
             rel = f"data/records/{fid}/{k}.js"
             report.wrote(rel, write_chunk(out, rel, f"records/{run.run_id}/{k}", part))
-        page = run_pages.run_page(run, len(rows), len(parts), names)
+        metrics = MetricsFile.read(Path(run.run_dir))
+        metric_rows[run.run_id] = {row["metric"]: row for row in metrics.rows}
+        page = run_pages.run_page(run, metrics, len(rows), len(parts), names)
         rel = f"data/runs/{fid}.js"
         report.wrote(rel, write_chunk(out, rel, f"run/{run.run_id}", page))
         group = groups.setdefault(
@@ -126,7 +130,7 @@ def build_site(
     compare_files = {}
     for a, b in picked:
         rel = f"data/compare/{files[a]}-{files[b]}.js"
-        data = comparisons.comparison(by_id[a], by_id[b], held[a], held[b])
+        data = comparisons.comparison(by_id[a], by_id[b], (metric_rows[a], metric_rows[b]), held[a], held[b])
         report.wrote(rel, write_chunk(out, rel, f"compare/{a}/{b}", data))
         compare_files[f"{a}|{b}"] = rel
     report.comparisons = len(picked)

@@ -31,8 +31,10 @@ def _finite(value: Any) -> Any:
 
 def chunk_text(key: str, data: Any) -> str:
     """The JS source of one chunk: a call that hands `data` to the page under `key`."""
-    body = json.dumps([key, _finite(data)], ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False, default=str)  # fmt: skip
+    try:
+        body = json.dumps([key, data], ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    except ValueError:  # a NaN or infinity somewhere: walk the data once more
+        body = json.dumps([key, _finite(data)], ensure_ascii=False, separators=(",", ":"), default=str)
     for ch, esc in _ESCAPES.items():
         body = body.replace(ch, esc)
     return f"erbench.put({body[1:-1]});\n"

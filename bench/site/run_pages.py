@@ -46,10 +46,9 @@ def curves(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"stage": s, "key": k, "points": _thin(p)} for (s, k), p in series.items()]
 
 
-def run_page(run: Any, n_records: int, chunks: int, metric_names: list[str]) -> dict[str, Any]:
+def run_page(run: Any, metrics: MetricsFile, n_records: int, chunks: int, metric_names: list[str]) -> dict[str, Any]:
     """Everything the run page shows but the explanations (those are the record chunks)."""
     run_dir = Path(run.run_dir)
-    metrics = MetricsFile.read(run_dir)
     provenance = run_files.provenance(run_dir)
     return {
         "id": run.run_id,
