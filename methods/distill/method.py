@@ -122,7 +122,8 @@ class DistillBase(_DistillRow):
 class _TrainedStudent(DistillBase):
     kind: ClassVar[str] = ""
 
-    def plan(self):
+    def training_plan(self):
+        """How the student stage trains (not Method.plan, the preflight's planned work)."""
         from methods.distill.students import TrainingPlan
 
         p = self.params
@@ -160,7 +161,7 @@ class _TrainedStudent(DistillBase):
         def train(folder: Path) -> None:
             if not rows:
                 raise RuntimeError(f"{stage}: no training rows (the teacher set is empty)")
-            trained = train_student(self.kind, self.model, self.tokenizer, rows, self.plan(), folder,
+            trained = train_student(self.kind, self.model, self.tokenizer, rows, self.training_plan(), folder,
                                     seed=self.run.seed, device=self.run.device, log_fn=self._log_fn(stage))  # fmt: skip
             self.model = merge_lora(trained)
 
