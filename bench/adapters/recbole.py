@@ -20,9 +20,9 @@ from typing import Any
 from bench.adapters import recbole_compat
 from bench.adapters.recbole_calibration import calibrated, fit_platt
 from bench.adapters.recbole_config import (
-    GENERAL_VALID_METRIC,
     RecBoleSettings,
     build_config,
+    general_valid_metric,
     model_family,
 )
 from bench.adapters.recbole_files import (
@@ -145,7 +145,9 @@ class RecBoleRun:
     @property
     def valid_key(self) -> str:
         """The name of the per-epoch validation score in the history (valid AUC for CTR models)."""
-        return f"valid_{GENERAL_VALID_METRIC}" if self.family == "general" else "valid_auc"
+        if self.family == "general":
+            return f"valid_{general_valid_metric(self.settings.valid_topk)}"
+        return "valid_auc"
 
     def final_embeddings(self) -> tuple[list[str], Any, list[str], Any]:
         """(user ids, user matrix, item ids, item matrix) of a general model: the embeddings its

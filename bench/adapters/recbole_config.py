@@ -47,9 +47,13 @@ POINTWISE_SEQ_MODELS = ("DIN", "DIEN")
 NEXT_ITEM_MODELS = ("Caser", "GRU4Rec", "SASRec", "BERT4Rec")
 # General (collaborative-filtering) models, trained for their user/item embeddings (XRec's
 # LightGCN): BPR with one uniform negative per train interaction, validated by full-sort
-# Recall@10 on the valid file; `RecBoleRun.final_embeddings` reads the tables out.
+# Recall@K on the valid file (RecBoleSettings.valid_topk; XRec's encoder: K = 20);
+# `RecBoleRun.final_embeddings` reads the tables out.
 GENERAL_MODELS = ("LightGCN",)
-GENERAL_VALID_METRIC = "recall@10"
+
+
+def general_valid_metric(topk: int) -> str:
+    return f"recall@{topk}"
 ALL_MODELS = CONTEXT_MODELS + POINTWISE_SEQ_MODELS + NEXT_ITEM_MODELS + GENERAL_MODELS
 # Models whose item/hidden width is `hidden_size` rather than `embedding_size`.
 _HIDDEN_IS_EMBEDDING = ("SASRec", "BERT4Rec")
@@ -80,6 +84,7 @@ class RecBoleSettings:
     seed: int = 0
     device: str = "cpu"
     torch_threads: int | None = None  # set torch's intra-op threads while training/scoring
+    valid_topk: int = 10  # general models: early stopping on full-sort Recall@valid_topk
     extra: dict[str, Any] = field(default_factory=dict)  # any RecBole config keys, win last
 
 
@@ -133,8 +138,8 @@ def recbole_config_dict(settings: RecBoleSettings, files: AtomicFiles) -> dict[s
         cfg["train_neg_sample_args"] = {"distribution": "uniform", "sample_num": 1}
         cfg["eval_args"] = dict(cfg["eval_args"], mode="full", group_by="user")
         cfg["metrics"] = ["Recall", "NDCG"]
-        cfg["topk"] = [10]
-        cfg["valid_metric"] = GENERAL_VALID_METRIC
+        cfg["topk"] = [settings.valid_topk]
+        cfg["valid_metric"] = general_valid_metric(settings.valid_topk)
     elif family != "context":
         aliases = [ITEM_LIST] + ([NEG_ITEM_LIST] if files.with_neg_history else [])
         cfg["alias_of_item_id"] = aliases

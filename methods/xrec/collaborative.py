@@ -2,11 +2,14 @@
 
 XRec trains a LightGCN on the train interactions (HKUDS/XRec encoder/: BPR loss, 64 dims,
 4 layers, Adam lr 1e-3, batch 1024, weight decay 1e-6, up to 300 epochs, early stopping on
-validation recall with patience 10) and feeds each user's and item's final embedding to the
+validation Recall@20 with patience 10, one uniform negative per train interaction drawn once
+before training) and feeds each user's and item's final embedding to the
 adapters. Here RecBole's LightGCN is trained through the shared RecBole back end
 (bench.adapters.recbole, family "general"): every train record is one edge of the graph,
 whatever its rating (an implicit interaction, as in XRec); the valid records are its
-validation set (full-sort Recall@10); test records never reach it.
+validation set (full-sort Recall@K, K = model.lightgcn_valid_topk: 10 unless set, 20 in the
+paper profile as XRec); test records never reach it. One deviation stays: RecBole draws a new
+uniform negative for every train interaction each epoch, where XRec draws them once.
 
 RecBole's final embedding is the *mean* of the L+1 layer embeddings (LightGCN paper, eq. 4
 with alpha_k = 1/(L+1)); XRec's is their *sum* (encoder/models/lightgcn.py), so the tables
@@ -88,6 +91,7 @@ class LightGCNSettings:
     batch_size: int = 1024
     reg_weight: float = 1e-6
     stopping_step: int = 10
+    valid_topk: int = 10  # early stopping on Recall@valid_topk (XRec: 20)
     seed: int = 0
     device: str = "cpu"
 
@@ -115,7 +119,8 @@ def train_lightgcn(splits: Splits, settings: LightGCNSettings, folder: Path, on_
         RecBoleSettings(
             model="LightGCN", epochs=settings.epochs, learning_rate=settings.lr, embedding_size=settings.dim,
             train_batch_size=settings.batch_size, stopping_step=settings.stopping_step, seed=settings.seed,
-            device=settings.device, extra={"n_layers": settings.layers, "reg_weight": settings.reg_weight},
+            device=settings.device, valid_topk=settings.valid_topk,
+            extra={"n_layers": settings.layers, "reg_weight": settings.reg_weight},
         ),
         files, Path(folder),
     )  # fmt: skip

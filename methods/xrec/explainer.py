@@ -10,7 +10,8 @@ Hugging Face causal LM:
 3. training loss: mean next-token cross-entropy over the explanation tokens (and the
    end-of-turn token) only, everything before the explanation masked (Explainer.loss);
 4. generation: `bench.backbones.generate.generate_batch` from those input embeddings (greedy
-   by default).
+   by default; model.decoding=checkpoint decodes as XRec does, with the checkpoint's
+   generation_config.json, which for Llama-2-7b-chat samples).
 
 The LM never trains: its parameters have requires_grad=False; the loss's gradient flows
 through it to the adapters only.
@@ -34,10 +35,21 @@ from methods.xrec.injection import Injector, place
 @dataclass(frozen=True)
 class GenerationSettings:
     max_new_tokens: int = 128  # XRec: 128
-    do_sample: bool = False  # XRec: greedy
+    do_sample: bool = False  # XRec: the checkpoint's own (from_generation_config)
     temperature: float = 1.0
     top_p: float = 1.0
     num_beams: int = 1
+
+
+def from_generation_config(config: Any, max_new_tokens: int) -> GenerationSettings:
+    """What generate() does with no decoding arguments, as XRec calls it: the checkpoint's
+    generation_config.json (Llama-2-7b-chat: do_sample, temperature 0.6, top_p 0.9)."""
+    return GenerationSettings(
+        max_new_tokens=max_new_tokens, do_sample=bool(getattr(config, "do_sample", False)),
+        temperature=float(getattr(config, "temperature", None) or 1.0),
+        top_p=float(getattr(config, "top_p", None) or 1.0),
+        num_beams=int(getattr(config, "num_beams", None) or 1),
+    )  # fmt: skip
 
 
 def freeze(model: nn.Module) -> nn.Module:

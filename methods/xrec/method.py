@@ -10,7 +10,9 @@ Stages (each a checkpointed run stage, so --resume reloads it):
              picks the best epoch
 
 Prediction: the LLM writes the explanation from XRec's prompt (methods.xrec.prompts) with
-the adapted vectors at its two placeholders (greedy by default). XRec predicts no rating.
+the adapted vectors at its two placeholders (greedy by default; the paper profile decodes as
+XRec, with the checkpoint's own generation config: Llama-2-7b-chat samples at temperature 0.6,
+top_p 0.9). XRec predicts no rating.
 
 Ablations (XRec's own): use_profiles=false ("w/o profile": the prompt has no profiles),
 injection=input ("w/o injection": the vectors only replace the placeholders' input
@@ -44,6 +46,9 @@ class Params:
     lightgcn_batch_size: int = 1024
     lightgcn_reg_weight: float = 1e-6
     lightgcn_stopping_step: int = 10
+    # early stopping on full-sort Recall@K of the valid split; None: K = 10. XRec's encoder
+    # (encoder/utils/metrics.py) uses K = 20: the paper profile sets 20
+    lightgcn_valid_topk: int | None = None
     # adapter (explainer/models/explainer.py: 8 experts, dropout 0.2, noisy gating)
     experts: int = 8
     adapter_dropout: float = 0.2
@@ -63,7 +68,11 @@ class Params:
     train_records: int | None = None  # seeded sample of train records with an explanation (None: all)
     valid_records: int | None = 256  # seeded sample of valid records for the validation loss
     max_target_tokens: int = 128  # explanation tokens trained on per record
-    # generation (explainer/models/explainer.py: greedy, 128 new tokens)
+    # generation. XRec (explainer/models/explainer.py) calls generate(max_new_tokens=128) with no
+    # decoding arguments, so the checkpoint's generation_config.json decides: Llama-2-7b-chat's
+    # samples (temperature 0.6, top_p 0.9). decoding=checkpoint does the same (the paper
+    # profile); None: do_sample/temperature/top_p below (greedy unless set)
+    decoding: Literal["checkpoint"] | None = None
     max_new_tokens: int = 128
     do_sample: bool = False
     temperature: float = 1.0
@@ -135,10 +144,12 @@ class XRec(Method):
             dim=p.lightgcn_dim, layers=p.lightgcn_layers, epochs=p.lightgcn_epochs, lr=p.lightgcn_lr,
             batch_size=p.lightgcn_batch_size, reg_weight=p.lightgcn_reg_weight,
             stopping_step=p.lightgcn_stopping_step, seed=self.run.seed, device=self.run.device,
+            valid_topk=p.lightgcn_valid_topk or 10,
         )  # fmt: skip
 
         def on_epoch(epoch: int, valid_recall: float, loss: float | None) -> None:
-            values = {"valid_recall@10": valid_recall} | ({"train_loss": loss} if loss is not None else {})
+            values = {f"valid_recall@{settings.valid_topk}": valid_recall}
+            values |= {"train_loss": loss} if loss is not None else {}
             self.run.log("lightgcn", epoch, **values)
 
         def train(folder: Path) -> None:
@@ -208,12 +219,15 @@ class XRec(Method):
 
     def predict(self, records: list[Record]) -> list[Prediction]:
         from bench.backbones.generate import auto_batch_size, length_buckets
-        from methods.xrec.explainer import GenerationSettings
+        from methods.xrec.explainer import GenerationSettings, from_generation_config
 
         if self.explainer is None:
             raise RuntimeError("XRec.predict before fit")
         p = self.params
         settings = GenerationSettings(p.max_new_tokens, p.do_sample, p.temperature, p.top_p, p.num_beams)
+        if p.decoding == "checkpoint":
+            settings = from_generation_config(self.explainer.model.generation_config, p.max_new_tokens)
+            self.run.log("predict", 0, **{f"decoding_{k}": v for k, v in vars(settings).items()})
         prompts = self._examples(list(records), with_target=False).tensors
         lengths = prompts["attention_mask"].sum(dim=1).tolist()
         size = p.predict_batch_size

@@ -193,3 +193,45 @@ def test_no_training_explanations_is_one_line(tmp_path):
     only_test = Splits(train=[], valid=[], test=splits.test)  # e.g. XRec's test.jsonl alone
     with pytest.raises(BenchError, match="has none in its train split"):
         XRec(_params(), _run(tmp_path)).fit(only_test)
+
+
+def test_decoding_checkpoint_decodes_with_the_checkpoints_generation_config(fitted, monkeypatch):
+    # XRec calls generate() without decoding arguments: the checkpoint's generation_config.json
+    # decides (Llama-2-7b-chat: sampling, temperature 0.6, top_p 0.9); erbench's default is greedy
+    import dataclasses
+
+    from transformers import GenerationConfig
+
+    from methods.xrec.explainer import from_generation_config
+    from tests.standins.llms import for_checkpoint
+
+    llama2 = GenerationConfig.from_pretrained(for_checkpoint("meta-llama/Llama-2-7b-chat-hf"))
+    settings = from_generation_config(llama2, 128)
+    assert (settings.do_sample, settings.temperature, settings.top_p) == (True, 0.6, 0.9)
+    method, splits, _, _ = fitted
+    seen = []
+    monkeypatch.setattr(method.explainer, "generate", lambda adapters, batch, s: seen.append(s) or
+                        [""] * len(batch["input_ids"]))  # fmt: skip
+    monkeypatch.setattr(method.explainer.model, "generation_config", llama2)
+    method.predict(splits.test[:2])
+    assert not seen[-1].do_sample  # default: greedy, as before
+    monkeypatch.setattr(method, "params", dataclasses.replace(method.params, decoding="checkpoint"))
+    method.predict(splits.test[:2])
+    assert (seen[-1].do_sample, seen[-1].temperature, seen[-1].top_p) == (True, 0.6, 0.9)
+
+
+def test_paper_profile_decodes_and_early_stops_as_xrec_and_cpu_run_ids_stay():
+    import dataclasses
+
+    from bench.adapters.recbole_config import RecBoleSettings, recbole_config_dict
+    from bench.config import config_hash, resolve
+
+    paper = resolve("xrec", "amazon-instruments", profile="paper")
+    assert paper.model["decoding"] == "checkpoint" and paper.model["lightgcn_valid_topk"] == 20
+    files = type("Files", (), {"data_path": "/tmp/x", "with_neg_history": False})()
+    cfg = recbole_config_dict(RecBoleSettings("LightGCN", valid_topk=20), files)
+    assert cfg["topk"] == [20] and cfg["valid_metric"] == "recall@20"
+    # the new keys unset leave a cpu run's id as it was (the hash drops them while None)
+    cpu = resolve("xrec", "amazon-instruments", profile="cpu")
+    with_keys = dataclasses.replace(cpu, model={**cpu.model, "decoding": None, "lightgcn_valid_topk": None})
+    assert config_hash(with_keys) == config_hash(cpu)
