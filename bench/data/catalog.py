@@ -172,7 +172,7 @@ SPECS: tuple[DatasetSpec, ...] = (
         url="http://www2.informatik.uni-freiburg.de/~cziegler/BX/BX-CSV-Dump.zip "
         "(mirrors: Kaggle 'book-crossing-dataset')",
         rating_scale=(1.0, 10.0),
-        rating_threshold=6.0,
+        rating_threshold=5.0,  # ExpCTR §5.1.1; label = rating >= threshold, as every dataset
         split="per-user-target-8:1:1",  # ExpCTR §5.1.1
         has_reviews=False,
         notes="';'-separated, quoted, latin-1; rating 0 = implicit (see data.implicit_ratings)",

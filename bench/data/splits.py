@@ -23,7 +23,9 @@ Protocols (DataConfig.split):
 Time order is (timestamp, seeded tie-break): the seed only matters for equal timestamps in
 per-user / time protocols. Within a split, records keep the load order.
 
-label = int(rating >= rating_threshold) where a rating exists.
+label = int(rating >= rating_threshold) where a rating exists: a rating equal to the threshold
+is positive, for every dataset (ExpCTR §5.1.1 states thresholds 4 and 5 and leaves the equal
+case open; this is the one reading erbench uses).
 
 History (every protocol): up to history_len of the user's items that come before the record
 in time order, newest last, split into history_liked / history_disliked titles by the

@@ -441,3 +441,19 @@ def test_large_csv_max_records_samples_lines_while_checking_all(tmp_path):
     assert report["records_kept"] + report["bad_lines"] + sum(report["filtered"].values()) == 41
     assert report["subsample"]["by"] == "line" and report["records"] == len(a.records) <= 10
     assert len(a.records) >= 9  # the one bad line may fall inside the sample
+
+
+def test_expctr_thresholds_are_read_one_way_equal_is_positive():
+    # ExpCTR §5.1.1: threshold 4 for ML-20M / Amazon Books, 5 for BookCrossing; label = rating >=
+    # threshold for all of them (BookCrossing alone used > 5 before)
+    from bench.config import resolve
+    from bench.data.splits import split_records
+    from bench.records import Record
+
+    thresholds = {d: resolve("expctr", d, profile=p).data.rating_threshold
+                  for d, p in [("bookcrossing", "paper-32k"), ("ml-20m", "paper-16k"),
+                               ("amazon-books", "paper-16k")]}  # fmt: skip
+    assert thresholds == {"bookcrossing": 5.0, "ml-20m": 4.0, "amazon-books": 4.0}
+    records = [Record(user_id=f"u{i}", item_id="i", rating=r) for i, r in enumerate([5.0, 4.9, 6.0] * 5)]
+    train, valid, test, *_ = split_records(records, "random-3:1:1", 0, threshold=5.0, history_len=0)
+    assert {(r.rating, r.label) for r in train + valid + test} == {(5.0, 1), (4.9, 0), (6.0, 1)}
