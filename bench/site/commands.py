@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from bench.errors import BenchError
@@ -30,20 +31,24 @@ def build_command(runs_dir: Path, out: str, specs: list[str], campaigns: list[st
     return 0
 
 
-def serve_command(folder: str, port: int) -> int:
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+def make_server(folder: str | Path, port: int) -> ThreadingHTTPServer:
+    """A threading HTTP server of the built site on 127.0.0.1:port (0: any free port)."""
 
     root = Path(folder)
     if not (root / "index.html").exists():
         raise BenchError(f"{root} has no index.html; build it first: bench site build --out {root}")
-    if not 0 < port < 65536:
+    if not 0 <= port < 65536:
         raise BenchError(f"--port must be between 1 and 65535, got {port}")
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
     try:
-        server = ThreadingHTTPServer((HOST, port), handler)
+        return ThreadingHTTPServer((HOST, port), handler)
     except OSError as exc:
         raise BenchError(f"cannot listen on {HOST}:{port} ({exc.strerror}); pick another --port") from None
-    print(f"serving {root} on http://{HOST}:{port}/ ; Ctrl+C stops")
+
+
+def serve_command(folder: str, port: int) -> int:
+    server = make_server(folder, port)
+    print(f"serving {folder} on http://{HOST}:{server.server_address[1]}/ ; Ctrl+C stops")
     with server:
         server.serve_forever()
     return 0

@@ -190,3 +190,23 @@ def test_a_cell_on_modified_data_carries_its_mark_and_reason(tmp_path):
     (mark,) = peter["cells"][0]["marks"]
     assert mark["mark"] == "§" and "3 bad or duplicate line(s) skipped" in mark["why"]
     assert any("3 bad or duplicate line(s) skipped" in n for n in index["tables"][0]["notes"])
+
+
+def test_serve_answers_on_loopback_only(built):
+    import threading
+    import urllib.request
+
+    from bench.site.commands import make_server
+
+    root, *_ = built
+    server = make_server(root / "site", 0)
+    host, port = server.server_address[:2]
+    assert host == "127.0.0.1"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/index.js", timeout=10) as reply:
+            assert reply.read() == (root / "site" / "data" / "index.js").read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()
