@@ -337,7 +337,7 @@ async function pageRun(args) {
 
 // -- instance browser ------------------------------------------------------------------------
 
-const PAGE_SIZE = 25;
+const ROWS_PER_PAGE = 250; // records x runs drawn at once: 25 records of 10 runs, 6 of 40
 const textCache = new Map(); // run id -> lowercased search text per record position
 
 function searchText(id, records) {
@@ -476,7 +476,8 @@ async function pageBrowse(args, params) {
   }
   const rec = params.get("rec");
   if (rec !== null) order = order.filter((i) => String(data[chosen[0]][i].idx) === rec);
-  const pages = Math.max(1, Math.ceil(order.length / PAGE_SIZE));
+  const pageSize = Math.max(5, Math.min(25, Math.floor(ROWS_PER_PAGE / chosen.length)));
+  const pages = Math.max(1, Math.ceil(order.length / pageSize));
   const page = Math.min(pages - 1, Math.max(0, Number(params.get("page") || 0)));
 
   const sortSelect = el("select", { id: "sort", onchange: (e) => next({ sort: e.target.value }) },
@@ -512,7 +513,7 @@ async function pageBrowse(args, params) {
     el("button", { class: "next-page", disabled: page >= pages - 1, onclick: () => next({ page: String(page + 1) }) }, "▶"));
   out.appendChild(pager());
   const list = el("div", { id: "records" });
-  order.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE).forEach((i) => list.appendChild(recordNode(i, chosen, data)));
+  order.slice(page * pageSize, (page + 1) * pageSize).forEach((i) => list.appendChild(recordNode(i, chosen, data)));
   out.appendChild(list);
   out.appendChild(pager());
   return out;
