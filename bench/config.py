@@ -363,7 +363,10 @@ NOT_HASHED = (
 
 # Keys added after runs were recorded, whose unset value (None) computes what those runs did:
 # left out of the hash while None, so adding one keeps every earlier run id.
-HASHED_WHEN_SET = ("eval.bertscore_num_layers", "model.decoding", "model.lightgcn_valid_topk")
+HASHED_WHEN_SET = (
+    "eval.bertscore_num_layers", "model.decoding", "model.lightgcn_valid_topk",
+    "model.alternative_reference",
+)  # fmt: skip
 
 
 def config_hash(cfg: RunConfig, data_digests: dict[str, str] | None = None) -> str:

@@ -228,6 +228,11 @@ ALIGN_COLUMNS = [
     _column("usr", "USR", 3, True), _column("words", "words", 1), _column("movie_terms", "movie terms", 2),
     _column("technical_terms", "technical terms", 2, False), _column("subjective_words", "subjective words", 2),
 ]  # fmt: skip
+# The reference above is the teacher row's explanation: teacher instruction 0, the same text
+# SFT trains on (methods.distill.prompts), so ROUGE-L favours SFT by construction. When the
+# teacher row also wrote its other alternative (model.alternative_reference), a second column
+# scores every row against that one.
+ALT_COLUMN = _column("rougeL_f_alt", "ROUGE-L F1 vs teacher alternative", 4, True)
 CORPUS_LEVEL = ("bleu4_sacre", "usr")  # one value per row: shown without a test
 TEXT_METRICS = ["rouge", "bleu_sacre", "usr"]  # metric suite entries scored against the teacher
 
@@ -264,14 +269,28 @@ def _alignment_values(rows: list[dict[str, Any]], teacher: list[str]) -> dict[st
     return out
 
 
+def _alternative_rouge(rows: list[dict[str, Any]], alternative: list[str]) -> list[float]:
+    """ROUGE-L F1 of each explanation against the teacher's alternative of the same record."""
+    from bench.config import EvalConfig
+    from bench.progress import silent_bar
+    from metrics.suite import score_rows
+
+    scored = [{"idx": k, "explanation": str(r.get("explanation") or ""), "reference": ref}
+              for k, (r, ref) in enumerate(zip(rows, alternative, strict=True))]  # fmt: skip
+    report = score_rows(scored, EvalConfig(metrics=["rougeL_f"]), progress=silent_bar)
+    by_idx = {e["idx"]: e for e in report.per_example}
+    return [float(by_idx.get(k, {}).get("rougeL_f", 0.0)) for k in range(len(rows))]
+
+
 def _alignment_block(title: str, labels: list[str], values: list[dict[str, list[float]]],
-                     reference: int | None, alpha: float) -> Block:  # fmt: skip
+                     reference: int | None, alpha: float,
+                     columns: list[Column] = ALIGN_COLUMNS) -> Block:  # fmt: skip
     from metrics.significance import paired_ttest
 
     rows = []
     for i, label in enumerate(labels):
         cells = []
-        for col in ALIGN_COLUMNS:
+        for col in columns:
             vals = values[i][col.id]
             mean = sum(vals) / len(vals) if vals else None
             mark, p = False, None
@@ -316,8 +335,9 @@ def arena_tables(spec: Spec, store: Any, runs_dir: str | Path) -> TableSet:
     s = settings_of(spec)
     out = TableSet(spec.name)
     judge_spec = JudgeSpec(s["judge"], s["judge_base_url"], s["judge_model"], s["judge_api_key_env"], s["judge_margin"])
-    arena_blocks, pair_blocks, matrix_blocks, align_blocks = [], [], [], []
+    arena_blocks, pair_blocks, matrix_blocks = [], [], []
     arena_lines, align_lines = [], []
+    pending_align: list[tuple[str, list[str], list[dict[str, list[float]]], int | None]] = []
     labels_for_matrix: list[str] = []
     for dataset in spec.datasets:
         picked, notes, missing = _rows_and_runs(spec, store, dataset, s["profile"])
@@ -365,11 +385,21 @@ def arena_tables(spec: Spec, store: Any, runs_dir: str | Path) -> TableSet:
             continue
         teacher = [str(r.get("explanation") or "") for r in preds[teacher_idx]]
         values = [_alignment_values(p, teacher) for p in preds]
+        alternative = [(r.get("extras") or {}).get("teacher_alternative") for r in preds[teacher_idx]]
+        has_alt = all(isinstance(a, str) and a.strip() for a in alternative)
+        for p, v in zip(preds, values, strict=True):
+            v["rougeL_f_alt"] = _alternative_rouge(p, alternative) if has_alt else []  # type: ignore[arg-type]
         reference = next((i for i, (row, _) in enumerate(picked) if row.id == spec.reference), None)
-        align_blocks.append(_alignment_block(ds, labels, values, reference, spec.alpha))
+        pending_align.append((ds, labels, values, reference))
         align_lines.append(f"{ds}: n = {len(teacher):,} test records per row (the same records in every row); "
-                           f"ROUGE-L reference: {labels[teacher_idx]}.")  # fmt: skip
+                           f"ROUGE-L reference: {labels[teacher_idx]} (teacher instruction 0, also SFT's "
+                           "training target).")  # fmt: skip
     from metrics.explanation_style import LEXICON_VERSION
+
+    with_alt = any(v["rougeL_f_alt"] for _, _, values, _ in pending_align for v in values)
+    align_columns = [*ALIGN_COLUMNS[:1], ALT_COLUMN, *ALIGN_COLUMNS[1:]] if with_alt else ALIGN_COLUMNS
+    align_blocks = [_alignment_block(ds, labels, values, ref, spec.alpha, align_columns)
+                    for ds, labels, values, ref in pending_align]  # fmt: skip
 
     bt_line = (
         "Bradley–Terry (choix ILSR, regularization alpha {bt_alpha}); scores on the Elo scale 1000 + 400·θ/ln 10; "
@@ -387,5 +417,5 @@ def arena_tables(spec: Spec, store: Any, runs_dir: str | Path) -> TableSet:
     ref_label = next((r.label for r in spec.rows if r.id == spec.reference), None)
     sig = [f"{SIG_MARK} p < {spec.alpha:g} against {ref_label} (paired t-test over the shared records)."] if ref_label else []
     out.tables.append(_table(spec, "alignment", spec.title + " — alignment with the teacher (per explanation)",
-                             ALIGN_COLUMNS, align_blocks, [*align_lines, f"Lexicons: {lex}.", *sig, *spec.notes], []))  # fmt: skip
+                             align_columns, align_blocks, [*align_lines, f"Lexicons: {lex}.", *sig, *spec.notes], []))  # fmt: skip
     return out

@@ -75,7 +75,12 @@ class DistillTeacher(_DistillRow):
         texts = teacher.explain(contexts, 0)
         self.pipeline.info["teacher"] = teacher.describe()
         self.pipeline.write_info()
-        return [_prediction(c, t, teacher.name) for c, t in zip(contexts, texts, strict=True)]
+        out = [_prediction(c, t, teacher.name) for c, t in zip(contexts, texts, strict=True)]
+        variant = self.params.alternative_reference
+        if variant:  # the second reference of the alignment table (leaderboards.arena)
+            for pred, alt in zip(out, teacher.explain(contexts, variant), strict=True):
+                pred.extras |= {"teacher_alternative": alt, "teacher_alternative_variant": variant}
+        return out
 
 
 class DistillBase(_DistillRow):

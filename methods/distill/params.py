@@ -59,6 +59,10 @@ class TeacherParams(ContextParams):
     teacher_max_tokens: int = 160
     teacher_temperature: float = 0.7
     teacher_cache_path: str | None = None  # None: the shared judge reply cache
+    # distill-teacher also writes the teacher's variant-k alternative (prompts.TEACHER_VARIANTS)
+    # of each test recommendation into extras["teacher_alternative"]: a second ROUGE-L
+    # reference beside its variant-0 explanation, which is also SFT's training target
+    alternative_reference: Literal[1, 2] | None = None
     # the teacher set (paper §1: 1,250 recommendations)
     train_recommendations: int = 1250
     recommendations_per_user: int = 3  # ItemKNN top-k of each sampled user

@@ -121,3 +121,30 @@ def test_votes_are_checked_line_by_line(tmp_path):
     with pytest.raises(DataError, match="winner_run"):
         ArenaVote.from_dict({**good, "winner_run": "B"})
     assert ArenaVote.from_dict({**good, "answer": "tie", "winner_run": None}).outcome == "tie"
+
+
+def test_alignment_scores_against_the_teachers_alternative_when_the_teacher_row_wrote_it(tmp_path):
+    # the first ROUGE-L reference is teacher instruction 0, SFT's own training target; a teacher
+    # run with model.alternative_reference also wrote its alternative, the second reference
+    runs_dir = tmp_path / "runs"
+    runs = _runs(runs_dir)
+    teacher = runs["distill-teacher"] / "predictions.jsonl"
+    rows = [json.loads(line) for line in teacher.read_text().splitlines()]
+    for row in rows:
+        row["extras"] |= {"teacher_alternative": TEXTS["sft-distill"], "teacher_alternative_variant": 1}
+    teacher.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    tables, _ = build(_spec(str(tmp_path / "none*.jsonl")), ResultsStore(default_store_path(runs_dir)))
+    alignment = tables.tables[3]
+    assert [c.label for c in alignment.columns[:2]] == ["ROUGE-L F1 vs teacher", "ROUGE-L F1 vs teacher alternative"]
+    alt = {row.label: row.cells[1].mean for row in alignment.blocks[0].rows}
+    assert alt["SFT student"] == pytest.approx(1.0) and alt["Teacher"] < 1.0
+    assert "also SFT's training target" in " ".join(alignment.lines)
+
+
+def test_distill_teacher_writes_its_alternative_as_a_second_reference():
+    from methods.distill.params import TeacherParams
+
+    assert TeacherParams().alternative_reference is None  # cpu/tiny: as before
+    from bench.config import resolve
+
+    assert resolve("distill-teacher", "ml-100k", profile="paper").model["alternative_reference"] == 1
