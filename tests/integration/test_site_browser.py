@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.annotate.campaign import create_campaign
+from bench.annotate.export import export_campaign
 from bench.compare import compare_runs
 from bench.site.build import build_site
 from tests.fixtures.annotate.runs import MARKUP
@@ -28,29 +30,38 @@ def browser():
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
     _store, runs = explorer_store(root / "runs")
-    build_site(root / "runs", root / "site", specs=[str(spec_file(root))])
+    campaign = create_campaign("coherence", [str(runs["cer"]), str(runs["currrl"])], 4, seed=0,
+                               out=root / "coherence-demo")  # fmt: skip
+    export_campaign(campaign)
+    build_site(root / "runs", root / "site", specs=[str(spec_file(root))], campaigns=[str(campaign.path)])
     return root / "site", runs
 
 
 def open_page(browser, site_dir: Path):
-    """A page whose every request is checked: files of the site folder load, anything else is
-    aborted and listed in `outside`."""
+    """A page whose every request (file:// ones too) is listed in `requests`: files of the site
+    folder load, anything else is aborted."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     prefix = site_dir.resolve().as_uri() + "/"
-    outside: list[str] = []
+    requests: list[str] = []
 
     def check(route):
+        requests.append(route.request.url)
         if route.request.url.startswith(prefix):
             route.continue_()
         else:
-            outside.append(route.request.url)
             route.abort()
 
     context.route("**/*", check)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    return context, page, prefix + "index.html", outside, errors
+    return context, page, prefix + "index.html", requests, errors
+
+
+def only_inside(requests: list[str], site_dir: Path) -> bool:
+    """Every request went to a file of the site folder, record chunks among them."""
+    prefix = site_dir.resolve().as_uri() + "/"
+    return all(u.startswith(prefix) for u in requests) and any("/data/records/" in u for u in requests)
 
 
 def ready(page, what: str) -> None:
@@ -69,7 +80,7 @@ def row_labels(page, table: str) -> list[str]:
 
 def test_leaderboard_sort_and_run_page(browser, site, tmp_path):
     site_dir, runs = site
-    context, page, index, outside, errors = open_page(browser, site_dir)
+    context, page, index, requests, errors = open_page(browser, site_dir)
     page.goto(index)
     ready(page, "tables")
     spec_order = row_labels(page, "synthetic-table")
@@ -98,14 +109,18 @@ def test_leaderboard_sort_and_run_page(browser, site, tmp_path):
     assert MARKUP in page.inner_text("#explanations")  # shown as text
     screenshot(page, tmp_path, "site-run.png")
     assert page.evaluate("typeof window.pwned") == "undefined"
-    assert outside == [] and errors == []
+    page.click("#nav-human")
+    ready(page, "human")
+    assert page.inner_text("main h2") == "coherence-demo (coherence)"
+    assert "task\tcoherence" in page.inner_text("#campaign-coherence-demo")
+    assert only_inside(requests, site_dir) and errors == []
     context.close()
 
 
 def test_instance_browser_permalink_and_compare(browser, site, tmp_path):
     site_dir, runs = site
     peter, currrl = runs["peter"].name, runs["currrl"].name
-    context, page, index, outside, errors = open_page(browser, site_dir)
+    context, page, index, requests, errors = open_page(browser, site_dir)
     go(page, f"{index}#/run/{currrl}", "run")
     page.click("#browse-run")
     ready(page, "browse")
@@ -148,5 +163,5 @@ def test_instance_browser_permalink_and_compare(browser, site, tmp_path):
     assert row[5] == f"[{expected.ci_low:.4f}, {expected.ci_high:.4f}]"
     first_changed = page.locator("table.changed-most").first.locator("tbody tr").first.inner_text()
     assert first_changed.startswith("5\t")
-    assert outside == [] and errors == []
+    assert only_inside(requests, site_dir) and errors == []
     context.close()
