@@ -9,7 +9,9 @@ token's P(Yes) / (P(Yes) + P(No)). Same backbone as ExpCTR's frozen LC scorer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from bench.loads import Checkpoint, Load
 from bench.method import Method
 from bench.records import Prediction, Record, Splits
 
@@ -29,13 +31,17 @@ class ICL(Method):
     produces = frozenset({"ctr_score"})
     Params = Params
 
+    @classmethod
+    def loads(cls, params: Any) -> list[Load]:
+        return [Checkpoint("model.backbone", params.backbone)]
+
     def fit(self, splits: Splits) -> None:
         from baselines.llm_ctr import domain_for
-        from bench.backbones import load_backbone
+        from bench.backbones import load_for_run
 
         p: Params = self.params  # type: ignore[assignment]
         self.domain = domain_for(self.run.cfg.dataset, p.item_domain)
-        self.backbone = load_backbone(p.backbone, device=self.run.device, seed=self.run.seed)
+        self.backbone = load_for_run(p.backbone, self.run)
 
     def predict(self, records: list[Record]) -> list[Prediction]:
         from baselines.llm_ctr import history_ctr_scores

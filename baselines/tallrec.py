@@ -17,8 +17,10 @@ import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.errors import BenchError
+from bench.loads import Checkpoint, Load
 from bench.method import Method
 from bench.records import Prediction, Record, Splits
 
@@ -70,11 +72,15 @@ class TALLRec(Method):
     produces = frozenset({"ctr_score"})
     Params = Params
 
+    @classmethod
+    def loads(cls, params: Any) -> list[Load]:
+        return [Checkpoint("model.backbone", params.backbone)]
+
     def fit(self, splits: Splits) -> None:
         import torch
 
         from baselines.llm_ctr import domain_for
-        from bench.backbones import load_backbone
+        from bench.backbones import load_for_run
         from bench.backbones.lora import add_lora, lora_config
 
         p: Params = self.params  # type: ignore[assignment]
@@ -95,7 +101,7 @@ class TALLRec(Method):
                 train = [train[i] for i in sorted(rng.sample(range(len(train)), p.train_records))]
         self.train_records = train
         torch.manual_seed(self.run.seed)
-        bb = load_backbone(p.backbone, device=self.run.device, seed=self.run.seed)
+        bb = load_for_run(p.backbone, self.run)
         self.tok = bb.tokenizer
         for param in bb.model.parameters():
             param.requires_grad_(False)

@@ -358,6 +358,7 @@ NOT_HASHED = (
     "eval.judge_prompt_file", "eval.human_ratings_csv", "eval.judge_api_key_env",
     "eval.judge_max_concurrency", "eval.judge_timeout_s", "eval.judge_max_retries",
     "eval.judge_cache_path", "model.generation_api_key_env", "model.generation_max_concurrency",
+    "model.teacher_max_concurrency",
 )  # fmt: skip
 
 
@@ -365,7 +366,7 @@ NOT_HASHED = (
 # left out of the hash while None, so adding one keeps every earlier run id.
 HASHED_WHEN_SET = (
     "eval.bertscore_num_layers", "model.decoding", "model.lightgcn_valid_topk",
-    "model.alternative_reference",
+    "model.alternative_reference", "model.teacher_max_tokens",
 )  # fmt: skip
 
 

@@ -57,7 +57,7 @@ class Method(ABC):
         return []
 
     @classmethod
-    def plan(cls, params: Any, cfg: Any) -> list[PlannedStage]:
+    def planned_work(cls, params: Any, cfg: Any) -> list[PlannedStage]:
         """The stages this method will run under `params` (records, steps, generated tokens), for
         the preflight's planned work and time estimate; `cfg` is the whole RunConfig."""
         return []

@@ -12,7 +12,7 @@ line per item, ✓ or ✗:
 - endpoint: every OpenAI-compatible endpoint (teacher, judge, served generation) answers
   GET /models within the timeout, and its API key variable is set (a loopback server needs none).
 
-Then the planned work (`Method.plan`: records, steps, generated tokens per stage), a rough time
+Then the planned work (`Method.planned_work`: records, steps, generated tokens per stage), a rough time
 estimate on this device (bench.run_estimate) and a warning when a run sized for a GPU starts on
 a CPU. Any ✗ fails the run with exit 2 before anything trains. Network probes run concurrently,
 so a preflight with every host unreachable takes about one timeout.
@@ -94,7 +94,7 @@ def run_preflight(cfg: RunConfig) -> Preflight:
     report.items.append(device_item)
     loads = [*cls.loads(params), *_metric_loads(cfg, cls)]
     report.items += _probe_all(loads)
-    report.plan = cls.plan(params, cfg)
+    report.plan = cls.planned_work(params, cfg)
     _estimate(report, loads)
     return report
 
@@ -105,10 +105,9 @@ def run_preflight(cfg: RunConfig) -> Preflight:
 def _params_item(cfg: RunConfig, report: Preflight) -> tuple[Any, Any]:
     """The method's Params and class; a config mistake raises its own one-line error (the
     preflight cannot say what a run would load without its settings)."""
+    from bench.checks.ranges import check_ranges
     from bench.identity import effective_config, method_class
     from bench.trackers import check_trackers
-
-    from bench.checks.ranges import check_ranges
 
     cls = method_class(cfg.method)
     _, params = effective_config(cfg)

@@ -1,16 +1,18 @@
-"""A rough time estimate of a run's planned work on this device, from documented per-token and
-per-sequence costs (no model is loaded, so `--dry-run` stays fast).
+"""A rough time estimate of a run's planned work on this device, from documented costs (no model
+is loaded, so `--dry-run` stays fast):
 
-    seconds ≈ generated tokens × s/token + trained sequences × s/sequence, both × (backbone size / 135M)
+    seconds ≈ (decode steps × s/step + trained sequences × s/sequence) × (backbone size / reference size)
 
-CPU costs are measured: the Curr-RLCER `cpu` profile on 2 shared cores with SmolLM2-135M
-(README "LLM methods on CPU"): predicting 200 records × 64 new tokens took 5.4 min (≈ 0.025 s a
-generated token, batches of 8), and its fit's 704 trained sequences (~200 tokens each, GRPO
-rollouts and DPO pairs) about 24 of its 33 minutes once its ~21,500 generated tokens are taken out
-(≈ 2 s a sequence). CUDA costs are NOT measured here (no GPU ran erbench's LLM methods): they are
-an order of magnitude for one H100-class GPU in bf16 at 3B parameters — batched generation
-≈ 0.5 ms a token, a LoRA forward + backward of a ~700-token sequence ≈ 0.1 s. Both scale linearly
-with the parameter count. docs/paper-mode.md says the same.
+A decode step is one new token for a whole batch (generation is one step per token, whatever the
+batch, until the batch's longest answer ends). CPU costs are measured on the Curr-RLCER `cpu`
+profile, 2 shared cores, SmolLM2-135M (README "LLM methods on CPU"): predicting 200 records in
+batches of 8 with 16 + 48 new tokens (1,600 decode steps) took 5.4 min, ≈ 0.2 s a step; the rest
+of its 33-min fit, 704 trained sequences of ~200 tokens (GRPO rollouts, DPO pairs), ≈ 2 s each;
+the formula gives 32 min for that fit. CUDA costs are NOT measured (no GPU has run erbench's LLM
+methods yet): an order of magnitude for one H100-class GPU in bf16 at 3B parameters, ≈ 25 ms a
+decode step (Hugging Face generate at small batches is bound by per-step overhead and memory
+bandwidth) and ≈ 0.1 s for a LoRA forward + backward of a ~700-token sequence. Both scale
+linearly with the parameter count. docs/paper-mode.md compares them with the papers' own hours.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from pathlib import Path
 from bench.work_plan import PlannedStage
 
 EMBEDDED_PARAMETERS = 135e6  # SmolLM2-135M-Instruct, the embedded backbone and the CPU reference
-# device -> (seconds per generated token, seconds per trained sequence) at its reference size
-COSTS = {"cpu": (0.025, 2.0, 135e6), "cuda": (0.0005, 0.1, 3e9)}
+# device -> (seconds per decode step, seconds per trained sequence, at this many parameters)
+COSTS = {"cpu": (0.2, 2.0, 135e6), "cuda": (0.025, 0.1, 3e9)}
 BUILTIN_PARAMETERS = {"embedded": 135e6, "smollm2-135m": 135e6, "smollm2-135m-instruct": 135e6,
                       "tiny-random": 1e6, "tiny": 1e6}  # fmt: skip
 
@@ -52,13 +54,13 @@ def estimate_seconds(stages: Sequence[PlannedStage], device: str, parameters: fl
     has no counted work or the backbone's size is unknown."""
     if parameters is None:
         return None
-    per_token, per_sequence, reference = COSTS["cuda" if device.startswith("cuda") else "cpu"]
+    per_step, per_sequence, reference = COSTS["cuda" if device.startswith("cuda") else "cpu"]
     scale = parameters / reference
-    tokens = sum(s.generated_tokens for s in stages)
+    steps = sum(s.decode_steps for s in stages)
     sequences = sum(s.trained_sequences for s in stages)
-    if not tokens and not sequences:
+    if not steps and not sequences:
         return None
-    return (tokens * per_token + sequences * per_sequence) * scale
+    return (steps * per_step + sequences * per_sequence) * scale
 
 
 def format_duration(seconds: float) -> str:

@@ -64,6 +64,10 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+BACKBONE_FILE = "backbone.json"  # which LLM an LLM method ran (bench.backbones.hf.record_backbone)
+RUN_LOG = "run.log"  # third-party warnings (bench.warnings_log) and the loaded backbone
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 

@@ -20,12 +20,24 @@ from typing import Any
 from bench.config import RunConfig, dump_yaml, flatten, to_dict
 from bench.errors import BenchError
 from bench.feature_truth import VOCABULARY_FILE, FeatureTruth, mine_feature_truth
-from bench.identity import RunIdentity, changed_from_defaults, effective_config, identify, method_class
+from bench.identity import (
+    RunIdentity,
+    changed_from_defaults,
+    effective_config,
+    identify,
+    method_class,
+)
 from bench.method import Method
 from bench.metrics_file import MetricsFile
 from bench.records import PredictionRow, Record
 from bench.results import ResultsStore, default_store_path
-from bench.rundir import RunContext, atomic_write_json, atomic_write_jsonl, atomic_write_text
+from bench.rundir import (
+    RUN_LOG,
+    RunContext,
+    atomic_write_json,
+    atomic_write_jsonl,
+    atomic_write_text,
+)
 from bench.runlock import run_lock
 from bench.threads import torch_threads
 
@@ -153,7 +165,7 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool, i
             work_dir = run_dir if main else stack.enter_context(distributed.scratch_folder(run_id))
             # library notices go to the log, not the terminal; bars opened deep inside (TRL,
             # PPO, scoring, encoders) follow --quiet
-            stack.enter_context(route_third_party_warnings(work_dir / "run.log"))
+            stack.enter_context(route_third_party_warnings(work_dir / RUN_LOG))
             stack.enter_context(use_progress(silent_bar if quiet or not main else None))
             result = _work(identity, cls, store, work_dir=work_dir, resume=resume, quiet=quiet or not main)
     except BaseException as exc:

@@ -1,4 +1,4 @@
-"""The work a run plans, stage by stage, as a method declares it (`Method.plan`): printed by the
+"""The work a run plans, stage by stage, as a method declares it (`Method.planned_work`): printed by the
 preflight with a rough time estimate (bench.run_estimate) before anything trains."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ class PlannedStage:
     records: int | None = None
     steps: int | None = None  # optimizer steps; None for generation-only stages
     generated_tokens: int = 0  # upper bound: every sequence runs to its max_new_tokens
+    decode_steps: int = 0  # tokens generated one after another (batches × max_new_tokens)
     trained_sequences: int = 0  # sequences through a forward + backward pass
     note: str = ""
 

@@ -139,11 +139,23 @@ def _speed_info(model: Any) -> dict[str, Any]:
 
 
 def load_for_run(spec: str, run: Any, *, trust_remote_code: bool = False) -> Backbone:
-    """`load_backbone` on a run's device, cache folder and seed, recording which backbone and
-    mode ran in <run>/backbone.json (what a method's run folder should say about its LLM)."""
-    from bench.rundir import atomic_write_json
-
+    """`load_backbone` on a run's device, cache folder and seed, recorded (record_backbone):
+    the one way an LLM method loads its backbone."""
     backbone = load_backbone(spec, device=run.device, cache_dir=run.cache_dir,
                              trust_remote_code=trust_remote_code, seed=run.seed)  # fmt: skip
-    atomic_write_json(run.dir / "backbone.json", backbone.describe())
+    record_backbone(run, backbone.describe())
     return backbone
+
+
+def record_backbone(run: Any, info: dict[str, Any]) -> None:
+    """What every LLM method's run folder says about its LLM: <run>/backbone.json (which
+    backbone and mode ran, dtype, attention kernel, device) and a line in <run>/run.log."""
+    import json
+    import time
+
+    from bench.rundir import BACKBONE_FILE, RUN_LOG, atomic_write_json
+
+    atomic_write_json(run.dir / BACKBONE_FILE, info)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    with open(run.dir / RUN_LOG, "a", encoding="utf-8") as log_file:
+        log_file.write(f"{stamp} INFO bench.backbones: loaded {json.dumps(info, sort_keys=True)}\n")

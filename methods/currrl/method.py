@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +121,10 @@ class Params(ZeroShotParams):
     teacher_base_url: str | None = None
     teacher_model: str | None = None
     teacher_api_key_env: str = "OPENAI_API_KEY"
+    # max_tokens of each teacher request (None: 128); a thinking model (Gemini 2.5 Flash) spends
+    # it on hidden reasoning too: give one 1024 or more (methods/currrl/teacher.py)
+    teacher_max_tokens: int | None = None
+    teacher_max_concurrency: int = 8  # teacher requests in flight at once
     # stage 3 phase 2 rewards
     length_unit: Literal["words", "chars"] = "words"  # eq. 5 len() (see rewards.length_reward)
     use_coherence_reward: bool = True
@@ -131,6 +134,12 @@ class Params(ZeroShotParams):
     def __post_init__(self) -> None:  # checked when the config is built, before any work
         if self.teacher == "endpoint" and not (self.teacher_base_url and self.teacher_model):
             raise ConfigError("model.teacher=endpoint needs model.teacher_base_url and model.teacher_model")
+
+
+def _batch(params: Any) -> int:
+    """Generation batch size for the plan ("auto": 8, its CPU value; a GPU takes more)."""
+    size = params.predict_batch_size
+    return size if isinstance(size, int) and size > 0 else 8
 
 
 def _rating_label(rec: Record, threshold: float = 4.0) -> int | None:
@@ -164,10 +173,11 @@ class LLMZeroShot(Method):
         return out
 
     @classmethod
-    def plan(cls, params: Any, cfg: Any) -> list[PlannedStage]:
+    def planned_work(cls, params: Any, cfg: Any) -> list[PlannedStage]:
         n = cfg.eval.max_records or None
         per_record = params.rating_max_new_tokens + params.explanation_max_new_tokens
-        return [PlannedStage("predict (rating + explanation)", n, None, n * per_record if n else 0)]
+        batches = math.ceil(n / _batch(params)) if n else 0
+        return [PlannedStage("predict (rating + explanation)", n, None, n * per_record if n else 0, batches * per_record)]
 
     # -- backbone ------------------------------------------------------------------------
     @property
@@ -183,28 +193,18 @@ class LLMZeroShot(Method):
         if self.backbone is not None or (self.served is not None and self.tokenizer is not None):
             return
         if self.served is not None:  # the server holds the model; prompts only need its tokenizer
-            from bench.backbones.hf import load_tokenizer
-            from bench.rundir import atomic_write_json
+            from bench.backbones.hf import load_tokenizer, record_backbone
 
             self.tokenizer = load_tokenizer(self.params.backbone, cache_dir=self.run.cache_dir,
                                             trust_remote_code=self.params.trust_remote_code)  # fmt: skip
-            atomic_write_json(self.run.dir / "backbone.json", {
+            record_backbone(self.run, {
                 "backbone": self.params.backbone, "mode": "served", "generation": "openai",
                 "base_url": self.served.base_url, "served_model": self.served.model})  # fmt: skip
             return
-        from bench.backbones import load_backbone
+        from bench.backbones import load_for_run
 
-        self.backbone = load_backbone(
-            self.params.backbone,
-            device=self.run.device,
-            cache_dir=self.run.cache_dir,
-            trust_remote_code=self.params.trust_remote_code,
-            seed=self.run.seed,
-        )
+        self.backbone = load_for_run(self.params.backbone, self.run, trust_remote_code=self.params.trust_remote_code)
         self.model, self.tokenizer = self.backbone.model, self.backbone.tokenizer
-        from bench.rundir import atomic_write_json
-
-        atomic_write_json(self.run.dir / "backbone.json", self.backbone.describe())  # which mode ran
 
     def prompt(self, task: str, rec: Record) -> list[dict[str, str]]:
         if task == "explain" and getattr(self.params, "prompt", "currrl") == "xrec":
@@ -293,26 +293,27 @@ class CurrRLCER(LLMZeroShot):
         return out
 
     @classmethod
-    def plan(cls, params: Any, cfg: Any) -> list[PlannedStage]:
+    def planned_work(cls, params: Any, cfg: Any) -> list[PlannedStage]:
         p, n = params, params.stage_records
         per_step = p.prompts_per_step * p.gradient_accumulation_steps
 
         def grpo(name: str, steps: int | None, completion: int) -> PlannedStage:
             steps = steps or (max(1, math.ceil(n / per_step)) if n else None)
             rollouts = steps * per_step * p.num_generations if steps else 0
-            return PlannedStage(f"{name} (GRPO)", n, steps, rollouts * completion, rollouts)
+            return PlannedStage(f"{name} (GRPO)", n, steps, rollouts * completion, (steps or 0) * completion, rollouts)
 
         stages = [grpo("1_judgment", p.stage1_steps, p.max_completion_length),
                   grpo("2_choose", p.stage2_steps, p.max_completion_length)]  # fmt: skip
         if p.use_dpo:
             steps = p.dpo_steps or (max(1, math.ceil(n / p.dpo_batch_size)) if n else None)
             teacher = f"{n or 'one'} teacher request(s){'' if n else ' per record'}" if p.teacher == "endpoint" else ""
+            drafts = (n or 0) * max(1, p.dpo_max_tries)  # rejected sides, at most this many
             stages.append(PlannedStage(
-                "3a_dpo (DPO)", n, steps, (n or 0) * p.dpo_generation_max_new_tokens * max(1, p.dpo_max_tries),
-                2 * (steps or 0) * p.dpo_batch_size, teacher,
+                "3a_dpo (DPO)", n, steps, drafts * p.dpo_generation_max_new_tokens,
+                math.ceil(drafts / _batch(p)) * p.dpo_generation_max_new_tokens, 2 * (steps or 0) * p.dpo_batch_size, teacher,
             ))  # fmt: skip
         stages.append(grpo("3b_explain", p.stage3_steps, p.explain_max_completion_length))
-        return [*stages, *super().plan(params, cfg)]
+        return [*stages, *super().planned_work(params, cfg)]
 
     @property
     def lenient(self) -> bool:
@@ -492,19 +493,19 @@ class CurrRLCER(LLMZeroShot):
         from bench.backbones.generate import generate
         from bench.distributed import from_main, per_process
         from bench.rundir import atomic_write_json
-        from methods.currrl.pairs import build_dpo_pairs, teacher_explanations
+        from methods.currrl.pairs import build_dpo_pairs
+        from methods.currrl.teacher import teacher_client, teacher_explanations
 
         p = self.params
 
         def fn(model, folder: Path):
             # the rejected side comes from the stage-2 model = model with the new adapter off
-            chosen_fn = None
-            if p.teacher == "endpoint":
-                texts = from_main(lambda: teacher_explanations(
-                    records, lambda r: self.prompt("explain", r), p.teacher_base_url, p.teacher_model,
-                    os.environ.get(p.teacher_api_key_env),
+            chosen_fn, teacher_stats = None, None
+            if p.teacher == "endpoint":  # through the shared chat client: retries, cache, concurrency
+                texts, teacher_stats = from_main(lambda: teacher_explanations(
+                    records, lambda r: self.prompt("explain", r), teacher_client(p),
                 ))  # fmt: skip
-                table = {id(r): t for r, t in zip(records, texts, strict=False)}
+                table = {id(r): t for r, t in zip(records, texts, strict=True)}
                 chosen_fn = lambda r: table.get(id(r), "")  # noqa: E731
 
             def gen(prompts):
@@ -522,12 +523,13 @@ class CurrRLCER(LLMZeroShot):
                 mask_ratio=p.dpo_mask_ratio, threshold=p.dpo_similarity_threshold,
                 max_tries=p.dpo_max_tries, seed=self.run.seed,
             ))  # fmt: skip
-            self.pair_stats = stats.to_dict()
+            self.pair_stats = stats.to_dict() if teacher_stats is None else {**stats.to_dict(), "teacher": teacher_stats}
             atomic_write_json(folder / "pairs_stats.json", self.pair_stats)
             from bench.rundir import atomic_write_jsonl
 
             atomic_write_jsonl(folder / "pairs.jsonl", rows)
-            self.run.log("3a_dpo", 0, **{f"pairs_{k}": v for k, v in self.pair_stats.items() if v is not None})
+            self.run.log("3a_dpo", 0, **{f"pairs_{k}": v for k, v in self.pair_stats.items()
+                                         if v is not None and k != "teacher"})
             if not rows:
                 log.warning("DPO: no preference pairs (all rejected candidates too similar); skipping")
                 return model

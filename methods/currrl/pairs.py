@@ -1,7 +1,8 @@
 """Preference pairs for stage 3 phase 1 (DPO), as §3.2 "Stage3" describes.
 
 chosen   = the teacher's explanation (GPT-3.5 in the paper; here the record's reference
-           explanation, or a configured OpenAI-compatible teacher endpoint), in the output format;
+           explanation, or a configured OpenAI-compatible teacher endpoint: methods.currrl.teacher),
+           in the output format;
 rejected = the stage-2 model's (LLM RL-2) response to the same task on a randomly masked
            input, kept only when its semantic similarity to the chosen explanation is below a
            threshold. A record whose draws all stay above the threshold yields no pair; each
@@ -88,31 +89,3 @@ def build_dpo_pairs(
     stats.pairs = len(rows)
     return rows, stats
 
-
-def teacher_explanations(
-    records: Sequence[Record],
-    prompt_fn: Callable[[Record], Messages],
-    base_url: str,
-    model: str,
-    api_key: str | None = None,
-    timeout: float = 60.0,
-    max_tokens: int = 128,
-) -> list[str]:
-    """The chosen side from an OpenAI-compatible chat endpoint (GPT-3.5 in the paper)."""
-    import json
-    import urllib.request
-
-    out = []
-    for rec in records:
-        body = json.dumps({
-            "model": model, "messages": prompt_fn(rec), "temperature": 0.0, "max_tokens": max_tokens,
-        }).encode()  # fmt: skip
-        req = urllib.request.Request(
-            base_url.rstrip("/") + "/chat/completions", data=body,
-            headers={"Content-Type": "application/json",
-                     **({"Authorization": f"Bearer {api_key}"} if api_key else {})},
-        )  # fmt: skip
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            text = json.loads(resp.read())["choices"][0]["message"]["content"]
-        out.append(extract_answer(text, lenient=True) or text.strip())
-    return out

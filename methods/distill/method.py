@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from bench.loads import Checkpoint, Endpoint, Load
 from bench.method import Method
 from bench.records import Prediction, Record, Splits
 from methods.distill.context import RecommendationContext, render_context
@@ -49,6 +50,18 @@ class _DistillRow(Method):
     def __init__(self, params: Any, run: Any):
         super().__init__(params, run)
         self.pipeline: DistillPipeline | None = None
+
+    @classmethod
+    def loads(cls, params: Any) -> list[Load]:
+        """The student backbone, the teacher endpoint and the AI judge, as each row's Params has them."""
+        out: list[Load] = []
+        if getattr(params, "backbone", None):
+            out.append(Checkpoint("model.backbone", params.backbone))
+        for role in ("teacher", "judge"):
+            if getattr(params, role, None) == "endpoint":
+                out.append(Endpoint(f"model.{role}_base_url", getattr(params, f"{role}_base_url"),
+                                    getattr(params, f"{role}_model"), getattr(params, f"{role}_api_key_env")))  # fmt: skip
+        return out
 
     def _pipeline(self, splits: Splits) -> DistillPipeline:
         if self.pipeline is None:

@@ -32,6 +32,7 @@ import numpy as np
 
 from baselines.llm_ctr import domain_for
 from bench.errors import BenchError
+from bench.loads import Checkpoint, Load
 from bench.method import Method
 from bench.records import Prediction, Record, Splits
 from methods.expctr.prompts import ctr_prompt, explanation_prompt
@@ -143,6 +144,10 @@ class ExpCTR(Method):
     produces = frozenset({"ctr_score", "explanation"})
     Params = Params
 
+    @classmethod
+    def loads(cls, params: Any) -> list[Load]:
+        return [Checkpoint("model.backbone", params.backbone), Checkpoint("model.encoder", params.encoder)]
+
     # -- setup ------------------------------------------------------------------------------
 
     def _check_params(self) -> None:
@@ -170,13 +175,13 @@ class ExpCTR(Method):
         import torch
 
         from bench.adapters.ppo import PPOConfig, PPOTrainer
-        from bench.backbones import load_backbone
+        from bench.backbones import load_for_run
         from bench.backbones.answer_scoring import answer_token_ids
         from bench.backbones.lora import add_lora, lora_config
 
         p: Params = self.params  # type: ignore[assignment]
         torch.manual_seed(self.run.seed)
-        self.backbone = load_backbone(p.backbone, device=self.run.device, seed=self.run.seed)
+        self.backbone = load_for_run(p.backbone, self.run)
         self.tok = self.backbone.tokenizer
         for param in self.backbone.model.parameters():
             param.requires_grad_(False)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from bench.errors import BenchError, ConfigError
+from bench.loads import Checkpoint, Load
 from bench.method import Method
 from bench.records import Prediction, Record, Splits
 
@@ -111,6 +112,10 @@ class XRec(Method):
 
     produces: ClassVar[frozenset[str]] = frozenset({"explanation"})
     Params: ClassVar[type] = Params
+
+    @classmethod
+    def loads(cls, params: Any) -> list[Load]:
+        return [Checkpoint("model.backbone", params.backbone)]
 
     def __init__(self, params: Any, run: Any):
         super().__init__(params, run)

@@ -145,8 +145,48 @@ def test_rough_estimate_from_documented_costs():
     assert parameters_of("meta-llama/Llama-2-7b-chat-hf") == 7e9
     assert parameters_of("Qwen/Qwen3-0.6B") == 0.6e9
     assert parameters_of("moka-ai/m3e-base") is None
-    stage = PlannedStage("s", 10, 1, generated_tokens=1000, trained_sequences=10)
-    # cpu at SmolLM2-135M: 1000 x 0.025 s + 10 x 2 s
-    assert estimate_seconds([stage], "cpu", 135e6) == pytest.approx(45.0)
-    # cuda at 3B: 1000 x 0.5 ms + 10 x 0.1 s
-    assert estimate_seconds([stage], "cuda", 3e9) == pytest.approx(1.5)
+    stage = PlannedStage("s", 10, 1, generated_tokens=800, decode_steps=100, trained_sequences=10)
+    # cpu at SmolLM2-135M: 100 decode steps x 0.2 s + 10 sequences x 2 s
+    assert estimate_seconds([stage], "cpu", 135e6) == pytest.approx(40.0)
+    # cuda at 3B: 100 x 25 ms + 10 x 0.1 s
+    assert estimate_seconds([stage], "cuda", 3e9) == pytest.approx(3.5)
+
+
+def test_the_cpu_estimate_matches_the_measured_cpu_profile(monkeypatch):
+    """The documented costs reproduce the run they were read from: the Curr-RLCER cpu profile
+    took 33 min to fit and 5.4 min to predict (README), 38.4 min in all."""
+    patch_synthetic_data(monkeypatch)
+    cfg = resolve("currrl", "ml-100k", profile="cpu", sets=["device=cpu"])
+    from bench.identity import effective_config
+
+    _, params = effective_config(cfg)
+    plan = method_class_of("currrl").planned_work(params, cfg)
+    assert estimate_seconds(plan, "cpu", parameters_of("embedded")) / 60 == pytest.approx(38.4, rel=0.1)
+
+
+def method_class_of(name):
+    from bench.identity import method_class
+
+    return method_class(name)
+
+
+@pytest.mark.parametrize(
+    ("method", "profile", "expected"),
+    [
+        ("expctr", "paper-16k", ["meta-llama/Meta-Llama-3-8B-Instruct", "BAAI/bge-small-en"]),
+        ("tallrec", "paper-16k", ["meta-llama/Meta-Llama-3-8B-Instruct"]),
+        ("icl", "paper-16k", ["meta-llama/Meta-Llama-3-8B-Instruct"]),
+        ("xrec", "paper", ["meta-llama/Llama-2-7b-chat-hf"]),
+        ("llm-zeroshot", "paper", ["Qwen/Qwen2.5-7B-Instruct"]),
+        ("orpo-distill", "paper", ["Qwen/Qwen3-0.6B", "generativelanguage.googleapis.com", "api.openai.com"]),
+        ("distill-teacher", "paper", ["generativelanguage.googleapis.com"]),
+    ],
+)  # fmt: skip
+def test_every_paper_profile_declares_what_it_loads(method, profile, expected, no_hub, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(P, "_get", lambda url, headers: (None, "unreachable in this test"))
+    patch_synthetic_data(monkeypatch)
+    report = P.run_preflight(resolve(method, "ml-100k", profile=profile, sets=["device=cpu"]))
+    failed = [i.label for i in report.failed]
+    for ref in expected:
+        assert sum(ref in label for label in failed) == 1, (ref, failed)
