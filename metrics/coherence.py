@@ -30,6 +30,7 @@ from bench.loads import Checkpoint, Load
 from bench.metric_name import metric_name
 from metrics.base import Batch, Metric, MetricValue
 from metrics.rating import clip
+from metrics.rating_classifier import NLPTOWN_ID
 from metrics.settings import CoherenceSettings, JudgeEndpointSettings, RatingSettings
 
 # -- eq. 8 -------------------------------------------------------------------------------------
@@ -163,11 +164,10 @@ class Coherence(Metric):
         setting = self.settings.sentiment_classifier or "embedded"
         texts = batch.texts("explanation")
         if setting != "embedded":
-            label = (
-                "nlptown-sentiment"
-                if "nlptown" in setting
-                else os.path.basename(setting.rstrip("/"))
-            )
+            base = os.path.basename(setting.rstrip("/"))
+            # the nlptown model by its id, or a local folder under the model's own name
+            nlptown = "nlptown" in setting or base == NLPTOWN_ID.split("/")[1]
+            label = "nlptown-sentiment" if nlptown else base
             from metrics.bertscore import _local_hf_dir
 
             local = _local_hf_dir(setting)
