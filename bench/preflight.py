@@ -308,7 +308,7 @@ def _estimate(report: Preflight, loads: list[Load]) -> None:
         seconds = estimate_seconds(report.plan, report.device, parameters_of(backbone, _config_file(backbone)))
         if seconds is not None:
             report.estimate = (f"~{format_duration(seconds)} of generation and training (rough: documented "
-                               "per-token costs, bench/run_estimate.py; loading and scoring not included)")  # fmt: skip
+                               "per-step costs, bench/run_estimate.py; loading and scoring not included)")  # fmt: skip
     if report.device.startswith("cuda"):
         return
     biggest = max((s.records or 0 for s in report.plan), default=0)

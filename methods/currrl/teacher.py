@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bench.backbones.replies import budget_warning, reply_problems
 from bench.errors import BenchError
 from bench.records import Record
 from methods.currrl.rewards import extract_answer
@@ -30,17 +31,6 @@ log = logging.getLogger(__name__)
 Messages = list[dict[str, str]]
 DEFAULT_MAX_TOKENS = 128
 TEMPLATE_NAME = "currrl-teacher"
-SENTENCE_END = (".", "!", "?", '"', "'", ")", "”", "’", "…")
-
-
-def reply_problems(replies: Sequence[str | None]) -> dict[str, int]:
-    """How many explanations came back empty, and how many stop mid-sentence (likely cut by
-    max_tokens)."""
-    empty = sum(1 for r in replies if not (r or "").strip())
-    cut = sum(1 for r in replies if (r or "").strip() and not (r or "").strip().endswith(SENTENCE_END))
-    return {"empty": empty, "cut": cut}
-
-
 def teacher_explanations(
     records: Sequence[Record],
     prompt_fn: Callable[[Record], Messages],
@@ -70,12 +60,10 @@ def teacher_explanations(
     texts = [(extract_answer(r, lenient=True) or r.strip()) if r and r.strip() else "" for r in replies]
     stats = {**reply_problems(texts), "records": len(records), "no_completion": failed,
              **{k: v for k, v in client.stats.as_dict().items() if k in ("requests", "cache_hits", "retries")}}  # fmt: skip
-    if stats["empty"] or stats["cut"]:
-        log.warning(
-            "Curr-RLCER teacher: %d of %d replies empty and %d stopping mid-sentence with max_tokens=%d; "
-            "a thinking model spends max_tokens on its reasoning: raise model.teacher_max_tokens",
-            stats["empty"], len(records), stats["cut"], client.settings.max_tokens,
-        )  # fmt: skip
+    warning = budget_warning("Curr-RLCER teacher", stats, len(records), client.settings.max_tokens,
+                             "model.teacher_max_tokens")  # fmt: skip
+    if warning:
+        log.warning(warning)
     return texts, stats
 
 

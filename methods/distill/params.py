@@ -56,6 +56,8 @@ class TeacherParams(ContextParams):
     teacher_base_url: str | None = None  # OpenAI-compatible /v1 (Gemini, OpenAI, vLLM)
     teacher_model: str | None = None  # paper: gemini-2.5-flash
     teacher_api_key_env: str = "OPENAI_API_KEY"
+    # Gemini 2.5 Flash counts its thinking against max_tokens: the paper profiles give it 1024
+    # (160 could come back empty or cut); empty / cut replies are counted in teacher.json
     teacher_max_tokens: int = 160
     teacher_temperature: float = 0.7
     teacher_cache_path: str | None = None  # None: the shared judge reply cache

@@ -21,13 +21,17 @@ alternatives (methods.distill.prompts.TEACHER_VARIANTS).
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from bench.backbones.replies import budget_warning, reply_problems
 from methods.distill.context import PathFact, RecommendationContext, render_context
 from methods.distill.prompts import TEACHER_VARIANTS
+
+log = logging.getLogger(__name__)
 
 ADJECTIVES = (
     "charming", "delightful", "compelling", "entertaining", "clever", "wonderful", "engaging",
@@ -139,6 +143,7 @@ class EndpointTeacher:
     def __init__(self, client: Any):
         self.client = client
         self.name = f"teacher:{client.settings.model}"
+        self.problems: dict[int, dict[str, int]] = {}  # variant -> empty / cut replies
 
     def describe(self) -> dict[str, Any]:
         from metrics.judge import PromptTemplate
@@ -147,6 +152,7 @@ class EndpointTeacher:
             "teacher": self.name, "kind": "endpoint",
             "variants": {v: self.client.version(PromptTemplate(f"distill-teacher-v{v}", s, "{context}"))
                          for v, s in TEACHER_VARIANTS.items()},
+            "reply_problems": self.problems,  # empty / cut replies per variant (max_tokens)
         }  # fmt: skip
 
     def explain(self, contexts: Sequence[RecommendationContext], variant: int) -> list[str]:
@@ -154,7 +160,13 @@ class EndpointTeacher:
 
         template = PromptTemplate(f"distill-teacher-v{variant}", TEACHER_VARIANTS[variant], "{context}")
         replies = self.client.complete(template, [{"context": render_context(c)} for c in contexts])
-        return [(r or "").strip() for r in replies]
+        texts = [(r or "").strip() for r in replies]
+        self.problems[variant] = reply_problems(texts)
+        warning = budget_warning(f"{self.name} (variant {variant})", self.problems[variant], len(texts),
+                                 self.client.settings.max_tokens, "model.teacher_max_tokens")  # fmt: skip
+        if warning:
+            log.warning(warning)
+        return texts
 
 
 def endpoint_teacher(base_url: str, model: str, *, api_key_env: str | None = "OPENAI_API_KEY",

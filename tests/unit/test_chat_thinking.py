@@ -60,3 +60,17 @@ def test_trl_trainers_get_thinking_off(tmp_path):
     assert "chat_template_kwargs" not in rows[1]
     config = T.grpo_config(T.GRPOSettings(num_generations=2, per_device_train_batch_size=2, max_steps=1, device="cpu"), tmp_path)
     assert config.chat_template_kwargs == {"enable_thinking": False}
+
+
+def test_render_chat_on_the_qwen3_stand_in_closes_the_think_block():
+    """The same on the Qwen3 stand-in (tests/standins/llms.py: its template behaves as Qwen3's)."""
+    from bench.backbones.generate import render_chat
+    from bench.backbones.hf import load_tokenizer
+    from tests.standins.llms import for_checkpoint
+
+    tokenizer = load_tokenizer(str(for_checkpoint("Qwen/Qwen3-0.6B")))
+    text = render_chat(tokenizer, "Explain the rating.")
+    assert text.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+    thinking = tokenizer.apply_chat_template([{"role": "user", "content": "x"}], tokenize=False,
+                                             add_generation_prompt=True)  # fmt: skip
+    assert thinking.endswith("<|im_start|>assistant\n")  # what render_chat sent before: the model thinks

@@ -10,10 +10,11 @@ import time
 
 import pytest
 
+from bench.backbones.replies import reply_problems
 from bench.errors import BenchError
 from bench.records import Record
 from methods.currrl.method import Params
-from methods.currrl.teacher import reply_problems, teacher_client, teacher_explanations
+from methods.currrl.teacher import teacher_client, teacher_explanations
 from metrics.judge import JudgeClient, JudgeSettings
 from tests.openai_stub import completion
 

@@ -39,11 +39,12 @@ def test_template_teacher_is_deterministic_grounded_and_user_facing():
 
 
 class FakeClient:
-    """What the endpoint classes use of metrics.judge.JudgeClient: settings.model, version(),
-    complete(template, inputs)."""
+    """What the endpoint classes use of metrics.judge.JudgeClient: settings.model and
+    .max_tokens, version(), complete(template, inputs)."""
 
     class settings:  # noqa: N801
         model = "fake-model"
+        max_tokens = 160
 
     def __init__(self, replies):
         self.replies = list(replies)
@@ -75,3 +76,22 @@ def test_endpoint_judge_parses_replies_in_both_orders():
     [(template, inputs)] = client.calls
     assert [(i["first"], i["second"]) for i in inputs] == [("x", "y"), ("p", "q"), ("y", "x"), ("q", "p")]
     assert "BOTH_BAD" in template.system and judge.name == "judge:fake-model"
+
+
+def test_endpoint_teacher_counts_empty_and_cut_replies(caplog):
+    """Gemini 2.5 Flash spends max_tokens on thinking: a reply can come back empty or cut."""
+    client = FakeClient(["", "It shares a director with Casino and", "A fine pick."])
+    teacher = EndpointTeacher(client)
+    assert teacher.explain([CTX, CTX, CTX], 0) == ["", "It shares a director with Casino and", "A fine pick."]
+    assert teacher.describe()["reply_problems"] == {0: {"empty": 1, "cut": 1}}
+    assert "1 of 3 replies empty and 1 stopping mid-sentence" in caplog.text
+    assert "raise model.teacher_max_tokens" in caplog.text
+
+
+def test_the_paper_profiles_give_the_thinking_teacher_room():
+    from bench.config import resolve
+    from bench.identity import effective_config
+
+    for method in ("orpo-distill", "sft-distill", "distill-teacher"):
+        _, params = effective_config(resolve(method, "ml-32m", profile="paper"))
+        assert params.teacher_model == "gemini-2.5-flash" and params.teacher_max_tokens == 1024
