@@ -21,9 +21,12 @@ class RunOutputs:
     records_digest: str  # sha256 of the ordered (user_id, item_id) list (bench.scored_records)
 
     def explanation(self, position: int) -> str:
-        """The explanation of the record at this position ("" when the method gave none)."""
+        """The explanation of the record at this position ("" when the method gave none), without
+        a thinking model's <think> block: what annotators and the arena judge read."""
+        from metrics.thinking import strip_think
+
         text = self.rows[position].get("explanation")
-        return text.strip() if isinstance(text, str) else ""
+        return strip_think(text).strip() if isinstance(text, str) else ""
 
 
 def _method(run_dir: Path) -> str:

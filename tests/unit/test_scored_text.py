@@ -63,3 +63,13 @@ def test_think_blocks_are_not_scored():
 )
 def test_strip_think(text, scored):
     assert strip_think(text) == scored
+
+
+def test_annotators_and_the_arena_judge_read_explanations_without_think():
+    from pathlib import Path
+
+    from bench.annotate.run_outputs import RunOutputs
+
+    rows = [{"explanation": "<think>they like jazz</think> You will enjoy this album."}, {"explanation": None}]
+    run = RunOutputs("r", "m", Path("."), rows, "digest")
+    assert [run.explanation(0), run.explanation(1)] == ["You will enjoy this album.", ""]
