@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,18 @@ def _prepare(out: Path) -> None:
         shutil.copyfile(STATIC / name, out / name)
 
 
+def _located(run: Any, runs_dir: Path) -> Any:
+    """The run with its folder as it is now: the store keeps the absolute path it was indexed
+    from, and a runs folder copied or moved elsewhere holds the run under its id."""
+    if Path(run.run_dir).is_dir():
+        return run
+    here = runs_dir / run.run_id
+    if here.is_dir():
+        return replace(run, run_dir=str(here))
+    raise BenchError(f"run {run.run_id}: no folder at {run.run_dir} or {here}; "
+                     f"bench results rebuild --runs-dir {runs_dir} re-indexes the folders that exist")  # fmt: skip
+
+
 def _group_label(run: Any, n: int) -> str:
     """'amazon-instruments · 2,052 records · seed 0 · 3fa1c2d4' (the records' digest)."""
     key = run.scored.key(run.seed)
@@ -82,7 +94,7 @@ def build_site(
     if not runs_dir.is_dir():
         raise BenchError(f"no runs folder {runs_dir} (give --runs-dir)")
     store = open_store(runs_dir)
-    runs = sorted(load_runs(store), key=lambda r: r.run_id)
+    runs = sorted((_located(r, runs_dir) for r in load_runs(store)), key=lambda r: r.run_id)
     if not runs:
         raise BenchError(f"no finished runs in {runs_dir} (the results store {store.path} is empty)")
     campaign_data = [human.campaign_results(c) for c in campaigns or []]  # fail before writing

@@ -55,6 +55,7 @@ def open_page(browser, site_dir: Path):
     context.route("**/*", check)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)  # CSP too
     return context, page, prefix + "index.html", requests, errors
 
 

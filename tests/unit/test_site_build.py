@@ -146,7 +146,8 @@ def test_cli_build_writes_the_page_and_says_where(built, tmp_path, capsys):
     assert "run pair(s) not compared" in printed.err
     assert sorted(p.name for p in out.iterdir()) == ["app.js", "data", "index.html", "style.css"]
     page = (out / "index.html").read_text(encoding="utf-8")
-    assert "http" not in page.replace('name="viewport"', "")  # nothing from the network
+    assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing from the network
+    assert "script-src 'self'" in page  # and the browser refuses inline or remote scripts
     assert "innerHTML" not in (out / "app.js").read_text(encoding="utf-8")
 
 
@@ -210,3 +211,23 @@ def test_serve_answers_on_loopback_only(built):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_copied_runs_folder_builds_from_its_own_run_folders(built, tmp_path):
+    import shutil
+
+    root, _store, runs, spec, *_ = built
+    shutil.copytree(root / "runs", tmp_path / "copy")
+    gone = [runs["peter"], runs["cer"]]  # the folders the copied store names
+    for run in gone:
+        run.rename(tmp_path / run.name)
+    try:
+        build_site(tmp_path / "copy", tmp_path / "site", specs=[str(spec)], max_compare_pairs=0)
+        _, index = read_chunk(tmp_path / "site" / "data" / "index.js")
+        assert next(r for r in index["runs"] if r["id"] == runs["peter"].name)["records"] == 6
+        shutil.rmtree(tmp_path / "copy" / runs["cer"].name)
+        with pytest.raises(BenchError, match=f"run {runs['cer'].name}: no folder at .* bench results rebuild"):
+            build_site(tmp_path / "copy", tmp_path / "site", specs=[str(spec)])
+    finally:
+        for run in gone:
+            (tmp_path / run.name).rename(run)
