@@ -47,7 +47,7 @@ from bench.annotate.security import (
     HEADERS,
     TRUST_PROXY_ENV,
     LoginLimiter,
-    admin_password_ok,
+    admin_refusal,
     csrf_ok,
     is_https,
     new_csrf_token,
@@ -255,23 +255,11 @@ def create_app(campaign: Campaign, admin_password: str | None = None,
     def admin_only(
         request: Request, credentials: HTTPBasicCredentials | None = Depends(basic)
     ) -> None:
-        if not admin_password:
-            raise HTTPException(
-                404, f"The admin page is off: set {ADMIN_PASSWORD_ENV} to turn it on."
-            )
         client = limiter.client(request, trust_proxy)
-        wait = limiter.blocked_for(client)
-        if wait:
-            raise HTTPException(429, f"Too many wrong passwords; try again in {wait} s.",
-                                headers={"Retry-After": str(wait)})  # fmt: skip
-        if credentials is None or not admin_password_ok(admin_password, credentials.password):
-            if credentials is not None:
-                limiter.failed(client)
-            raise HTTPException(
-                401,
-                "The admin page needs the password.",
-                headers={"WWW-Authenticate": 'Basic realm="erbench annotation admin"'},
-            )
+        given = credentials.password if credentials is not None else None
+        refusal = admin_refusal(admin_password, given, client, limiter)
+        if refusal:
+            raise HTTPException(refusal[0], refusal[1], headers=refusal[2])
 
     @app.get("/admin", dependencies=[Depends(admin_only)])
     def admin(request: Request) -> Response:

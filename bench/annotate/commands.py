@@ -129,18 +129,23 @@ def export_command(campaign_dir: str, out: str | None) -> int:
     return 0
 
 
-def serve_command(campaign_dir: str, host: str, port: int) -> int:
+def serve_command(campaign_dirs: str | list[str], host: str, port: int) -> int:
     import uvicorn
 
-    from bench.annotate.app import create_app
+    from bench.annotate.server import create_server
 
-    campaign = open_campaign(campaign_dir)
+    dirs = [campaign_dirs] if isinstance(campaign_dirs, str) else list(campaign_dirs)
+    campaigns = [open_campaign(d) for d in dirs]
     if not 0 < port < 65536:
         raise BenchError(f"--port must be between 1 and 65535, got {port}")
-    app = create_app(campaign)
+    app = create_server(campaigns)
     admin = "on" if os.environ.get(ADMIN_PASSWORD_ENV) else f"off (set {ADMIN_PASSWORD_ENV})"
-    print(f"serving {campaign.task.name} campaign {Path(campaign.path)} on http://{host}:{port}; "
-          f"admin page /admin: {admin}; Ctrl+C stops")  # fmt: skip
+    if len(campaigns) == 1:
+        what, pages = f"{campaigns[0].task.name} campaign {Path(campaigns[0].path)}", "/admin"
+    else:
+        what = f"{len(campaigns)} campaigns ({', '.join(c.path.name for c in campaigns)})"
+        pages = "/admin (each campaign: /c/<folder name>/admin)"
+    print(f"serving {what} on http://{host}:{port}; admin page {pages}: {admin}; Ctrl+C stops")
     if not is_loopback(host):
         print(f"warning: listening on {host}: anyone who reaches this port can load the app "
               "(answers still need an invite link); put a TLS proxy in front", file=sys.stderr)  # fmt: skip

@@ -101,3 +101,20 @@ class LoginLimiter:
     def failed(self, client: str) -> None:
         with self._lock:
             self._recent(client).append(self.clock())
+
+
+def admin_refusal(password: str, given: str | None, client: str,
+                  limiter: LoginLimiter) -> tuple[int, str, dict[str, str]] | None:  # fmt: skip
+    """(status, message, headers) refusing an admin request, or None to let it in. `given`:
+    the HTTP Basic password sent (None when none was); a wrong one counts against `client`."""
+    if not password:
+        return 404, f"The admin page is off: set {ADMIN_PASSWORD_ENV} to turn it on.", {}
+    wait = limiter.blocked_for(client)
+    if wait:
+        return 429, f"Too many wrong passwords; try again in {wait} s.", {"Retry-After": str(wait)}
+    if given is None or not admin_password_ok(password, given):
+        if given is not None:
+            limiter.failed(client)
+        return 401, "The admin page needs the password.", {
+            "WWW-Authenticate": 'Basic realm="erbench annotation admin"'}  # fmt: skip
+    return None

@@ -201,3 +201,33 @@ def test_favicon_is_served(study):
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
     assert client.get("/static/favicon.svg").text.startswith("<svg")
+
+
+def test_one_server_serves_several_campaigns(tmp_path):
+    from bench.annotate.server import create_server
+
+    run = write_explaining_run(tmp_path / "runs", "cer", lambda i: f"cer says {i}", n=4)
+    other = write_explaining_run(tmp_path / "runs", "peter", lambda i: f"peter says {i}", n=4)
+    first = create_campaign("coherence", [str(run)], 2, seed=0, out=tmp_path / "first")
+    second = create_campaign("arena", [str(run), str(other)], 3, seed=0, out=tmp_path / "second")
+    ((_, token_1),), ((_, token_2),) = invite(first, 1), invite(second, 1)
+    client = TestClient(create_server([first, second], admin_password="pw"))
+    one = SimulatedAnnotator(client, f"/a/{token_1}")
+    two = SimulatedAnnotator(TestClient(client.app), f"/a/{token_2}")
+    assert 'id="explanation"' in one.open().text and "1 of 2" in one.open().text
+    assert 'id="explanation-a"' in two.open().text and "1 of 3" in two.open().text
+    assert one.answer("4")[1].status_code == 303 and two.answer("left")[1].status_code == 303
+    assert [a["answer"] for a in first.store.answers()] == ["4"]
+    assert [a["answer"] for a in second.store.answers()] == ["left"]
+    assert client.get("/a/unknown-token").status_code == 403
+    assert client.get("/admin").status_code == 401
+    listing = client.get("/admin", auth=("a", "pw")).text
+    assert 'href="/c/first/admin"' in listing and 'href="/c/second/admin"' in listing
+    admin = client.get("/c/second/admin", auth=("a", "pw"))
+    assert admin.status_code == 200 and 'href="/c/second/admin/export.zip"' in admin.text
+    assert (
+        client.get("/c/second/admin/export.zip", auth=("a", "pw")).headers["content-type"]
+        == "application/zip"
+    )
+    assert client.get("/c/nothing/admin").status_code == 404
+    assert client.get("/favicon.ico").status_code == 200
