@@ -156,6 +156,13 @@ def test_instance_browser_permalink_and_compare(browser, site, tmp_path):
     assert other.eval_on_selector_all("#records .record", "rs => rs.map(r => r.dataset.idx)") == ["5"]
     assert other.input_value("#search") == "crackl" and other.input_value("#dir") == "desc"
     assert other.eval_on_selector_all("input.run-pick:checked", "bs => bs.map(b => b.value)") == [currrl, peter]
+    # filter: the records where peter's rating and explanation disagree (coherence 0), same sort
+    other.fill("#search", "")
+    other.select_option("#filter", f"m:{peter}:coh_accuracy")
+    other.fill("#fmax", "0")
+    other.click("#apply")
+    ready(other, "browse")
+    assert other.eval_on_selector_all("#records .record", "rs => rs.map(r => r.dataset.idx)") == ["4", "2"]
 
     go(page, f"{index}#/compare/{currrl}/{peter}", "compare")
     expected = next(m for m in compare_runs(runs["currrl"], runs["peter"]).metrics if m.metric == BERT)
