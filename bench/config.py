@@ -366,7 +366,7 @@ NOT_HASHED = (
 # left out of the hash while None, so adding one keeps every earlier run id.
 HASHED_WHEN_SET = (
     "eval.bertscore_num_layers", "model.decoding", "model.lightgcn_valid_topk",
-    "model.alternative_reference", "model.teacher_max_tokens",
+    "model.alternative_reference", "model.teacher_max_tokens", "model.lightgcn_negatives",
 )  # fmt: skip
 
 

@@ -41,6 +41,30 @@ from bench.rundir import atomic_write_json, written_atomically
 from bench.threads import torch_threads
 
 
+class NegativesOnce:
+    """A RecBole sampler's sample_by_user_ids that draws each (user, positive item)'s negatives
+    the first time it is asked and returns the same ones every later epoch (XRec's encoder
+    draws one negative per train interaction once, before training); RecBole draws anew."""
+
+    def __init__(self, draw: Callable[..., Any]):
+        self.draw = draw
+        self.drawn: dict[tuple[int, int, int], Any] = {}
+
+    def __call__(self, user_ids: Any, item_ids: Any, num: int) -> Any:
+        import numpy as np
+        import torch
+
+        keys = [(int(u), int(i), num) for u, i in zip(user_ids, item_ids, strict=True)]
+        new = [k for k in dict.fromkeys(keys) if k not in self.drawn]
+        if new:
+            users, items = np.array([k[0] for k in new]), np.array([k[1] for k in new])
+            # sample_by_user_ids returns `num` blocks of len(new) ids, block k = k-th negatives
+            fresh = self.draw(users, items, num).view(num, len(new))
+            for j, key in enumerate(new):
+                self.drawn[key] = fresh[:, j]
+        return torch.stack([self.drawn[k] for k in keys], dim=1).reshape(-1)
+
+
 class RecBoleRun:
     """A RecBole model trained on one set of atomic files: train, save, load, score."""
 
@@ -65,6 +89,9 @@ class RecBoleRun:
                 self.config, self.dataset
             )
         self.data_seconds = time.time() - started
+        if self.family == "general" and settings.negatives == "once":
+            sampler = self.train_data._sampler
+            sampler.sample_by_user_ids = NegativesOnce(sampler.sample_by_user_ids)
         init_seed(self.config["seed"], self.config["reproducibility"])
         with recbole_compat.quiet():  # LightGCN builds its graph with a deprecated torch call
             self.model = get_model(self.config["model"])(self.config, self.train_data._dataset).to(

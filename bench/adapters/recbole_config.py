@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bench.adapters import recbole_compat
 from bench.adapters.recbole_files import (
@@ -85,6 +85,8 @@ class RecBoleSettings:
     device: str = "cpu"
     torch_threads: int | None = None  # set torch's intra-op threads while training/scoring
     valid_topk: int = 10  # general models: early stopping on full-sort Recall@valid_topk
+    # general models' BPR negatives: drawn anew each epoch (RecBole) or once (XRec's encoder)
+    negatives: Literal["per_epoch", "once"] = "per_epoch"
     extra: dict[str, Any] = field(default_factory=dict)  # any RecBole config keys, win last
 
 

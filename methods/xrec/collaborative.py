@@ -8,8 +8,9 @@ adapters. Here RecBole's LightGCN is trained through the shared RecBole back end
 (bench.adapters.recbole, family "general"): every train record is one edge of the graph,
 whatever its rating (an implicit interaction, as in XRec); the valid records are its
 validation set (full-sort Recall@K, K = model.lightgcn_valid_topk: 10 unless set, 20 in the
-paper profile as XRec); test records never reach it. One deviation stays: RecBole draws a new
-uniform negative for every train interaction each epoch, where XRec draws them once.
+paper profile as XRec); test records never reach it. RecBole draws a new uniform negative for
+every train interaction each epoch; XRec draws them once (model.lightgcn_negatives=once, the
+paper profile: bench.adapters.recbole.NegativesOnce).
 
 RecBole's final embedding is the *mean* of the L+1 layer embeddings (LightGCN paper, eq. 4
 with alpha_k = 1/(L+1)); XRec's is their *sum* (encoder/models/lightgcn.py), so the tables
@@ -92,6 +93,7 @@ class LightGCNSettings:
     reg_weight: float = 1e-6
     stopping_step: int = 10
     valid_topk: int = 10  # early stopping on Recall@valid_topk (XRec: 20)
+    negatives: str = "per_epoch"  # BPR negatives drawn each epoch, or "once" (XRec)
     seed: int = 0
     device: str = "cpu"
 
@@ -119,7 +121,7 @@ def train_lightgcn(splits: Splits, settings: LightGCNSettings, folder: Path, on_
         RecBoleSettings(
             model="LightGCN", epochs=settings.epochs, learning_rate=settings.lr, embedding_size=settings.dim,
             train_batch_size=settings.batch_size, stopping_step=settings.stopping_step, seed=settings.seed,
-            device=settings.device, valid_topk=settings.valid_topk,
+            device=settings.device, valid_topk=settings.valid_topk, negatives=settings.negatives,
             extra={"n_layers": settings.layers, "reg_weight": settings.reg_weight},
         ),
         files, Path(folder),

@@ -50,6 +50,9 @@ class Params:
     # early stopping on full-sort Recall@K of the valid split; None: K = 10. XRec's encoder
     # (encoder/utils/metrics.py) uses K = 20: the paper profile sets 20
     lightgcn_valid_topk: int | None = None
+    # BPR negatives: None: RecBole's, drawn anew each epoch; "once": one per train interaction
+    # drawn before training and kept (XRec's encoder/utils/data_handler.py); paper profile: once
+    lightgcn_negatives: Literal["once"] | None = None
     # adapter (explainer/models/explainer.py: 8 experts, dropout 0.2, noisy gating)
     experts: int = 8
     adapter_dropout: float = 0.2
@@ -149,7 +152,7 @@ class XRec(Method):
             dim=p.lightgcn_dim, layers=p.lightgcn_layers, epochs=p.lightgcn_epochs, lr=p.lightgcn_lr,
             batch_size=p.lightgcn_batch_size, reg_weight=p.lightgcn_reg_weight,
             stopping_step=p.lightgcn_stopping_step, seed=self.run.seed, device=self.run.device,
-            valid_topk=p.lightgcn_valid_topk or 10,
+            valid_topk=p.lightgcn_valid_topk or 10, negatives=p.lightgcn_negatives or "per_epoch",
         )  # fmt: skip
 
         def on_epoch(epoch: int, valid_recall: float, loss: float | None) -> None:

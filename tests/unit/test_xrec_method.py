@@ -235,3 +235,30 @@ def test_paper_profile_decodes_and_early_stops_as_xrec_and_cpu_run_ids_stay():
     cpu = resolve("xrec", "amazon-instruments", profile="cpu")
     with_keys = dataclasses.replace(cpu, model={**cpu.model, "decoding": None, "lightgcn_valid_topk": None})
     assert config_hash(with_keys) == config_hash(cpu)
+
+
+def test_negatives_once_keeps_each_interactions_negative_across_epochs():
+    import numpy as np
+    import torch
+
+    from bench.adapters.recbole import NegativesOnce
+
+    calls = []
+
+    def draw(users, items, num):  # RecBole's layout: `num` blocks of len(users) ids
+        calls.append(len(users))
+        return torch.arange(len(users) * num) + 100 * len(calls)
+
+    once = NegativesOnce(draw)
+    first = once(np.array([1, 2, 3]), np.array([7, 8, 9]), 2)
+    again = once(np.array([3, 1]), np.array([9, 7]), 2)  # another epoch, shuffled
+    assert first.tolist() == [100, 101, 102, 103, 104, 105]  # block 0 then block 1
+    assert again.tolist() == [102, 100, 105, 103] and calls == [3]  # the same draws, not redrawn
+
+
+def test_lightgcn_negatives_once_trains(tmp_path):
+    from methods.xrec.collaborative import LightGCNSettings, train_lightgcn
+
+    settings = LightGCNSettings(dim=8, layers=2, epochs=2, batch_size=64, negatives="once", valid_topk=5)
+    tables = train_lightgcn(synthetic_splits(24), settings, tmp_path)
+    assert tables.users.shape[1] == 8
