@@ -108,8 +108,9 @@ class BERTScore(Metric):
         from bert_score.utils import model2layers
 
         base = os.path.basename(os.path.normpath(setting))
-        # a local folder is named by its model name (e.g. .../roberta-large)
-        self.label = base if os.path.isdir(setting) else setting
+        # named by the model's name: a local folder .../roberta-large and the hub ids
+        # roberta-large and FacebookAI/roberta-large are all bertscore_*[roberta-large]
+        self.label = base
         known = setting if setting in model2layers else (base if base in model2layers else None)
         self.model_path = _local_hf_dir(setting)
         default_layer = model2layers[known] if known else None

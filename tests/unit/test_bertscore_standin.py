@@ -61,3 +61,11 @@ def _hashed(data):
             node = node.get(part, {})
         node.pop(leaf, None)
     return data
+
+
+def test_an_org_prefixed_hub_id_reports_under_the_models_name(monkeypatch):
+    from metrics.bertscore import BERTScore
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the name only: nothing is fetched
+    metric = BERTScore(EvalConfig(bertscore_model="FacebookAI/roberta-large"))
+    assert metric.checkpoint == "roberta-large" and (metric.num_layers, metric.rescale) == (17, True)
