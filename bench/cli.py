@@ -228,7 +228,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if report.failed:
             print_lines(report.lines(), to_stderr=True)
             report.raise_if_failed()
-        print_identity(validate(cfg))
+        print_identity(validate(cfg), force=args.force)
         print_lines([f"# {line}" for line in report.lines()])  # comments: the output stays YAML
         return 0
     if not args.force and _finished(cfg):
@@ -276,12 +276,15 @@ def _launch_run(args: argparse.Namespace, cfg: Any) -> int:
                            config_file=config_file)  # fmt: skip
 
 
-def print_identity(identity: Any) -> None:
+def print_identity(identity: Any, *, force: bool = False) -> None:
     """`bench run --dry-run`: what would run, checked, as plain YAML a reader can diff."""
     from bench.config import dump_yaml, to_dict
 
-    state = "finished (would be reused)" if (identity.run_dir / "DONE").exists() else (
-        "unfinished (--resume continues it)" if identity.run_dir.exists() else "new")
+    if force and identity.run_dir.exists():
+        state = "exists; --force would delete it and start over"
+    else:
+        state = "finished (would be reused)" if (identity.run_dir / "DONE").exists() else (
+            "unfinished (--resume continues it)" if identity.run_dir.exists() else "new")
     print(f"# run {identity.run_id}: {state}\n# folder {identity.run_dir}")
     print(dump_yaml({**to_dict(identity.cfg), "data_files": identity.data_digests}), end="")
 
@@ -361,15 +364,22 @@ def cmd_results(args: argparse.Namespace) -> int:
     rows = store.rows(
         method=getattr(args, "method", None), dataset=getattr(args, "dataset", None), metric=getattr(args, "metric", None)
     )
-    profiles = {run["run_id"]: run["profile"] or "-" for run in store.runs()}
+    runs = store.runs()
+    profiles = {run["run_id"]: run["profile"] or "-" for run in runs}
+    modified = {run["run_id"]: run["data_issues"] for run in runs if run.get("data_issues")}
     for r in rows:  # the run id (config hash last) tells apart runs of one (method, dataset, seed)
         value = "—" if r.value is None else f"{r.value:.4f}"
+        mark = "§" if r.run_id in modified else " "  # on modified data, listed below (issue 25.8)
         print(
-            f"{r.method:16s} {r.dataset:20s} s{r.seed:<3d} {r.metric:40s} {value:>10s}  n={r.n!s:<6}"
+            f"{r.method:16s} {r.dataset:20s} s{r.seed:<3d} {r.metric:40s} {value:>10s}{mark} n={r.n!s:<6}"
             f" profile={profiles.get(r.run_id, '-'):8s} {r.run_id}"
         )
     if not rows:
         print(f"no results in {store.path}")
+    listed = {r.run_id for r in rows}
+    for run_id, issues in sorted(modified.items()):
+        if run_id in listed:
+            print(f"§ {run_id}: modified data ({'; '.join(issues)})")
     return 0
 
 
@@ -402,7 +412,11 @@ def cmd_score(args: argparse.Namespace) -> int:
 
         run_dir, eval_overrides = Path(args.run_dir), overrides.get("eval", {})
         cfg = rescore.run_config(run_dir, eval_overrides)  # bad keys fail before data loads
-        with route_third_party_warnings(run_dir / "run.log"):  # as during the run itself
+        from bench.runlock import run_lock
+
+        # the run's own lock: a live run (or a second bench score) never writes metrics.json
+        # at the same time (issue 25.8)
+        with run_lock(run_dir), route_third_party_warnings(run_dir / "run.log"):
             report = rescore.rescore_run(run_dir, eval_overrides, train_records=rescore.train_split(cfg))
     if args.json:
         print(json.dumps(score_cli.report_to_json(report), indent=2))

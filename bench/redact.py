@@ -14,7 +14,11 @@ from collections.abc import Iterable
 REDACTED = "[redacted]"
 MIN_SECRET = 4  # shorter values would blank ordinary text
 # a bearer token or an api-key header quoted in a body, whatever the key
-_QUOTED = re.compile(r"(?i)\b(bearer\s+|api[-_]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._~+/=-]{%d,}" % MIN_SECRET)
+_QUOTED = re.compile(
+    r"(?i)\b(bearer\s+|api[-_]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._~+/=-]{"
+    + str(MIN_SECRET)
+    + ",}"
+)
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -96,6 +97,26 @@ def written_atomically(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# the temp names atomic_write_text (a file) and written_atomically (a folder) use beside a target
+_TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete the temp files and folders that atomic writes killed before their rename left
+    under `folder` (kill -9 runs no cleanup); call it only while holding the folder's lock, so
+    no live writer owns them. Returns what was removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.rglob(".*.tmp") if _TEMP_NAME.fullmatch(p.name)]
+    for path in sorted(stale, key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return stale
 
 
 def _log_row_stage(line: str) -> str | None:

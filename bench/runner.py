@@ -129,6 +129,9 @@ def _lock_on_main(run_dir: Path) -> Iterator[None]:
 def _reuse_or_prepare(run_dir: Path, *, resume: bool, force: bool) -> bool:
     """True for a finished folder to reuse; else the folder is ready for work (emptied by
     --force); an unfinished one without --resume is an error."""
+    from bench.rundir import remove_stale_temps
+
+    remove_stale_temps(run_dir)  # left by a kill -9 inside an atomic write; we hold the lock
     if (run_dir / "DONE").exists() and not force:
         return True
     if run_dir.exists() and force:

@@ -10,7 +10,7 @@ import math
 from bench.metric_name import MetricName
 from bench.results import MetricRow, ResultsStore
 from leaderboards.ranking import compare_records, rank, significance
-from leaderboards.runs import RunInfo, assign_runs, load_runs
+from leaderboards.runs import RunInfo, assign_runs, load_runs, missing_reason
 from leaderboards.spec import ColumnSpec, Spec
 from leaderboards.table import Basis, Block, Cell, Column, Row, Table, mean_std
 
@@ -63,7 +63,7 @@ def build_table(
                         cell.na = True
                     if cell.missing and col.official:
                         why = (
-                            "no finished run"
+                            missing_reason(rs, ds, runs, spec.axis_keys(), used_run_ids)
                             if not by_seed
                             else f"metric {col.spec.stored_name} not in its run(s)"
                         )

@@ -72,6 +72,35 @@ def row_matches(row: RowSpec, run: RunInfo, axis_keys: Iterable[str]) -> bool:
     return all(key in row.sets or (key.startswith("eval.") and key not in axes) for key in changed)
 
 
+def why_set_aside(row: RowSpec, run: RunInfo, axis_keys: Iterable[str]) -> str:
+    """Why `run` (of the row's method) does not fill `row`: the first selector it misses or
+    the first setting it changed that the row does not select (row_matches' rules)."""
+    for key, wanted in row.sets.items():
+        value = run.config.get(key, _MISSING)
+        if value is _MISSING or not same_setting(value, wanted):
+            shown = "unset" if value is _MISSING else f"{key}={value!r}"
+            return f"{shown}, the row selects {key}={wanted!r}"
+    axes = set(axis_keys)
+    for key, default in (run.changed_from_defaults or {}).items():
+        if key not in row.sets and not (key.startswith("eval.") and key not in axes):
+            return f"it changed {key} to {run.config.get(key)!r} (default {default!r}), a setting the row does not select"
+    return "it does not match the row"
+
+
+def missing_reason(
+    row: RowSpec, dataset: str, runs: list[RunInfo], axis_keys: Iterable[str], used: set[str]
+) -> str:
+    """What a missing reproduced cell says: no run, or the runs of its method and dataset that
+    fill no cell of the table (`used`: the run ids that do) and why they were set aside."""
+    others = [r for r in runs if r.method == row.method and r.dataset == dataset and r.run_id not in used]
+    if not others:
+        return "no finished run"
+    first = others[0]
+    more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
+    return (f"no finished run with the row's settings; {first.run_id}{more} set aside: "
+            f"{why_set_aside(row, first, axis_keys)}")  # fmt: skip
+
+
 def assign_runs(
     spec: Spec, runs: list[RunInfo]
 ) -> tuple[dict[tuple[str, str], dict[int, RunInfo]], list[str]]:

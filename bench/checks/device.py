@@ -19,16 +19,22 @@ def check_device(device: str) -> None:
 
     if device == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise ConfigError("config key 'device' is mps, but no Apple MPS device is available "
-                              "here; use device=auto or device=cpu")
+            raise ConfigError(
+                "config key 'device' is mps, but no Apple MPS device is available "
+                "here; use device=auto or device=cpu"
+            )
         return
     if not device.startswith("cuda"):
         return  # RunConfig already refused anything else
     if not torch.cuda.is_available():
         why = "torch was built without CUDA" if torch.version.cuda is None else "no GPU is visible"
-        raise ConfigError(f"config key 'device' is {device}, but there is no CUDA device here ({why}); "
-                          "use device=auto (cuda when present, else cpu) or device=cpu")
+        raise ConfigError(
+            f"config key 'device' is {device}, but there is no CUDA device here ({why}); "
+            "use device=auto (cuda when present, else cpu) or device=cpu"
+        )
     count = torch.cuda.device_count()
     if ":" in device and int(device.split(":", 1)[1]) >= count:
-        raise ConfigError(f"config key 'device' is {device}, but this machine has {count} CUDA "
-                          f"device(s): cuda:0 to cuda:{count - 1}")
+        raise ConfigError(
+            f"config key 'device' is {device}, but this machine has {count} CUDA "
+            f"device(s): cuda:0 to cuda:{count - 1}"
+        )

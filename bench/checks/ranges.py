@@ -40,7 +40,9 @@ class Range:
         return f"<= {self.high:g}" if self.high is not None else "finite"
 
 
-def in_range(low: float | None = None, high: float | None = None, *, exclusive_low: bool = False) -> dict[str, Range]:
+def in_range(
+    low: float | None = None, high: float | None = None, *, exclusive_low: bool = False
+) -> dict[str, Range]:
     """Field metadata: `max_epochs: int = field(default=300, metadata=in_range(1))`."""
     return {RANGE: Range(low, high, exclusive_low)}
 
@@ -58,7 +60,14 @@ _AT_LEAST_ONE = frozenset({
     "nhid", "emsize", "lora_r", "grad_accum", "gradient_accumulation_steps", "minibatch_size",
     "prompts_per_step", "samples_per_record", "threads", "max_records", "words",
 })  # fmt: skip
-_AT_LEAST_ONE_ENDINGS = ("batch_size", "max_new_tokens", "max_length", "max_concurrency", "max_tokens", "max_tries")
+_AT_LEAST_ONE_ENDINGS = (
+    "batch_size",
+    "max_new_tokens",
+    "max_length",
+    "max_concurrency",
+    "max_tokens",
+    "max_tries",
+)
 
 
 def _ends(name: str, endings: tuple[str, ...]) -> bool:
@@ -73,11 +82,15 @@ def default_range(name: str, hint: Any) -> Range:
             return POSITIVE
         if _ends(name, ("dropout", "top_p", "ratio")):
             return FRACTION
-        if _ends(name, ("reg", "weight_decay", "temperature", "max_grad_norm", "epochs", "timeout_s")):
+        if _ends(
+            name, ("reg", "weight_decay", "temperature", "max_grad_norm", "epochs", "timeout_s")
+        ):
             return COUNT  # >= 0
         return ANY
     if int in kinds:
-        return POSITIVE_COUNT if name in _AT_LEAST_ONE or _ends(name, _AT_LEAST_ONE_ENDINGS) else COUNT
+        return (
+            POSITIVE_COUNT if name in _AT_LEAST_ONE or _ends(name, _AT_LEAST_ONE_ENDINGS) else COUNT
+        )
     return ANY
 
 

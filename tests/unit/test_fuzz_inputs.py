@@ -11,7 +11,6 @@ import gzip
 import json
 import os
 import tempfile
-import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -380,8 +379,8 @@ class _Reply:
 
 @pytest.fixture(scope="module")
 def reply_server():
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

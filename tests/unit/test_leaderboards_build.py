@@ -277,3 +277,11 @@ def test_a_folder_without_its_recorded_changes_is_indexed_from_its_config(tmp_pa
     assert sorted(runs.values(), key=len) == [{}, {"model.use_dpo": True}]
     t = build_table(spec, store)
     assert {r.id: r.cells[0].values for r in t.blocks[0].rows} == {"full": [0.4], "no-dpo": [0.1]}
+
+
+def test_a_missing_cell_names_the_run_set_aside_and_why(tmp_path):
+    # issue 25.8: "no finished run" although a run existed, excluded for a changed setting
+    run = write_run(tmp_path, "peter", "amazon-instruments", 0, {"rmse": 0.8}, sets=["model.lr=0.5"])
+    t = build_table(synthetic_spec(), ResultsStore(default_store_path(tmp_path)))
+    [line] = [m for m in t.missing if m.startswith("PETER / Instruments / RMSE")]
+    assert f"no finished run with the row's settings; {run.name} set aside: it changed model.lr to 0.5" in line

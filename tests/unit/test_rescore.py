@@ -68,3 +68,16 @@ def test_rescoring_keeps_the_record_of_changed_settings_true(run):
     assert json.loads((run / "provenance.json").read_text())["changed_from_defaults"] == {"model.lr": 0.1}
     stored = ResultsStore(default_store_path(run.parent)).runs()[0]
     assert stored["changed_from_defaults"] == {"model.lr": 0.1} and stored["config"]["eval.metrics"] == ["usr"]
+
+
+def test_bench_score_refuses_a_live_run(run, capsys):
+    # issue 25.8: `bench score RUN` took no run lock, so it could rewrite metrics.json while a
+    # --resume of the same run was writing it
+    from bench.runlock import run_lock
+
+    before = (run / "metrics.json").read_bytes()
+    with run_lock(run):
+        assert main(["score", str(run), "--set", "eval.metrics=[mae]"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"run {run.name} is running in pid" in err[0]
+    assert (run / "metrics.json").read_bytes() == before
