@@ -11,6 +11,7 @@ import random
 import pytest
 
 from bench.cli import main
+from bench.errors import BenchError
 from metrics.judge import JudgeClient, JudgeError, JudgeSettings
 from metrics.judge_prompt import PromptTemplate
 from tests.chaos_endpoint import CANARY_KEY, FAULTS, ChaosEndpoint, files_containing
@@ -156,3 +157,31 @@ def test_bench_score_never_prints_or_stores_the_key(endpoints, tmp_path, capsys,
         report = json.loads(out.out)
         reasons = [r for name, r in report["unavailable"].items() if name.startswith("gptscore")]
         assert reasons and all("HTTP 401" in r and "[redacted]" in r for r in reasons)
+
+
+def teacher_messages(record):  # noqa: ANN001, ANN201
+    return [{"role": "system", "content": "You explain recommendations."},
+            {"role": "user", "content": f"Explain item {record}."}]  # fmt: skip
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "reset", "html200", "truncated", "stall", "echo200"])
+def test_currrl_teacher_heals_caches_and_never_leaks(endpoints, tmp_path, fault):
+    from methods.currrl.teacher import teacher_explanations
+
+    endpoint = endpoints(lambda n, body, headers: fault if n == 1 else "ok", stall_s=0.6)
+    texts, _ = teacher_explanations(["a", "b"], teacher_messages, client(endpoint, tmp_path))
+    assert sorted(texts) == sorted(["80", "80 (your key is [redacted])" if fault == "echo200" else "80"])
+    sent = len(endpoint.requests)
+    again, stats = teacher_explanations(["a", "b"], teacher_messages, client(endpoint, tmp_path))
+    assert again == texts and len(endpoint.requests) == sent and stats["requests"] == 0  # all cached
+    assert files_containing(tmp_path, CANARY_KEY) == []
+
+
+def test_currrl_teacher_refused_key_is_one_line(endpoints, tmp_path):
+    from methods.currrl.teacher import teacher_explanations
+
+    endpoint = endpoints(lambda n, body, headers: "echo401")
+    with pytest.raises(BenchError) as caught:
+        teacher_explanations(["a"], teacher_messages, client(endpoint, tmp_path))
+    assert "HTTP 401" in str(caught.value) and "\n" not in str(caught.value)
+    assert_no_canary(str(caught.value))
