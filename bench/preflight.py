@@ -78,22 +78,27 @@ class Preflight:
         out += [f"warning: {w}" for w in self.warnings]
         return out
 
+    def failure_summary(self) -> str:
+        """The failed items on one line (a sweep's unavailable cell)."""
+        return "preflight: " + "; ".join(f"{i.kind} {i.label}: {i.detail}" for i in self.failed)
+
     def raise_if_failed(self) -> None:
         if self.failed:
             names = "; ".join(i.label for i in self.failed)
             raise PreflightError(f"preflight failed for {len(self.failed)} item(s) ({names}); nothing was run")
 
 
-def run_preflight(cfg: RunConfig) -> Preflight:
+def run_preflight(cfg: RunConfig, probed: dict[Any, tuple[bool, str]] | None = None) -> Preflight:
     """Check `cfg` as bench.preflight describes. A config mistake raises its one-line BenchError;
-    every other failed item is listed (.failed), not raised."""
+    every other failed item is listed (.failed), not raised. `probed` keeps the answers of
+    checkpoint and endpoint probes across calls (a sweep checks many cells that load the same)."""
     report = Preflight(f"{cfg.method} on {cfg.dataset}" + (f" (profile {cfg.profile})" if cfg.profile else ""))
     params, cls = _params_item(cfg, report)
     report.items.append(_data_item(cfg))
     device_item, report.device = _device_item(cfg.device)
     report.items.append(device_item)
     loads = [*cls.loads(params), *_metric_loads(cfg, cls)]
-    report.items += _probe_all(loads)
+    report.items += _probe_all(loads, {} if probed is None else probed)
     report.plan = cls.planned_work(params, cfg)
     _estimate(report, loads)
     return report
@@ -182,26 +187,29 @@ def _metric_loads(cfg: RunConfig, method_cls: Any) -> list[Load]:
 # -- checkpoints and endpoints --------------------------------------------------------------
 
 
-def _probe_all(loads: list[Load]) -> list[Item]:
+def _probe_all(loads: list[Load], probed: dict[Any, tuple[bool, str]]) -> list[Item]:
     """One item per distinct checkpoint and endpoint (roles naming the same one are joined),
-    probed concurrently."""
+    probed concurrently; answers already in `probed` are reused, new ones added to it."""
     groups: dict[Any, list[Load]] = {}
     for load in loads:
         key = ("c", load.ref) if isinstance(load, Checkpoint) else ("e", load.base_url, load.model, load.api_key_env)
         groups.setdefault(key, []).append(load)
-    if not groups:
-        return []
-    with ThreadPoolExecutor(max_workers=min(16, len(groups))) as pool:
-        return list(pool.map(_probe, groups.values()))
+    todo = [key for key in groups if key not in probed]
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(16, len(todo))) as pool:
+            probed.update(zip(todo, pool.map(lambda key: _probe(groups[key][0]), todo), strict=True))
+    return [_item(same, *probed[key]) for key, same in groups.items()]
 
 
-def _probe(same: list[Load]) -> Item:
+def _probe(load: Load) -> tuple[bool, str]:
+    return resolve_checkpoint(load.ref) if isinstance(load, Checkpoint) else check_endpoint(load)
+
+
+def _item(same: list[Load], ok: bool, detail: str) -> Item:
     roles = ", ".join(dict.fromkeys(load.role for load in same))
     first = same[0]
     if isinstance(first, Checkpoint):
-        ok, detail = resolve_checkpoint(first.ref)
         return Item("checkpoint", f"{roles} {first.ref}", ok, detail)
-    ok, detail = check_endpoint(first)
     return Item("endpoint", f"{roles} {first.base_url} ({first.model})", ok, detail)
 
 

@@ -2,7 +2,8 @@
 
 A planned run is DONE (finished folder: skipped), RESUME (unfinished folder: continued with
 execute(cfg, resume=True)), NEW, or UNAVAILABLE (its data or settings fail the checks the
-runner makes first: nothing of the sweep starts until every cell has been checked). Each
+runner makes first, or a checkpoint or endpoint it loads fails bench.preflight: nothing of the
+sweep starts until every cell has been checked). Each
 cell is named by bench.identity, exactly as `bench run` names it. Published-only rows are
 never planned.
 """
@@ -41,6 +42,7 @@ def plan(
 ) -> list[PlannedRun]:
     from bench.config import resolve
     from bench.errors import BenchError
+    from bench.preflight import run_preflight
     from bench.runner import validate
 
     overrides: dict[str, Any] = {"runs_dir": str(runs_dir)}
@@ -48,6 +50,7 @@ def plan(
         overrides["data"] = {"data_dir": data_dir}
     out: list[PlannedRun] = []
     seen: set[str] = set()
+    probed: dict[Any, Any] = {}  # checkpoints and endpoints many cells share are probed once
     for row in spec.reproduced_rows():
         for dataset in spec.datasets:
             if _all_na(spec, row, dataset):
@@ -76,6 +79,14 @@ def plan(
                 status = (
                     DONE if (run_dir / "DONE").exists() else RESUME if run_dir.exists() else NEW
                 )
+                try:  # checkpoints, endpoints, device (bench.preflight)
+                    report = None if status == DONE else run_preflight(cfg, probed)
+                except BenchError:  # a setting out of range: the cell reports it when it starts
+                    report = None
+                if report is not None and report.failed:
+                    out.append(PlannedRun(row, dataset, seed, identity.cfg, identity.run_id, run_dir,
+                                          UNAVAILABLE, report.failure_summary()))  # fmt: skip
+                    continue
                 out.append(PlannedRun(row, dataset, seed, identity.cfg, identity.run_id, run_dir, status))
     return out
 

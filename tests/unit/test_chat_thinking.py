@@ -74,3 +74,20 @@ def test_render_chat_on_the_qwen3_stand_in_closes_the_think_block():
     thinking = tokenizer.apply_chat_template([{"role": "user", "content": "x"}], tokenize=False,
                                              add_generation_prompt=True)  # fmt: skip
     assert thinking.endswith("<|im_start|>assistant\n")  # what render_chat sent before: the model thinks
+
+
+def test_trl_renders_the_rows_with_thinking_off_on_the_qwen3_stand_in():
+    """What SFT / DPO / ORPO train on (TRL's maybe_apply_chat_template reads the row's
+    chat_template_kwargs) is the prompt render_chat generates from: think block closed."""
+    from trl.data_utils import maybe_apply_chat_template
+
+    from bench.adapters.trl import _thinking_off
+    from bench.backbones.hf import load_tokenizer
+    from tests.standins.llms import for_checkpoint
+
+    tokenizer = load_tokenizer(str(for_checkpoint("Qwen/Qwen3-0.6B")))
+    row = _thinking_off([{"prompt": [{"role": "user", "content": "Why?"}],
+                          "chosen": [{"role": "assistant", "content": "Good strings."}],
+                          "rejected": [{"role": "assistant", "content": "Bad."}]}])[0]  # fmt: skip
+    rendered = maybe_apply_chat_template(row, tokenizer)
+    assert rendered["prompt"].endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")

@@ -190,3 +190,22 @@ def test_every_paper_profile_declares_what_it_loads(method, profile, expected, n
     failed = [i.label for i in report.failed]
     for ref in expected:
         assert sum(ref in label for label in failed) == 1, (ref, failed)
+
+
+def test_a_sweep_checks_every_cell_first_and_probes_a_shared_checkpoint_once(monkeypatch, tmp_path):
+    """bench sweep plans its cells with the preflight: a checkpoint every cell loads and that
+    cannot be found makes each cell unavailable before any cell runs, and is looked for once."""
+    from leaderboards.commands import get_spec
+    from leaderboards.sweep import UNAVAILABLE, plan
+
+    patch_synthetic_data(monkeypatch)
+    looked: list[str] = []
+    resolve_for_real = P.resolve_checkpoint
+    monkeypatch.setattr(P, "resolve_checkpoint", lambda ref: looked.append(ref) or resolve_for_real(ref))
+    missing = str(tmp_path / "no-such-roberta")
+    planned = plan(get_spec("currrl-table5-embedded"), seeds=2, profile="tiny",
+                   sets=[f"eval.bertscore_model={missing}"], runs_dir=tmp_path / "runs")  # fmt: skip
+    assert len(planned) == 6 and {p.status for p in planned} == {UNAVAILABLE}
+    assert all(p.problem.startswith("preflight: checkpoint eval.bertscore_model") for p in planned)
+    assert all("does not exist" in p.problem for p in planned)
+    assert looked.count(missing) == 1 and looked.count("embedded") == 1
