@@ -270,6 +270,7 @@ def create_app(campaign: Campaign, admin_password: str | None = None,
             summary=summary(campaign),
             progress=store.progress(),
             total=store.count_items(),
+            shared=campaign.policy.per_item is not None,
         )
 
     @app.get("/admin/export.zip", dependencies=[Depends(admin_only)])

@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from bench.annotate.app import create_app
-from bench.annotate.campaign import create_campaign, invite, open_campaign, study_link
+from bench.annotate.campaign import create_campaign, invite, open_campaign, revoke, study_link
 from bench.annotate.security import LoginLimiter
 from bench.cli import main
 from tests.fixtures.annotate.client import SimulatedAnnotator
@@ -231,3 +231,14 @@ def test_one_server_serves_several_campaigns(tmp_path):
     )
     assert client.get("/c/nothing/admin").status_code == 404
     assert client.get("/favicon.ico").status_code == 200
+
+
+def test_admin_page_shows_participants_and_revoked_links(study):
+    campaign, client = study
+    link = study_link(campaign, "prolific")
+    client.get(f"/s/{link}", params=PROLIFIC)
+    ((name, _token),) = invite(campaign, 1)
+    revoke(campaign, name)
+    rows = client.get("/admin", auth=("a", "pw")).text.split('<table id="annotators">')[1]
+    assert f"<td>prolific: {PROLIFIC['PROLIFIC_PID']}</td><td>active</td>" in rows
+    assert f"<td>{name}</td><td>0 of 3</td><td>—</td><td>—</td><td>revoked</td>" in rows
