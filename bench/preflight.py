@@ -258,7 +258,7 @@ def check_endpoint(ep: Endpoint) -> tuple[bool, str]:
         problems.append(f"unreachable ({reason})")
     elif status in (401, 403):
         problems.append(f"the key was refused (HTTP {status})")
-    elif status >= 500:
+    elif status in (500, 502, 503, 504):  # down or failing; 501/405/404: there, without /models
         problems.append(f"answers HTTP {status}")
     if problems:
         return False, "; ".join(problems)

@@ -99,6 +99,13 @@ def test_endpoint_answers_and_its_key(stub_factory, monkeypatch):
     monkeypatch.setattr(P, "_get", lambda url, headers: (200, ""))
     ok, detail = P.check_endpoint(Endpoint("r", "https://api.example.com/v1", "m", "ERBENCH_TEST_TEACHER_KEY"))
     assert not ok and detail == "$ERBENCH_TEST_TEACHER_KEY is unset"
+    monkeypatch.setattr(P, "_get", lambda url, headers: (501, ""))  # a server without GET /models
+    monkeypatch.setenv("ERBENCH_TEST_TEACHER_KEY", "sk-test")
+    assert P.check_endpoint(Endpoint("r", "https://api.example.com/v1", "m", "ERBENCH_TEST_TEACHER_KEY")) == (
+        True, "answers (HTTP 501 on /models)")  # fmt: skip
+    monkeypatch.setattr(P, "_get", lambda url, headers: (503, ""))
+    assert P.check_endpoint(Endpoint("r", "https://api.example.com/v1", "m", "ERBENCH_TEST_TEACHER_KEY")) == (
+        False, "answers HTTP 503")  # fmt: skip
     monkeypatch.setattr(P, "_get", lambda url, headers: (401, ""))
     monkeypatch.setenv("ERBENCH_TEST_TEACHER_KEY", "sk-bad")
     assert P.check_endpoint(Endpoint("r", "https://api.example.com/v1", "m", "ERBENCH_TEST_TEACHER_KEY")) == (
