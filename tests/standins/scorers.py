@@ -281,3 +281,18 @@ def bleurt_base() -> Path:
         model_cls(config).save_pretrained(folder)
 
     return cached("bleurt-base-128", VERSION, build)
+
+
+# -- a paper profile's scorers, pointed at the stand-ins ------------------------------------------
+
+
+def scorer_sets(judge_url: str | None = None) -> list[str]:
+    """`--set` overrides pointing every scorer checkpoint a `paper` profile names at its stand-in
+    (and the GPTScore / coherence judge at `judge_url`, a loopback OpenAI-compatible endpoint),
+    for `resolve(..., sets=...)` or `bench run --set`. The stand-ins' folder names are the real
+    models', so the metrics report under the papers' column names."""
+    sets = [
+        f"eval.bertscore_model={roberta_large()}", f"eval.bartscore_checkpoint={bart_large_cnn()}",
+        f"eval.bleurt_checkpoint={bleurt_base()}", f"eval.sentiment_classifier={star_classifier()}",
+    ]  # fmt: skip
+    return sets + ([f"eval.judge_base_url={judge_url}"] if judge_url else [])

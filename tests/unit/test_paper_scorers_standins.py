@@ -11,7 +11,7 @@ from leaderboards.spec import load_spec_file
 from metrics.suite import score_rows
 from tests.conftest import REPO
 from tests.openai_stub import Stub, completion
-from tests.standins.scorers import bart_large_cnn, bleurt_base, roberta_large, star_classifier
+from tests.standins.scorers import scorer_sets
 
 ROWS = [
     {"idx": i, "user_id": f"u{i}", "item_id": f"i{i}", "explanation": text, "reference": ref,
@@ -36,10 +36,8 @@ def test_currrl_paper_profile_fills_every_scorer_column_on_standins(judge, tmp_p
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     human = tmp_path / "human.csv"
     human.write_text("idx,annotator,rating\n0,a,5\n0,b,4\n1,a,1\n1,b,2\n2,a,4\n2,b,4\n")
-    ev = resolve("currrl", "amazon-sports", profile="paper").eval
-    ev.bertscore_model, ev.bartscore_checkpoint = str(roberta_large()), str(bart_large_cnn())
-    ev.bleurt_checkpoint, ev.sentiment_classifier = str(bleurt_base()), str(star_classifier())
-    ev.judge_base_url, ev.human_ratings_csv, ev.judge_cache_path = judge.url, str(human), ""
+    sets = [*scorer_sets(judge.url), f"eval.human_ratings_csv={human}", "eval.judge_cache_path="]
+    ev = resolve("currrl", "amazon-sports", profile="paper", sets=sets).eval
     report = score_rows(ROWS, ev, cache_dir=tmp_path / "cache")
     values = report.as_dict()
     specs = [load_spec_file(REPO / "leaderboards" / "specs" / f"currrl-table{n}.yaml") for n in (2, 4)]
