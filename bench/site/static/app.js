@@ -392,7 +392,20 @@ function contextNode(record) {
   return lines;
 }
 
-function recordNode(position, chosen, data) {
+const SCORES_SHOWN = 4; // per-example values listed per run; the rest fold away
+
+function scoresNode(scores, focus) {
+  // the sorted or filtered metric first, then the others in their order
+  const entries = Object.entries(scores).sort((a, b) => (focus.includes(b[0]) ? 1 : 0) - (focus.includes(a[0]) ? 1 : 0));
+  const line = ([m, v]) => m + " " + fmt(v, 3);
+  const td = el("td", { class: "text scores" }, entries.slice(0, SCORES_SHOWN).map(line).join("\n"));
+  if (entries.length > SCORES_SHOWN) {
+    td.appendChild(el("details", {}, el("summary", {}, (entries.length - SCORES_SHOWN) + " more"), entries.slice(SCORES_SHOWN).map(line).join("\n")));
+  }
+  return td;
+}
+
+function recordNode(position, chosen, data, focus) {
   const base = data[chosen[0]][position];
   const card = el("div", { class: "record", id: "rec-" + base.idx, "data-idx": base.idx });
   card.appendChild(el("h3", {}, "record " + base.idx + " · user " + base.user_id + " · item " + base.item_id +
@@ -408,7 +421,7 @@ function recordNode(position, chosen, data) {
       el("td", {}, link(runHash(id), meta.method + " s" + meta.seed, { title: id })),
       el("td", {}, r.rating !== null && r.rating !== undefined ? fmt(r.rating, 2) : r.ctr_score !== null && r.ctr_score !== undefined ? "CTR " + fmt(r.ctr_score, 3) : "—"),
       el("td", { class: "text explanation" }, r.explanation ?? "—", extrasDiffer ? el("div", {}, contextNode(r)) : null),
-      el("td", { class: "text scores" }, Object.entries(r.scores).map(([m, v]) => m + " " + fmt(v, 3)).join("\n")));
+      scoresNode(r.scores, focus));
   });
   card.appendChild(el("table", {}, el("thead", {}, el("tr", {}, ["run", "rating / score", "explanation", "per-example metrics"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)));
   return card;
@@ -513,7 +526,8 @@ async function pageBrowse(args, params) {
     el("button", { class: "next-page", disabled: page >= pages - 1, onclick: () => next({ page: String(page + 1) }) }, "▶"));
   out.appendChild(pager());
   const list = el("div", { id: "records" });
-  order.slice(page * pageSize, (page + 1) * pageSize).forEach((i) => list.appendChild(recordNode(i, chosen, data)));
+  const focus = [sort, filterKey].map((k) => k.replace(/^(m:[^:]*:|d:)/, "")); // metric names in view
+  order.slice(page * pageSize, (page + 1) * pageSize).forEach((i) => list.appendChild(recordNode(i, chosen, data, focus)));
   out.appendChild(list);
   out.appendChild(pager());
   return out;
@@ -541,7 +555,8 @@ async function pageCompare(args) {
   if (swapped) { setHash("compare", [b, a]); return out; }
   const c = await erbench.load("compare/" + a + "/" + b, INDEX.compare[key]);
   out.appendChild(el("p", {}, "A: ", link(runHash(a), a), el("br"), "B: ", link(runHash(b), b), el("br"),
-    "both scored on the same " + fmt(c.n_records) + " test records (records " + c.records_digest.slice(0, 12) + ")"));
+    "both scored on the same " + (c.n_records === null ? "?" : c.n_records.toLocaleString("en")) + " test records (records " + c.records_digest.slice(0, 12) + ")"));
+  if (!c.metrics.length) out.appendChild(el("p", { class: "muted" }, "No metric that both runs report."));
   out.appendChild(el("table", { id: "compare-table" },
     el("thead", {}, el("tr", {}, ["metric", "A", "B", "A − B", "p (t-test)", "95% CI of A − B", "n"].map((h) => el("th", {}, h)))),
     el("tbody", {}, c.metrics.map((m) => el("tr", {}, el("td", {}, m.metric), el("td", {}, fmt(m.a)), el("td", {}, fmt(m.b)),
@@ -552,6 +567,7 @@ async function pageCompare(args) {
   out.appendChild(el("p", { class: "muted" }, "only in A: " + (c.only_in_a.join(", ") || "—") + "; only in B: " + (c.only_in_b.join(", ") || "—")));
   const group = runsById.get(a).group;
   out.appendChild(el("h2", {}, "Records that changed most"));
+  if (!Object.keys(c.changed_most).length) out.appendChild(el("p", { class: "muted" }, "No per-example metric that both runs hold."));
   for (const [metric, rows] of Object.entries(c.changed_most)) {
     const body = el("tbody");
     for (const row of rows) {
