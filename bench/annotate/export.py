@@ -3,7 +3,8 @@
 arena      votes.jsonl, one vote per line (format in docs/human-evaluation.md):
            who, when (served_at, answered_at), which battle (idx, user_id, item_id), which
            run and method was shown left and right, the answer (left | right | tie |
-           both_bad), the winning run (null for tie / both_bad) and the comment.
+           both_bad), the winning run (null for tie / both_bad), the comment, the seconds
+           from serving to answering and the crowd-platform ids ({} without).
 coherence  ratings__<run id>.csv per run, columns idx,user_id,item_id,annotator,rating: what
            metrics.coherence.read_human_ratings reads (eval.human_ratings_csv). "Cannot tell"
            answers are left out of the CSV and counted in the summary.
@@ -52,6 +53,8 @@ def arena_votes(campaign: Campaign) -> list[dict[str, Any]]:
                 "comment": row["comment"],
                 "served_at": row["served_at"],
                 "answered_at": row["answered_at"],
+                "seconds": row["seconds"],
+                "crowd": row["crowd"],
             }
         )
     return votes
