@@ -15,6 +15,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from metrics.thinking import strip_think
+
 
 @dataclass(frozen=True)
 class PromptTemplate:
@@ -79,7 +81,7 @@ def parse_score(reply: str | None, lo: float, hi: float, *, integer: bool = Fals
     """
     if reply is None:
         return ParsedScore(None, "unparseable")
-    text = reply.strip()
+    text = strip_think(reply).strip()  # a thinking judge's reasoning is not its answer
     m = _WHOLE.match(text)
     if m:
         if m.group(2) is not None and float(m.group(2)) != hi:

@@ -73,3 +73,10 @@ def test_annotators_and_the_arena_judge_read_explanations_without_think():
     rows = [{"explanation": "<think>they like jazz</think> You will enjoy this album."}, {"explanation": None}]
     run = RunOutputs("r", "m", Path("."), rows, "digest")
     assert [run.explanation(0), run.explanation(1)] == ["You will enjoy this album.", ""]
+
+
+def test_a_thinking_judges_reply_is_read_after_its_reasoning():
+    from metrics.judge_prompt import parse_score
+
+    assert parse_score("<think>70 or 80? closer to 80</think>\n80", 0, 100).value == 80.0
+    assert parse_score("<think>still weighing 70 and 80", 0, 100).status == "unparseable"
