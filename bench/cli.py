@@ -307,6 +307,22 @@ def print_run_result(result: Any) -> None:
     console.print(table)
     for name, reason in sorted(result.unavailable.items()):
         console.print(f"[yellow]unavailable[/yellow] {name}: {reason}")
+    from rich.markup import escape
+
+    for issue in _data_issues_of(result.run_dir):  # skipped lines were said nowhere on screen
+        console.print(f"[yellow]modified data[/yellow] {escape(issue)} (provenance.json lists them; "
+                      "tables mark its cells §)", soft_wrap=True, highlight=False)  # fmt: skip
+
+
+def _data_issues_of(run_dir: Path) -> list[str]:
+    """How the data a finished run read differs from its spec (bench.data.report.data_issues)."""
+    from bench.data.report import data_issues
+
+    try:
+        recorded = json.loads((Path(run_dir) / "provenance.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return data_issues(recorded.get("data") or {}) if isinstance(recorded, dict) else []
 
 
 def cmd_ls(args: argparse.Namespace) -> int:

@@ -131,3 +131,31 @@ def track(
                 advance(0, **status(item))
             yield item
             advance(1)
+
+
+@contextmanager
+def third_party_bars_off() -> Iterator[None]:
+    """Hide the tqdm bars of Hugging Face libraries ("Loading weights", downloads) inside the
+    block: under --quiet, and where stderr is a log file, where each redraw was a line (issue
+    25.8). Set through HF_HUB_DISABLE_PROGRESS_BARS, which transformers and huggingface_hub read
+    when first imported, and through transformers' own switch when it is imported already."""
+    import os
+    import sys
+
+    before = os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS")
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    loaded = sys.modules.get("transformers.utils.logging")
+    # outside the block: as it was, or (imported inside it) as the environment says
+    on_after = loaded.is_progress_bar_enabled() if loaded is not None else before is None
+    if loaded is not None:
+        loaded.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
+        else:
+            os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = before
+        hf_logging = sys.modules.get("transformers.utils.logging")
+        if hf_logging is not None and on_after:
+            hf_logging.enable_progress_bar()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -159,7 +160,7 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool, i
             store.add_run(run_dir)  # the store may have been lost; the folder is the truth
         metrics = MetricsFile.read(run_dir)
         return RunResult(run_id, run_dir, metrics.rows, metrics.unavailable, reused=True)
-    from bench.progress import silent_bar, use_progress
+    from bench.progress import silent_bar, third_party_bars_off, use_progress
     from bench.warnings_log import route_third_party_warnings
 
     try:
@@ -170,6 +171,8 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool, i
             # PPO, scoring, encoders) follow --quiet
             stack.enter_context(route_third_party_warnings(work_dir / RUN_LOG))
             stack.enter_context(use_progress(silent_bar if quiet or not main else None))
+            if quiet or not main or not sys.stderr.isatty():  # no HF tqdm lines in logs either
+                stack.enter_context(third_party_bars_off())
             result = _work(identity, cls, store, work_dir=work_dir, resume=resume, quiet=quiet or not main)
     except BaseException as exc:
         if main:
