@@ -111,10 +111,9 @@ def next_item(items: dict[int, ItemRow], served: list[ServedRow], annotator_id: 
         return pending[0]
     seen = {s.item_id for s in mine}
     answered = Counter(items[s.item_id].kind for s in mine)
-    for kind in (PRACTICE,):
-        todo = sorted(i for i, it in items.items() if it.kind == kind and i not in seen)
-        if todo:
-            return todo[0]
+    practice = sorted(i for i, it in items.items() if it.kind == PRACTICE and i not in seen)
+    if practice:
+        return practice[0]
     every = policy.gold_every
     gold_left = sorted(i for i, it in items.items() if it.kind == GOLD and i not in seen)
     if every and gold_left and answered[GOLD] < answered[REAL] // every:
