@@ -68,9 +68,10 @@ def _cell(cell: Cell, col: Column, runs: list[str]) -> dict[str, Any]:
 
 
 def table_data(table: Table, assigned: dict[tuple[str, str], dict[int, RunInfo]],
-               has_metric: dict[str, set[str]]) -> dict[str, Any]:  # fmt: skip
+               has_metric: dict[str, set[str]], row_runs: dict[str, list[str]] | None = None) -> dict[str, Any]:  # fmt: skip
     """The page's copy of a built Table; `runs` of a reproduced cell: the run ids whose value
-    of the column's metric entered its mean, seed order."""
+    of the column's metric entered its mean, seed order (or, for a curves summary, the runs of
+    its row's curve: `row_runs`)."""
     blocks = []
     for block in table.blocks:
         rows = []
@@ -80,6 +81,8 @@ def table_data(table: Table, assigned: dict[tuple[str, str], dict[int, RunInfo]]
                 by_seed = {} if row.published else assigned.get((row.id, col.dataset or block.dataset or ""), {})
                 runs = [by_seed[s].run_id for s in sorted(by_seed)
                         if col.spec.stored_name in has_metric.get(by_seed[s].run_id, set())]  # fmt: skip
+                if row_runs and row.id in row_runs and cell.mean is not None:
+                    runs = row_runs[row.id]
                 cells.append(_cell(cell, col, runs))
             rows.append({"id": row.id, "label": row.label, "published": row.published,
                          "group": row.group, "cells": cells})  # fmt: skip
@@ -116,13 +119,16 @@ def leaderboards(specs: list[Spec], store: Any, runs: list[RunInfo]) -> tuple[li
         if spec.kind in SKIPPED_KINDS:
             skipped.append(f"{spec.name}: {SKIPPED_KINDS[spec.kind]}")
             continue
+        row_runs = None
         if spec.kind == "curves":
-            table, assigned = curves_table(spec, curve_data(spec, store)), {}
+            curves = curve_data(spec, store)
+            table, assigned = curves_table(spec, curves), {}
+            row_runs = {f"{c.row}/{c.dataset}/{c.label}": c.runs for c in curves}  # curves_table's row ids
         else:
             table = build_table(spec, store, runs=runs)
             assigned, _notes = assign_runs(spec, runs)
         if filled(table):
-            out.append(table_data(table, assigned, by_split.get(spec.split, {})))
+            out.append(table_data(table, assigned, by_split.get(spec.split, {}), row_runs))
         else:
             skipped.append(f"{spec.name}: no filled cell")
     return out, skipped

@@ -231,3 +231,22 @@ def test_a_copied_runs_folder_builds_from_its_own_run_folders(built, tmp_path):
     finally:
         for run in gone:
             (tmp_path / run.name).rename(run)
+
+
+def test_a_curves_spec_shows_its_summary_with_each_row_linked_to_its_runs(built, tmp_path):
+    root, _store, runs, *_ = built
+    spec = tmp_path / "demo-curves.yaml"
+    spec.write_text(
+        "name: demo-curves\ntitle: Demo curves\nkind: curves\ndatasets: [amazon-instruments]\n"
+        "rows:\n  - {id: currrl, method: currrl, label: Curr-RLCER}\n"
+        "curves:\n  - {label: explain loss, keys: [loss], stage: 3b_explain}\n",
+        encoding="utf-8",
+    )
+    build_site(root / "runs", tmp_path / "site", specs=[str(spec)], max_compare_pairs=0)
+    _, index = read_chunk(tmp_path / "site" / "data" / "index.js")
+    (row,) = index["tables"][0]["blocks"][0]["rows"]
+    # the demo currrl run (the seed-0 run of the row) logs 12 steps of 3b_explain, loss 1.0 -> 2/13
+    assert [c["text"] for c in row["cells"]] == ["12", "1.0000", "0.1538", "1.0000"]
+    # linked to the row's runs in seed order: the demo run (seed 0) and seed 1's (no train log)
+    seeds = [[r.split("__")[2] for r in c["runs"]] for c in row["cells"]]
+    assert seeds == [["s0", "s1"]] * 4 and row["cells"][0]["runs"][0] == runs["currrl"].name
