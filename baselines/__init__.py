@@ -1,7 +1,7 @@
 """Built-in baselines. Entries are lazy ("module:attr") so listing them never imports torch;
 the module is imported on first use."""
 
-from bench.registry import METHODS
+from bench.api.registry import METHODS
 
 _BASELINES = [
     # name, target, summary (what each produces is declared on its class)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.loads import Checkpoint, Load
-from bench.method import Method
-from bench.records import Prediction, Record, Splits
+from bench.api.loads import Checkpoint, Load
+from bench.api.method import Method
+from bench.api.records import Prediction, Record, Splits
 
 
 @dataclass

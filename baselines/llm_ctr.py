@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.records import Record
+from bench.api.records import Record
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.method import Method
-from bench.records import Prediction, Record, Splits
+from bench.api.errors import BenchError
+from bench.api.method import Method
+from bench.api.records import Prediction, Record, Splits
 
 
 @dataclass

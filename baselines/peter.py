@@ -14,7 +14,7 @@ exactly {user, item} and the words see everything before them. Three heads:
 Loss = text_reg * L_exp + context_reg * L_context + rating_reg * L_rating (1, 1, 0.1 in the
 paper); early stopping on validation L_exp + L_rating; SGD, lr 1.0, clip 1.0, lr x0.25 on
 every epoch without improvement. PETER+ adds one feature word after the item token (the
-Sentires-like feature of the record, baselines.features; at test time the feature of the
+Sentires-like feature of the record, bench.data.features; at test time the feature of the
 test record, as in the paper). Decoding is greedy, capped at `words` (15).
 """
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bench.errors import BenchError, ConfigError
-from bench.method import Method
-from bench.records import Prediction, Record, Splits
+from bench.api.errors import BenchError, ConfigError
+from bench.api.method import Method
+from bench.api.records import Prediction, Record, Splits
 
 # Keys of the RecBole config that define the fixed split and the files; `recbole:` may not
 # override them (it would silently evaluate on something other than our test records).

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.api.method import Method
+from bench.api.records import Prediction, Record, Splits
 from bench.encoders import EMBEDDED, SentenceEncoder
-from bench.method import Method
-from bench.records import Prediction, Record, Splits
 
 
 @dataclass

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
-from bench.loads import Checkpoint, Load
-from bench.method import Method
-from bench.records import Prediction, Record, Splits
+from bench.api.errors import BenchError
+from bench.api.loads import Checkpoint, Load
+from bench.api.method import Method
+from bench.api.records import Prediction, Record, Splits
 
 
 @dataclass

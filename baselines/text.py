@@ -1,6 +1,6 @@
 """Shared text plumbing of the classic explanation generators (NRT, Att2Seq, PETER, CER).
 
-- tokens: baselines.tokens (lower-cased word / punctuation tokens, as NLG4RS).
+- tokens: bench.data.tokens (lower-cased word / punctuation tokens, as NLG4RS).
 - `Vocab`: <bos>, <eos>, <pad>, <unk> then the most frequent train words (NLG4RS keeps 20,000).
 - `EntityIndex`: user / item ids -> rows of an embedding table; index 0 is the unknown entity
   (a cold user or item at test time gets that row instead of an error).
@@ -12,7 +12,7 @@
 
 The explanation a model learns is the record's `reference_explanation` (the data layer builds
 it from the record's own review); where a record has none, the Sentires-like extractor's
-sentence (baselines.features) stands in.
+sentence (bench.data.features) stands in.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from baselines.tokens import detokenize, tokenize
-from bench.method import Method
+from bench.api.method import Method
+from bench.data.tokens import detokenize, tokenize
 
 BOS, EOS, PAD, UNK = "<bos>", "<eos>", "<pad>", "<unk>"
 SPECIALS = (BOS, EOS, PAD, UNK)
@@ -225,8 +225,8 @@ class ExplainerMethod(Method):
         (train, valid) TensorBatches. Deterministic given the split and the run seed."""
         import torch
 
-        from baselines.features import FeatureExtractor
         from bench.adapters.torch_loop import TensorBatches
+        from bench.data.features import FeatureExtractor
 
         p = self.params
         torch.manual_seed(self.run.seed)
@@ -252,7 +252,7 @@ class ExplainerMethod(Method):
     def predict(self, records):
         import torch
 
-        from bench.records import Prediction
+        from bench.api.records import Prediction
 
         self.model.eval()
         bs = getattr(self.params, "eval_batch_size", 256)

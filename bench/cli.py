@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, BenchWarning
+from bench.api.errors import BenchError, BenchWarning
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -245,7 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.launcher:
         return _launch_run(args, cfg)
     result = execute(cfg, resume=args.resume, force=args.force, quiet=args.quiet, index=not args.no_index)
-    from bench.distributed import is_main
+    from bench.api.distributed import is_main
 
     if is_main():  # the other processes of a launched run trained alongside; nothing to print
         print_run_result(result)
@@ -266,7 +266,7 @@ def _launch_run(args: argparse.Namespace, cfg: Any) -> int:
     """`bench run … --launcher accelerate`: check the cell here, then run this same command
     in --num-processes processes (bench.launch)."""
     from bench import launch
-    from bench.distributed import process_device
+    from bench.api.distributed import process_device
     from bench.runner import validate
 
     validate(cfg)  # a mistake is one line here, not one per process
@@ -326,7 +326,7 @@ def _data_issues_of(run_dir: Path) -> list[str]:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from bench.registry import registry_for
+    from bench.api.registry import registry_for
 
     registry = registry_for(args.kind)
     names = registry.names()
@@ -342,7 +342,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def cmd_data(args: argparse.Namespace) -> int:
     from bench import data as data_layer
-    from bench.config import DataConfig
+    from bench.data.settings import DataConfig
 
     cfg = DataConfig(data_dir=args.data_dir)
     if args.data_command == "prepare":
@@ -408,7 +408,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from bench.config import EvalConfig, build_dataclass, deep_merge, parse_set, to_dict
+    from bench.api.config_keys import parse_set
+    from bench.config import build_dataclass, deep_merge, to_dict
+    from metrics.settings import EvalConfig
 
     overrides: dict[str, Any] = {}
     for expr in args.sets:
@@ -454,9 +456,9 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from leaderboards.commands import sweep
+    from bench.sweep_command import sweep_spec
 
-    return sweep(
+    return sweep_spec(
         spec=args.spec, seeds=args.seeds, profile=args.profile, dry_run=args.dry_run, sets=args.sets,
         runs_dir=_runs_dir(args), data_dir=args.data_dir, skip_unavailable=args.skip_unavailable,
         cluster=_cluster_options(args),
@@ -464,12 +466,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cluster_options(args: argparse.Namespace) -> Any:
-    """`bench sweep --launcher local|slurm …` as leaderboards.cluster.ClusterOptions (None: in here)."""
+    """`bench sweep --launcher local|slurm …` as bench.cluster.ClusterOptions (None: in here)."""
     if not args.launcher:
         if args.partition or args.slurm_options or args.gpus_per_cell is not None:
             raise BenchError("--partition, --gpus-per-cell and --slurm-option need --launcher local or slurm")
         return None
-    from leaderboards.cluster import ClusterOptions
+    from bench.cluster import ClusterOptions
 
     if args.max_parallel < 1:
         raise BenchError("--max-parallel must be at least 1")

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 from bench.scored_records import read_scored_records
 
 N_RESAMPLES = 1000
@@ -56,7 +56,7 @@ def find_run(name: str, runs_dir: Path) -> Path:
 
 
 def _metric_rows(run_dir: Path) -> dict[str, dict[str, Any]]:
-    from bench.metrics_file import MetricsFile
+    from bench.api.metrics_file import MetricsFile
 
     if not (run_dir / "DONE").exists():
         raise BenchError(f"{run_dir} is not a finished run (no DONE marker); finish it with --resume")
@@ -64,7 +64,7 @@ def _metric_rows(run_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def _per_example(run_dir: Path) -> list[dict[str, Any]]:
-    from bench.rundir import read_jsonl
+    from bench.api.run_folder import read_jsonl
 
     path = run_dir / "per_example.jsonl"
     return read_jsonl(path) if path.exists() else []

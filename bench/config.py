@@ -10,62 +10,27 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import re
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from bench.errors import ConfigError
-from metrics.settings import (
-    BARTScoreSettings,
-    BERTScoreSettings,
-    BLEURTSettings,
-    CoherenceSettings,
-    GPTScoreSettings,
-    JudgeEndpointSettings,
-    RatingSettings,
-    RougeSettings,
-)
+from bench.api.config_keys import parse_set
+from bench.api.errors import ConfigError
+from bench.data.settings import DataConfig
+
+if TYPE_CHECKING:
+    from metrics.settings import EvalConfig
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
 
-@dataclass
-class DataConfig:
-    data_dir: str | None = None  # raw files; default: $ERBENCH_DATA_DIR or the user cache dir
-    on_bad_line: Literal["error", "skip"] = "error"  # "error": stop listing problems; "skip": continue and count
-    max_bad_lines: int = 20  # problems listed in the error message
-    split: str = "random-3:1:1"  # see bench.data.splits.PROTOCOLS
-    rating_threshold: float = 4.0  # label = 1 when rating >= threshold
-    history_len: int = 10  # prior items kept as history (ExpCTR / TALLRec)
-    max_records: int | None = None  # seeded subsample of the loaded records, for quick runs
-    # how profiles/reference explanations are built: from reviews, as the files give them, or none
-    profile_source: Literal["reviews", "given", "none"] = "reviews"
-    explanation_max_words: int = 15  # cap on reference explanations (PETER uses 15)
-    implicit_ratings: Literal["drop", "keep"] = "drop"  # Book-Crossing rating 0: "drop" (counted) or "keep" (rating None)
 
 
-@dataclass
-class EvalConfig(
-    CoherenceSettings, RatingSettings, RougeSettings, GPTScoreSettings, JudgeEndpointSettings,
-    BARTScoreSettings, BLEURTSettings, BERTScoreSettings,
-):
-    """The eval section: the suite's own keys below, and each scorer's and judge's keys from its
-    own dataclass (metrics.settings), so the keys stay flat: eval.bertscore_model, ..."""
-
-    split: str = "test"
-    max_records: int | None = None  # score a seeded random sample of N test records (eval_sample.json)
-    metrics: list[str] = field(default_factory=list)  # empty: every applicable metric
-    mask_ratio: float = 0.0  # robustness: fraction of input entities masked at test time
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.mask_ratio <= 1.0:
-            raise ConfigError(f"config key 'eval.mask_ratio' expects a fraction in [0, 1], got {self.mask_ratio!r}")
 
 
 @dataclass
@@ -82,7 +47,7 @@ class RunConfig:
     report_to: list[str] = field(default_factory=list)
     runs_dir: str = "runs"
     data: DataConfig = field(default_factory=DataConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
+    eval: EvalConfig = field(default_factory=lambda: _eval_config_class()())
     model: dict[str, Any] = field(default_factory=dict)  # the method's own Params
 
     def __post_init__(self) -> None:
@@ -99,6 +64,14 @@ class RunConfig:
 
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
+
+
+def _eval_config_class() -> type:
+    """The eval section's dataclass; the metric suite owns its keys (metrics.settings), looked up
+    when a config is built so that importing this module imports no metric code."""
+    from metrics.settings import EvalConfig
+
+    return EvalConfig
 
 
 # -- generic dict -> dataclass with type checks ---------------------------------------
@@ -140,7 +113,8 @@ def build_dataclass(cls: type, data: dict[str, Any], path: str = "") -> Any:
     """Instantiate dataclass `cls` from a plain dict; unknown keys and wrong types raise."""
     if not isinstance(data, dict):
         raise ConfigError(f"config section {path or '<root>'!r} must be a mapping, got {data!r}")
-    hints = typing.get_type_hints(cls)
+    late = {"EvalConfig": _eval_config_class()} if cls is RunConfig else None
+    hints = typing.get_type_hints(cls, localns=late)
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
@@ -196,25 +170,6 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def parse_set(expr: str) -> dict[str, Any]:
-    """`a.b=value` -> {"a": {"b": value}}; the value is read as YAML (numbers, bools, lists)."""
-    if "=" not in expr:
-        raise ConfigError(f"--set expects key=value, got {expr!r}")
-    key, raw = expr.split("=", 1)
-    key = key.strip()
-    if not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set has an empty key in {expr!r}")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {key}: cannot read value {raw!r}: {exc}") from None
-    out: dict[str, Any] = {}
-    node = out
-    parts = key.split(".")
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-    return out
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -244,7 +199,7 @@ def method_yaml(method: str) -> Path:
     builtin = CONFIG_DIR / "methods" / f"{method}.yaml"
     if builtin.exists():
         return builtin
-    from bench.registry import METHODS, RegistryError, load_builtins
+    from bench.api.registry import METHODS, RegistryError, load_builtins
 
     load_builtins()
     try:
@@ -329,26 +284,8 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else dict(cfg)
 
 
-def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    """{"model": {"lr": 0.1}, "eval": {"metrics": [...]}} -> {"model.lr": 0.1, "eval.metrics": [...]};
-    an empty section stays as its key with {}."""
-    out: dict[str, Any] = {}
-    if isinstance(data, dict):
-        for key, value in data.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(value, dict) and value:
-                out.update(flatten(value, path))
-            else:
-                out[path] = value
-    return out
 
 
-def same_setting(a: Any, b: Any) -> bool:
-    """Equal config values; numbers within float tolerance (0.1 from yaml == 0.1 computed)."""
-    numeric = (int, float)
-    if isinstance(a, numeric) and isinstance(b, numeric) and not isinstance(a, bool) and not isinstance(b, bool):
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
 
 
 # Keys that do not change what is computed: where files live (input files are hashed by

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.progress import bar, silent_bar
+from bench.api.errors import BenchError
+from bench.api.progress import bar, silent_bar
 
 EMBEDDED = "embedded"
 EMBEDDED_NAME = "all-MiniLM-L6-v2"
@@ -279,7 +279,7 @@ def embed(
     new = [t for t in todo if t not in encoder._cache]
     vectors = encoder.encode(texts)
     if new:
-        from bench.rundir import written_atomically
+        from bench.api.run_folder import written_atomically
 
         disk.update({_text_key(t): encoder._cache[t] for t in new})
         with written_atomically(disk_file) as tmp:  # processes sharing a cache_dir never collide

@@ -17,17 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.config import (
-    NOT_HASHED,
-    RunConfig,
-    build_dataclass,
-    config_hash,
-    flatten,
-    same_setting,
-    to_dict,
-)
-from bench.errors import BenchError, ConfigError
-from bench.method import Method
+from bench.api.config_keys import flatten, same_setting
+from bench.api.errors import BenchError, ConfigError
+from bench.api.method import Method
+from bench.config import NOT_HASHED, RunConfig, build_dataclass, config_hash, to_dict
 
 
 @dataclass(frozen=True)
@@ -51,7 +44,7 @@ def format_run_id(method: str, dataset: str, seed: int, cfg_hash: str) -> str:
 
 
 def method_class(name: str) -> type[Method]:
-    from bench.registry import METHODS, load_builtins
+    from bench.api.registry import METHODS, load_builtins
 
     load_builtins()
     return METHODS.get(name)  # the registry checks it is a Method subclass

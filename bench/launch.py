@@ -7,7 +7,7 @@ models) `accelerate launch --config_file FILE --num_processes N -m bench.cli run
 On CPU `accelerate launch` starts a single process unless MPI is set up, so torch's own
 launcher starts the processes (`python -m torch.distributed.run`, i.e. torchrun, gloo
 backend). Either way every process gets RANK / WORLD_SIZE / LOCAL_RANK and
-bench.distributed takes it from there.
+bench.api.distributed takes it from there.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.errors import ConfigError
+from bench.api.errors import ConfigError
 
 ACCELERATE_CONFIGS = Path(__file__).parent / "configs" / "accelerate"
 LAUNCH_OPTIONS = ("--launcher", "--num-processes", "--accelerate-config")  # each takes a value

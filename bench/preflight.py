@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.api.errors import BenchError
+from bench.api.loads import Checkpoint, Endpoint, Load
+from bench.api.work_plan import PlannedStage
 from bench.config import RunConfig
-from bench.errors import BenchError
-from bench.loads import Checkpoint, Endpoint, Load
 from bench.loopback import is_loopback
-from bench.work_plan import PlannedStage
 
 PROBE_TIMEOUT_S = 4.0  # per network probe (hub, endpoints); probes run at once
 GPU_SIZED_RECORDS = 1000  # a stage this large on a CPU gets the "sized for a GPU" warning
@@ -166,8 +166,8 @@ def _metric_loads(cfg: RunConfig, method_cls: Any) -> list[Load]:
     """What the metrics this run will compute load: the requested ones (eval.metrics) or every
     registered metric whose needs the method's predictions and the data can fill."""
     import metrics  # noqa: F401  (registers the built-in metrics)
-    from bench.records import TRUTH_FIELDS
-    from bench.registry import registry_for
+    from bench.api.records import TRUTH_FIELDS
+    from bench.api.registry import registry_for
 
     registry = registry_for("metrics")
     if cfg.eval.metrics:

@@ -15,20 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.config import (
-    RunConfig,
-    build_dataclass,
-    deep_merge,
-    dump_yaml,
-    flatten,
-    read_yaml,
-    same_setting,
-    to_dict,
-)
-from bench.errors import BenchError
+from bench.api.config_keys import flatten, same_setting
+from bench.api.errors import BenchError
+from bench.api.metrics_file import FILE_NAME, MetricsFile
+from bench.api.progress import ProgressSink
+from bench.config import RunConfig, build_dataclass, deep_merge, dump_yaml, read_yaml, to_dict
 from bench.identity import NOT_SETTINGS
-from bench.metrics_file import FILE_NAME, MetricsFile
-from bench.progress import ProgressSink
 
 CONFIG_FILE = "config.resolved.yaml"
 PROVENANCE_FILE = "provenance.json"
@@ -64,8 +56,8 @@ def rescore_run(
 ) -> Any:
     """Score <run_dir>/predictions.jsonl with the run's eval config plus `eval_overrides` and
     record it (module doc). Returns the metrics.suite.ScoreReport."""
-    from bench.feature_truth import read_vocabulary
-    from bench.rundir import atomic_write_jsonl, read_jsonl
+    from bench.api.run_folder import atomic_write_jsonl, read_jsonl
+    from bench.data.feature_truth import read_vocabulary
     from metrics.suite import score_rows
 
     run_dir = Path(run_dir)
@@ -109,7 +101,7 @@ def merge_per_example(
 
 
 def _record(run_dir: Path, cfg: RunConfig, overrides: dict[str, Any], report: Any) -> None:
-    from bench.rundir import atomic_write_json, atomic_write_text
+    from bench.api.run_folder import atomic_write_json, atomic_write_text
 
     config_path = run_dir / CONFIG_FILE
     saved = read_yaml(config_path)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.metrics_file import MetricsFile
+from bench.api.metrics_file import MetricsFile
 from bench.scored_records import read_scored_records
 
 # 2: runs record which test records were scored (bench.scored_records)
@@ -259,8 +259,9 @@ def run_settings(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """(flattened config.resolved.yaml, the settings changed from their defaults) of a run folder.
     Runs record the latter in provenance.json; for older folders it is worked out from today's
     yaml files (None when that fails)."""
-    from bench.config import RunConfig, build_dataclass, flatten, read_yaml
-    from bench.errors import BenchError
+    from bench.api.config_keys import flatten
+    from bench.api.errors import BenchError
+    from bench.config import RunConfig, build_dataclass, read_yaml
 
     path = run_dir / "config.resolved.yaml"
     raw = read_yaml(path) if path.exists() else {}

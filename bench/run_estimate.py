@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.work_plan import PlannedStage
+from bench.api.work_plan import PlannedStage
 
 EMBEDDED_PARAMETERS = 135e6  # SmolLM2-135M-Instruct, the embedded backbone and the CPU reference
 # device -> (seconds per decode step, seconds per trained sequence, at this many parameters)

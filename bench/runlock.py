@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 
 
 class RunLocked(BenchError):

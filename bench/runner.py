@@ -18,9 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.config import RunConfig, dump_yaml, flatten, to_dict
-from bench.errors import BenchError
-from bench.feature_truth import VOCABULARY_FILE, FeatureTruth, mine_feature_truth
+from bench.api.config_keys import flatten
+from bench.api.errors import BenchError
+from bench.api.method import Method
+from bench.api.metrics_file import MetricsFile
+from bench.api.records import PredictionRow, Record
+from bench.api.run_folder import (
+    RUN_LOG,
+    RunContext,
+    atomic_write_json,
+    atomic_write_jsonl,
+    atomic_write_text,
+)
+from bench.api.threads import torch_threads
+from bench.config import RunConfig, dump_yaml, to_dict
+from bench.data.feature_truth import VOCABULARY_FILE, FeatureTruth, mine_feature_truth
 from bench.identity import (
     RunIdentity,
     changed_from_defaults,
@@ -28,19 +40,8 @@ from bench.identity import (
     identify,
     method_class,
 )
-from bench.method import Method
-from bench.metrics_file import MetricsFile
-from bench.records import PredictionRow, Record
 from bench.results import ResultsStore, default_store_path
-from bench.rundir import (
-    RUN_LOG,
-    RunContext,
-    atomic_write_json,
-    atomic_write_jsonl,
-    atomic_write_text,
-)
 from bench.runlock import run_lock
-from bench.threads import torch_threads
 
 
 @dataclass
@@ -102,11 +103,11 @@ def execute(
 
     Under a launcher (`accelerate launch -m bench.cli run …`) every process calls this: the
     main one validates, holds the run lock and decides what happens to the folder, and tells
-    the others (bench.distributed); all of them train, the main one alone predicts, scores
+    the others (bench.api.distributed); all of them train, the main one alone predicts, scores
     and writes. `index=False` leaves the results store alone (cluster jobs of a sweep: the
     sweep indexes the finished folders itself, so SQLite never has concurrent writers).
     """
-    from bench import distributed
+    from bench.api import distributed
     from bench.checks.device import check_device
 
     check_device(cfg.device)  # in every process: each computes on it
@@ -120,7 +121,7 @@ def execute(
 @contextmanager
 def _lock_on_main(run_dir: Path) -> Iterator[None]:
     """The run lock, held by the main process only; the others learn whether it was taken."""
-    from bench import distributed
+    from bench.api import distributed
 
     with ExitStack() as stack:
         distributed.from_main(lambda: stack.enter_context(run_lock(run_dir)))
@@ -130,7 +131,7 @@ def _lock_on_main(run_dir: Path) -> Iterator[None]:
 def _reuse_or_prepare(run_dir: Path, *, resume: bool, force: bool) -> bool:
     """True for a finished folder to reuse; else the folder is ready for work (emptied by
     --force); an unfinished one without --resume is an error."""
-    from bench.rundir import remove_stale_temps
+    from bench.api.run_folder import remove_stale_temps
 
     remove_stale_temps(run_dir)  # left by a kill -9 inside an atomic write; we hold the lock
     if (run_dir / "DONE").exists() and not force:
@@ -146,7 +147,7 @@ def _reuse_or_prepare(run_dir: Path, *, resume: bool, force: bool) -> bool:
 
 
 def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool, index: bool) -> RunResult:
-    from bench import distributed
+    from bench.api import distributed
 
     cfg, run_id, run_dir = identity.cfg, identity.run_id, identity.run_dir
     cls = method_class(cfg.method)
@@ -160,7 +161,7 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool, i
             store.add_run(run_dir)  # the store may have been lost; the folder is the truth
         metrics = MetricsFile.read(run_dir)
         return RunResult(run_id, run_dir, metrics.rows, metrics.unavailable, reused=True)
-    from bench.progress import silent_bar, third_party_bars_off, use_progress
+    from bench.api.progress import silent_bar, third_party_bars_off, use_progress
     from bench.warnings_log import route_third_party_warnings
 
     try:
@@ -179,7 +180,7 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool, i
             _after_failure(run_dir, exc)
         raise
     if cfg.report_to and main:
-        from bench.rundir import read_jsonl
+        from bench.api.run_folder import read_jsonl
         from bench.trackers import report_run
 
         log = run_dir / "train_log.jsonl"
@@ -239,7 +240,7 @@ def _work(
     identity: RunIdentity, cls: type[Method], store: ResultsStore | None, *, work_dir: Path,
     resume: bool, quiet: bool,
 ) -> RunResult:
-    from bench import distributed
+    from bench.api import distributed
 
     cfg, run_id, run_dir = identity.cfg, identity.run_id, identity.run_dir
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -356,7 +357,7 @@ def _eval_records(test: list[Record], cfg: RunConfig, run_dir: Path) -> list[Rec
 def _feature_truth(
     cls: type[Method], cfg: RunConfig, train: list[Record], run_dir: Path
 ) -> FeatureTruth | None:
-    """The dataset's feature vocabulary and each record's own feature (bench.feature_truth), for
+    """The dataset's feature vocabulary and each record's own feature (bench.data.feature_truth), for
     PETER's DIV/FCR/FMR: mined when the method explains and those metrics are wanted, and saved
     in the run folder so `bench score` rescores with the same vocabulary."""
     if "explanation" not in cls.produces:

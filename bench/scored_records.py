@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import DataError
+from bench.api.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, ConfigError
-from bench.metric_name import MetricName
+from bench.api.errors import BenchError, ConfigError
+from bench.api.metric_name import MetricName
 
 # tracker -> (module that must import, pip package that provides it)
 TRACKERS: dict[str, tuple[str, str]] = {

@@ -80,8 +80,8 @@ def main() -> int:
     import torch  # warm the heavy imports so neither side pays them
     import transformers  # noqa: F401
 
-    from bench.config import EvalConfig
     from metrics.pairs import pairs_to_rows
+    from metrics.settings import EvalConfig
     from metrics.suite import score_rows
 
     eval_cfg = EvalConfig(bertscore_dtype=args.bertscore_dtype)

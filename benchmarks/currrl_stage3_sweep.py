@@ -42,9 +42,10 @@ def main() -> None:
     import torch
 
     from bench import data as D
-    from bench.config import RunConfig, build_dataclass, dump_yaml, parse_set, read_yaml, to_dict
+    from bench.api.config_keys import parse_set
+    from bench.api.run_folder import RunContext, read_jsonl
+    from bench.config import RunConfig, build_dataclass, dump_yaml, read_yaml, to_dict
     from bench.identity import identify
-    from bench.rundir import RunContext, read_jsonl
     from methods.currrl.method import STAGES, CurrRLCER
 
     *reused, retrained = STAGES  # stages 1-3a reloaded as trained; 3b trains again

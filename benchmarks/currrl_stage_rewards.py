@@ -42,11 +42,11 @@ def main() -> None:
     from scipy.stats import ttest_rel
 
     from bench import data as D
+    from bench.api.run_folder import RunContext
     from bench.backbones.generate import generate
     from bench.backbones.lora import apply_lora_dir
     from bench.config import RunConfig, build_dataclass, read_yaml
     from bench.identity import identify
-    from bench.rundir import RunContext
 
     torch.set_num_threads(args.threads)
     cfg = build_dataclass(RunConfig, read_yaml(args.run_dir / "config.resolved.yaml"))

@@ -114,8 +114,8 @@ def build_model(args: argparse.Namespace) -> tuple[Any, Any]:
 def load_records(args: argparse.Namespace) -> tuple[list[Any], str]:
     """Test-then-train records of the dataset (the fixture data when it is not found)."""
     from bench import data as data_layer
-    from bench.config import DataConfig
-    from bench.errors import BenchError
+    from bench.api.errors import BenchError
+    from bench.data.settings import DataConfig
 
     for name, data_dir in ((args.dataset, None), ("amazon-baby", str(REPO / "tests" / "fixtures" / "data" / "tiny"))):
         cfg = DataConfig(data_dir=data_dir)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.registry import TABLES
+from bench.api.registry import TABLES
 from leaderboards.spec import SPEC_DIR, SpecRef, quick_title
 
 

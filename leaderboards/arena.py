@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 from leaderboards.arena_votes import ArenaVote, read_votes
 from leaderboards.runs import RunInfo, assign_runs, load_runs
 from leaderboards.spec import ColumnSpec, RowSpec, Spec
@@ -115,7 +115,7 @@ def _rows_and_runs(spec: Spec, store: Any, dataset: str, profile: str | None) ->
 
 
 def _predictions(run: RunInfo) -> list[dict[str, Any]]:
-    from bench.rundir import read_jsonl
+    from bench.api.run_folder import read_jsonl
 
     path = Path(run.run_dir) / "predictions.jsonl"
     if not path.exists():
@@ -241,10 +241,10 @@ def _alignment_values(rows: list[dict[str, Any]], teacher: list[str]) -> dict[st
     """Per-record values (corpus-level metrics: a one-element list) of one row's explanations:
     the metric suite's ROUGE-L F1 and sacreBLEU-4 with the teacher's explanation of the same
     record as the reference, USR, and the style counts."""
-    from bench.config import EvalConfig
-    from bench.progress import silent_bar
-    from bench.records import PredictionRow
+    from bench.api.progress import silent_bar
+    from bench.api.records import PredictionRow
     from metrics.explanation_style import style_counts
+    from metrics.settings import EvalConfig
     from metrics.suite import score_rows
 
     texts = [str(r.get("explanation") or "") for r in rows]
@@ -271,8 +271,8 @@ def _alignment_values(rows: list[dict[str, Any]], teacher: list[str]) -> dict[st
 
 def _alternative_rouge(rows: list[dict[str, Any]], alternative: list[str]) -> list[float]:
     """ROUGE-L F1 of each explanation against the teacher's alternative of the same record."""
-    from bench.config import EvalConfig
-    from bench.progress import silent_bar
+    from bench.api.progress import silent_bar
+    from metrics.settings import EvalConfig
     from metrics.suite import score_rows
 
     scored = [{"idx": k, "explanation": str(r.get("explanation") or ""), "reference": ref}

@@ -43,7 +43,7 @@ class JudgeSpec:
             return RuleJudge(self.margin)
         if self.kind == "endpoint" and self.base_url and self.model:
             return endpoint_judge(self.base_url, self.model, self.api_key_env, self.cache_path)
-        from bench.errors import ConfigError
+        from bench.api.errors import ConfigError
 
         raise ConfigError("arena judge: kind must be rule, or endpoint with judge_base_url and judge_model")
 
@@ -110,7 +110,7 @@ def judge_battles(run_dirs: list[str], n: int, seed: int, judge_spec: JudgeSpec,
     unreadable = [v for v in votes if v.answer == "unparseable"]
     kept = [v for v in votes if v.answer != "unparseable"]
     target.mkdir(parents=True, exist_ok=True)
-    from bench.rundir import atomic_write_json
+    from bench.api.run_folder import atomic_write_json
 
     atomic_write_json(target / "judge.json", {
         "judge": judge.describe(), "runs": [r.run_id for r in runs], "n": n, "seed": seed,

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from bench.errors import DataError
+from bench.api.errors import DataError
 
 ANSWERS = ("left", "right", "tie", "both_bad")
 
@@ -91,6 +91,6 @@ def read_votes(path: str | Path) -> list[ArenaVote]:
 
 
 def write_votes(path: str | Path, votes: Iterable[ArenaVote]) -> None:
-    from bench.rundir import atomic_write_jsonl
+    from bench.api.run_folder import atomic_write_jsonl
 
     atomic_write_jsonl(Path(path), [v.to_dict() for v in votes])

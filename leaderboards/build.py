@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from bench.metric_name import MetricName
+from bench.api.metric_name import MetricName
 from bench.results import MetricRow, ResultsStore
 from leaderboards.ranking import compare_records, rank, significance
 from leaderboards.runs import RunInfo, assign_runs, load_runs, missing_reason

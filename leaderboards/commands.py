@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 from leaderboards.render import FIGURE_FORMATS, TEXT_FORMATS
 from leaderboards.spec import Spec, as_spec
 
@@ -16,7 +16,7 @@ ALL_FORMATS = TEXT_FORMATS + FIGURE_FORMATS
 
 def get_spec(name: str) -> Spec:
     """A spec by registry name (unknown names say "did you mean"), or a path to a yaml file."""
-    from bench.registry import registry_for
+    from bench.api.registry import registry_for
 
     registry = registry_for("tables")
     if name not in registry and name.endswith((".yaml", ".yml")) and Path(name).exists():
@@ -96,7 +96,7 @@ def render_all(
             results[fmt] = text
         else:
             path = out_dir / f"{spec.name}.{fmt}"
-            from bench.rundir import atomic_write_text
+            from bench.api.run_folder import atomic_write_text
 
             atomic_write_text(path, text)
             results[fmt] = path
@@ -113,7 +113,7 @@ def _check_formats(formats: Sequence[str]) -> list[str]:
     return out
 
 
-def _report_missing(table: Any, strict: bool) -> None:
+def report_missing(table: Any, strict: bool) -> None:
     if not table.missing:
         return
     if strict:
@@ -128,7 +128,7 @@ def _report_missing(table: Any, strict: bool) -> None:
 
 def selectors(sets: Sequence[str]) -> dict[str, Any]:
     """`--set key=value` expressions as {dotted key: value}."""
-    from bench.config import flatten, parse_set
+    from bench.api.config_keys import flatten, parse_set
 
     out: dict[str, Any] = {}
     for expr in sets:
@@ -149,7 +149,7 @@ def tables(
     the_spec = get_spec(spec).with_selectors(selectors(sets))
     store = open_store(runs_dir)
     table, extra = build(the_spec, store, published=published)
-    _report_missing(table, strict)
+    report_missing(table, strict)
     for note in table.notes:
         print(f"note: {note}", file=sys.stderr)
     target = Path(out_dir) if out_dir else None
@@ -171,67 +171,4 @@ def tables(
         value = results[fmt]
         if isinstance(value, Path) and not (text_to_stdout and fmt in TEXT_FORMATS):
             print(f"wrote {value}", file=sys.stderr)
-    return 0
-
-
-def sweep(
-    spec: str,
-    seeds: int | None,
-    profile: str | None,
-    dry_run: bool,
-    sets: Sequence[str],
-    runs_dir: str | Path,
-    data_dir: str | None,
-    skip_unavailable: bool = False,
-    cluster: Any = None,
-) -> int:
-    """Plan, check and run a spec's cells, then render it. `cluster` (leaderboards.cluster.
-    ClusterOptions) runs the cells as submitit jobs instead of one after another here."""
-    from rich.console import Console
-
-    from leaderboards import sweep as sweeping
-
-    the_spec = get_spec(spec)
-    if seeds is None:  # no --seeds: the spec's own count (the papers' tables use 3)
-        seeds = the_spec.seeds
-    if seeds < 1:
-        raise BenchError("--seeds must be at least 1")
-    console = Console(stderr=True)
-    planned = sweeping.plan(
-        the_spec,
-        seeds=seeds,
-        profile=profile,
-        sets=list(sets),
-        runs_dir=runs_dir,
-        data_dir=data_dir,
-    )
-    if dry_run:
-        sweeping.print_plan(planned, Console())
-        return 0
-    problems = sweeping.unavailable_summary(planned)
-    if problems and not skip_unavailable:  # checked before any cell starts
-        raise BenchError(
-            f"sweep not started: {problems}; fix these or pass --skip-unavailable to run the rest"
-        )
-    sweeping.print_plan(planned, console)
-    if cluster is None:
-        failures = sweeping.run_plan(planned, console)
-    else:
-        from leaderboards.cluster import CellCommand, run_plan_as_jobs
-
-        command = CellCommand(profile=profile, sets=tuple(sets), data_dir=data_dir)
-        failures = run_plan_as_jobs(planned, console, cluster, command, name=f"erbench-{the_spec.name}")
-    out = Path(runs_dir) / "tables"
-    store = open_store(runs_dir)
-    the_spec = the_spec.with_selectors(selectors(sets))  # the cells this sweep made
-    table, extra = build(the_spec, store)
-    formats = ["md", "csv"] + (["png"] if the_spec.kind not in ("table", "arena") else [])
-    written = render_all(the_spec, table, extra, formats, out)
-    sys.stdout.write(Path(written["md"]).read_text(encoding="utf-8"))
-    for _fmt, path in written.items():
-        console.print(f"wrote {path}", soft_wrap=True, highlight=False, markup=False)
-    console.print(sweeping.summary_line(planned, failures), soft_wrap=True, highlight=False, markup=False)
-    if failures:
-        return 1
-    _report_missing(table, strict=True)
     return 0

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bench.config import same_setting
-from bench.errors import BenchError
+from bench.api.config_keys import same_setting
+from bench.api.errors import BenchError
 from bench.results import ResultsStore
 from bench.scored_records import ScoredRecords
 from leaderboards.spec import RowSpec, Spec

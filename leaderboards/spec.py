@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
-from bench.metric_name import metric_name
+from bench.api.errors import BenchError
+from bench.api.metric_name import metric_name
 
 SPEC_DIR = Path(__file__).parent / "specs"
 PUBLISHED_DIR = Path(__file__).parent / "published"

@@ -1,6 +1,6 @@
 """LLM-based methods; entries are lazy so listing them never imports torch or TRL."""
 
-from bench.registry import METHODS
+from bench.api.registry import METHODS
 
 METHODS.register("currrl", "methods.currrl.method:CurrRLCER",
                  summary="Curr-RLCER: curriculum RL (GRPO judgment -> GRPO choose -> DPO + GRPO explain)")

@@ -7,7 +7,7 @@ and read through METRICS.declared(name).
 
 from __future__ import annotations
 
-from bench.registry import METRICS
+from bench.api.registry import METRICS
 
 # name, target, summary
 _BUILTIN = [

@@ -1,6 +1,6 @@
 """The Metric contract every scorer implements (text, semantic, rating, CTR, coherence, judge).
 
-A metric reads prediction rows (the lines of predictions.jsonl, see bench.records.PredictionRow)
+A metric reads prediction rows (the lines of predictions.jsonl, see bench.api.records.PredictionRow)
 and returns one or more MetricValue. It never imports a model from baselines/ or methods/.
 
 Plugging in a new metric (e.g. metrics/bartscore.py):
@@ -46,20 +46,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from bench.loads import Endpoint, Load
-from bench.metric_name import MetricName, metric_name
-from bench.records import EXTRAS_FIELDS, PREDICTED_FIELDS, TRUTH_FIELDS
+from bench.api.loads import Endpoint, Load
+from bench.api.metric_name import MetricName, metric_name
+from bench.api.records import EXTRAS_FIELDS, PREDICTED_FIELDS, TRUTH_FIELDS
 
-# Every field a metric may need: the columns of a prediction row (bench.records.PredictionRow)
+# Every field a metric may need: the columns of a prediction row (bench.api.records.PredictionRow)
 # and the scorable fields kept in its extras. Ground truths come from the data, so they are
 # read from the row itself and never from a method's `extras`.
 FIELDS = TRUTH_FIELDS | PREDICTED_FIELDS | EXTRAS_FIELDS
 DATA_TRUTHS = TRUTH_FIELDS
 
-
-class MetricUnavailable(Exception):
-    """Raise from compute() (or available()) when the metric cannot be computed here; the suite
-    reports it under `unavailable` with this message instead of failing the whole scoring."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +82,7 @@ class Batch:
     """The rows a metric scores, with field accessors that read both flat rows and extras.
 
     Generated text is scored without its reasoning: <think> ... </think> is stripped from
-    `explanation` (metrics.thinking)."""
+    `explanation` (bench.backbones.thinking)."""
 
     def __init__(self, rows: Sequence[dict[str, Any]]):
         self.rows = [_without_thinking(row) for row in rows]
@@ -109,7 +105,7 @@ class Batch:
 
 
 def _without_thinking(row: dict[str, Any]) -> dict[str, Any]:
-    from metrics.thinking import strip_think
+    from bench.backbones.thinking import strip_think
 
     text = row.get("explanation")
     extras = row.get("extras")
@@ -160,7 +156,7 @@ class Metric:
 
     @classmethod
     def declarations(cls) -> dict[str, Any]:
-        """What the registry reports about this metric (bench.registry.Registry.declared)."""
+        """What the registry reports about this metric (bench.api.registry.Registry.declared)."""
         return {
             "needs": sorted(cls.needs),
             "reports": list(cls.reports or (cls.name,)),
@@ -178,7 +174,7 @@ class Metric:
     @staticmethod
     def judge_endpoint(eval_cfg: Any, role: str) -> list[Load]:
         """The judge endpoint of eval.judge_* as a declaration, when one is configured."""
-        from metrics.settings import JudgeEndpointSettings
+        from bench.backbones.chat_client import JudgeEndpointSettings
 
         s = JudgeEndpointSettings.of(eval_cfg)
         if not (s.judge_base_url and s.judge_model):

@@ -24,11 +24,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from bench.api.errors import BenchError, MetricUnavailable
+from bench.api.loads import Checkpoint, Load
+from bench.api.progress import bar
 from bench.encoders import EMBEDDED_NAME, embedded_minilm_path
-from bench.errors import BenchError
-from bench.loads import Checkpoint, Load
-from bench.progress import bar
-from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
+from metrics.base import Batch, Metric, MetricValue
 from metrics.settings import BERTScoreSettings
 
 _SCORERS: dict[tuple, Any] = {}
@@ -255,7 +255,7 @@ class BERTScore(Metric):
         f = self._disk_file(tag)
         if f is None:
             return
-        from bench.rundir import atomic_write_text
+        from bench.api.run_folder import atomic_write_text
 
         for c, r in todo:
             disk[_pair_key(c, r)] = list(_PAIR_CACHE[(tag, c, r)])

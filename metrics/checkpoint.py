@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bench.loads import Checkpoint, Load
-from metrics.base import Metric, MetricUnavailable
-from metrics.settings import Settings
+from bench.api.errors import MetricUnavailable
+from bench.api.loads import Checkpoint, Load
+from bench.api.settings import Settings
+from metrics.base import Metric
 
 
 class CheckpointUnavailable(MetricUnavailable):

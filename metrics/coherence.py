@@ -25,13 +25,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.errors import DataError
-from bench.loads import Checkpoint, Load
-from bench.metric_name import metric_name
+from bench.api.errors import DataError
+from bench.api.loads import Checkpoint, Load
+from bench.api.metric_name import metric_name
+from bench.backbones.chat_client import JudgeEndpointSettings
 from metrics.base import Batch, Metric, MetricValue
 from metrics.rating import clip
 from metrics.rating_classifier import NLPTOWN_ID
-from metrics.settings import CoherenceSettings, JudgeEndpointSettings, RatingSettings
+from metrics.settings import CoherenceSettings, RatingSettings
 
 # -- eq. 8 -------------------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
+from bench.api.errors import MetricUnavailable
+from metrics.base import Batch, Metric, MetricValue
 
 LOGLOSS_EPS = 1e-7
 

@@ -30,17 +30,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import ConfigError
-from bench.loads import Load
-from metrics.base import Batch, Metric, MetricUnavailable, MetricValue
-from metrics.judge import (
+from bench.api.errors import ConfigError, MetricUnavailable
+from bench.api.loads import Load
+from bench.backbones.chat_client import (
     JudgeClient,
+    JudgeEndpointSettings,
     JudgeSettings,
     ParsedScores,
     PromptTemplate,
     unconfigured_reason,
 )
-from metrics.settings import GPTScoreSettings, JudgeEndpointSettings
+from metrics.base import Batch, Metric, MetricValue
+from metrics.settings import GPTScoreSettings
 
 DEFAULT_PROMPT_FILE = Path(__file__).parent / "prompts" / "gptscore.txt"
 # sha256 of XRec's system prompt (HKUDS/XRec evaluation/system_prompt.txt, trailing whitespace

@@ -3,7 +3,7 @@
 One JSONL line: {prediction, reference[, rating, predicted_rating, label, ctr_score, uid, iid,
 features]}. `rating` is the ground-truth rating, `predicted_rating` the model's; `features` is
 the file's own feature truth, as a run's data gives it. Each line becomes the row a run writes
-(bench.records.PredictionRow), so every metric reads both the same way.
+(bench.api.records.PredictionRow), so every metric reads both the same way.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.errors import DataError
-from bench.records import PredictionRow
+from bench.api.errors import DataError
+from bench.api.records import PredictionRow
 
 
 def pairs_to_rows(path: str | Path) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ Given the recommendation context and two explanations, the judge picks one or re
   right / tie / both_bad, the human app's four answers.
 
 Judges:
-- `EndpointPairwiseJudge`: any OpenAI-compatible chat model through metrics.judge's client
+- `EndpointPairwiseJudge`: any OpenAI-compatible chat model through bench.backbones.chat_client's client
   (temperature 0, retries, replies cached in SQLite by model, prompt sha256 and input, like
   GPTScore's). The reply must name one answer: A, B, TIE or BOTH_BAD (`parse_verdict`).
 - `RuleJudge` (offline stand-in, named `rule-judge` wherever it reports): scores each
@@ -156,10 +156,10 @@ class RuleJudge:
 
 
 class EndpointPairwiseJudge:
-    """Any OpenAI-compatible chat model; replies cached like GPTScore's (metrics.judge)."""
+    """Any OpenAI-compatible chat model; replies cached like GPTScore's (bench.backbones.chat_client)."""
 
     def __init__(self, client: Any):
-        from metrics.judge import PromptTemplate
+        from bench.backbones.chat_client import PromptTemplate
 
         self.client = client
         self.template = PromptTemplate("distill-pairwise-judge-v1", JUDGE_SYSTEM, JUDGE_USER)
@@ -178,7 +178,7 @@ class EndpointPairwiseJudge:
 
 def endpoint_judge(base_url: str, model: str, api_key_env: str | None = "OPENAI_API_KEY",
                    cache_path: str | None = None, max_tokens: int = 8) -> EndpointPairwiseJudge:  # fmt: skip
-    from metrics.judge import JudgeClient, JudgeSettings
+    from bench.backbones.chat_client import JudgeClient, JudgeSettings
 
     settings = JudgeSettings(base_url=base_url, model=model, api_key_env=api_key_env,
                              max_tokens=max_tokens, cache_path=cache_path)  # fmt: skip

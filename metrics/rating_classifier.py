@@ -172,7 +172,7 @@ class RatingClassifier:
     def save(self, folder: str | Path) -> Path:
         import numpy as np
 
-        from bench.rundir import atomic_write_json, written_atomically
+        from bench.api.run_folder import atomic_write_json, written_atomically
 
         folder = Path(folder)
         with written_atomically(folder / "classifier.npz") as tmp:

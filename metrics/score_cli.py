@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench.progress import ProgressSink
+from bench.api.progress import ProgressSink
 from metrics.pairs import pairs_to_rows
 from metrics.suite import ScoreReport, score_rows
 
 
 def _default_cfg(eval_cfg: Any) -> Any:
     if eval_cfg is None:
-        from bench.config import EvalConfig
+        from metrics.settings import EvalConfig
 
         return EvalConfig()
     return eval_cfg

@@ -2,25 +2,19 @@
 
 Each component reads its own keys, with their defaults defined here once:
 `BERTScoreSettings.of(eval_cfg).bertscore_model`. The user-facing keys stay flat
-(`eval.bertscore_model`, `eval.judge_timeout_s`): bench.config.EvalConfig is the union of these
-dataclasses and the suite's own keys, so an unknown key, a wrong type or a value outside a
+(`eval.bertscore_model`, `eval.judge_timeout_s`): EvalConfig below is the union of these
+dataclasses and the suite's own keys (the chat endpoint's come from bench.backbones.chat_client), so an unknown key, a wrong type or a value outside a
 `Literal[...]` is a one-line ConfigError when the config is built.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal, Self
+from typing import Literal
 
-
-@dataclass
-class Settings:
-    @classmethod
-    def of(cls, eval_cfg: Any) -> Self:
-        """This component's keys from an EvalConfig (None, or a partial object: defaults)."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        return cls(**{n: getattr(eval_cfg, n) for n in names if hasattr(eval_cfg, n)})
+from bench.api.errors import ConfigError
+from bench.api.settings import Settings
+from bench.backbones.chat_client import JudgeEndpointSettings
 
 
 @dataclass
@@ -72,19 +66,6 @@ class CoherenceSettings(Settings):
     human_ratings_csv: str | None = None  # columns idx (or user_id,item_id), annotator, rating
 
 
-@dataclass
-class JudgeEndpointSettings(Settings):
-    """The OpenAI-compatible endpoint for GPTScore and the judge coherence source."""
-
-    judge_base_url: str | None = None
-    judge_model: str | None = None
-    judge_api_key_env: str = "OPENAI_API_KEY"
-    judge_max_concurrency: int = 4
-    # unset (None): the judge client's defaults (metrics.judge.JudgeSettings): 120 s per HTTP
-    # attempt, 5 retries, replies cached in <cache dir>/judge/replies.sqlite ("" disables it)
-    judge_timeout_s: float | None = None
-    judge_max_retries: int | None = None  # retries after the first attempt
-    judge_cache_path: str | None = None
 
 
 @dataclass
@@ -99,3 +80,21 @@ COMPONENTS: tuple[type[Settings], ...] = (
     BERTScoreSettings, BLEURTSettings, BARTScoreSettings, JudgeEndpointSettings,
     GPTScoreSettings, RougeSettings, RatingSettings, CoherenceSettings,
 )  # fmt: skip
+
+
+@dataclass
+class EvalConfig(
+    CoherenceSettings, RatingSettings, RougeSettings, GPTScoreSettings, JudgeEndpointSettings,
+    BARTScoreSettings, BLEURTSettings, BERTScoreSettings,
+):
+    """The eval section: the suite's own keys below, and each scorer's and judge's keys from its
+    own dataclass (this module), so the keys stay flat: eval.bertscore_model, ..."""
+
+    split: str = "test"
+    max_records: int | None = None  # score a seeded random sample of N test records (eval_sample.json)
+    metrics: list[str] = field(default_factory=list)  # empty: every applicable metric
+    mask_ratio: float = 0.0  # robustness: fraction of input entities masked at test time
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.mask_ratio <= 1.0:
+            raise ConfigError(f"config key 'eval.mask_ratio' expects a fraction in [0, 1], got {self.mask_ratio!r}")

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
-from bench.metric_name import MetricName, metric_name
-from bench.progress import ProgressSink, track, use_progress
-from bench.registry import METRICS, RegistryError
+from bench.api.errors import BenchError, MetricUnavailable
+from bench.api.metric_name import MetricName, metric_name
+from bench.api.progress import ProgressSink, track, use_progress
+from bench.api.registry import METRICS, RegistryError
 from metrics.base import (
     Batch,
     Metric,
-    MetricUnavailable,
     MetricValue,
     present_fields,
     std_values,
@@ -130,13 +129,13 @@ def score_rows(
 ) -> ScoreReport:
     """Score prediction rows (predictions.jsonl lines) with every applicable metric.
 
-    `feature_set` is the dataset's feature vocabulary (bench.feature_truth), the denominator of
+    `feature_set` is the dataset's feature vocabulary (bench.data.feature_truth), the denominator of
     FCR; without it DIV and FCR are unavailable.
 
     A metric that raises MetricUnavailable, or (unless `strict`) any other error, is listed in
     `unavailable` with the reason; the others are still scored. One bar steps over the metrics
     (naming the one running) and slow metrics add their own; they go to `progress` (a
-    bench.progress sink; default: the caller's `use_progress` sink)."""
+    bench.api.progress sink; default: the caller's `use_progress` sink)."""
     with use_progress(progress):
         return _score_rows(
             rows, eval_cfg, train_records=train_records, cache_dir=cache_dir, judge=judge,
@@ -156,7 +155,7 @@ def _score_rows(
     strict: bool,
 ) -> ScoreReport:
     if eval_cfg is None:
-        from bench.config import EvalConfig
+        from metrics.settings import EvalConfig
 
         eval_cfg = EvalConfig()
     rows = list(rows)

@@ -249,7 +249,7 @@ class FeatureMetrics(Metric):
     """PETER's DIV (lower is better), FCR and FMR (lileipisces/PETER utils.py).
 
     The truth is each row's `feature_true`, the record's own mined feature from the data
-    (bench.feature_truth), never a method's extras. The feature set is the dataset's feature
+    (bench.data.feature_truth), never a method's extras. The feature set is the dataset's feature
     vocabulary, passed as `feature_set` in the context; it is never derived from the rows. Without
     it DIV and FCR are unavailable and FMR alone is scored: with the rows' true features as the
     detection set a row matches exactly when its own feature occurs in its explanation."""
@@ -265,7 +265,7 @@ class FeatureMetrics(Metric):
         return {tuple(peter_tokenize(f)) for f in given} - {()}
 
     def version(self) -> dict[str, Any]:
-        from bench.feature_truth import vocabulary_digest
+        from bench.data.feature_truth import vocabulary_digest
 
         given = list(self.context.get("feature_set") or ())
         vocabulary = (

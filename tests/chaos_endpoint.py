@@ -1,5 +1,5 @@
 """A local OpenAI-compatible endpoint that injects faults, for the chaos tests of every client
-that talks to one (judge, teacher, served generation: all through metrics.judge.JudgeClient).
+that talks to one (judge, teacher, served generation: all through bench.backbones.chat_client.JudgeClient).
 
 `ChaosEndpoint(script)`: `script(n, body, headers)` returns the fault for request n (1-based):
 "ok", "429" (with Retry-After), "500", "503", "stall" (answers after the client's timeout),

@@ -34,7 +34,7 @@ def one_thread():
 
     Use with `pytestmark = pytest.mark.usefixtures("one_thread")`.
     """
-    from bench.threads import torch_threads
+    from bench.api.threads import torch_threads
 
     with torch_threads(1):
         yield

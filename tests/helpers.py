@@ -7,7 +7,7 @@ import json
 import random
 from dataclasses import dataclass, field
 
-from bench.records import Record, Splits
+from bench.api.records import Record, Splits
 
 
 def synthetic_records(n_users: int = 30, n_items: int = 20, per_user: int = 8, seed: int = 0) -> list[Record]:
@@ -81,7 +81,7 @@ class RecordedBar:
 
 
 class RecordingSink:
-    """A bench.progress sink that records each bar (description, total, steps, status)."""
+    """A bench.api.progress sink that records each bar (description, total, steps, status)."""
 
     def __init__(self) -> None:
         self.bars: list[RecordedBar] = []
@@ -114,9 +114,9 @@ def load_error(dataset: str, data_dir) -> str:  # noqa: ANN001
     """The DataError message a strict load of `dataset` from `data_dir` raises (fails if none)."""
     import pytest
 
-    from bench.config import DataConfig
+    from bench.api.errors import DataError
     from bench.data import load_dataset
-    from bench.errors import DataError
+    from bench.data.settings import DataConfig
 
     with pytest.raises(DataError) as err:
         load_dataset(dataset, DataConfig(data_dir=str(data_dir)))

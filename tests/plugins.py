@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.registry import DATASETS, LOADERS, METHODS, METRICS, TABLES
+from bench.api.registry import DATASETS, LOADERS, METHODS, METRICS, TABLES
 
 REGISTRIES = (METHODS, DATASETS, METRICS, TABLES, LOADERS)
 

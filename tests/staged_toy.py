@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.method import Method
-from bench.records import Prediction, Record, Splits
+from bench.api.method import Method
+from bench.api.records import Prediction, Record, Splits
 
 NAME = "staged-toy"
 STAGES = ("s1_warmup", "s2_factors", "s3_finetune")
@@ -108,8 +108,8 @@ REVIEWS = "reviews_Toy_5.json.gz"
 
 def register() -> None:
     """The method and a one-file Amazon-format dataset without a recorded digest."""
+    from bench.api.registry import DATASETS, METHODS
     from bench.data.spec import DatasetSpec, RawFile
-    from bench.registry import DATASETS, METHODS
 
     if NAME not in METHODS.names():
         METHODS.register(NAME, "tests.staged_toy:StagedToy", summary="test-only staged method")

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from bench.progress import bar
+from bench.api.progress import bar
 
 
 @dataclass
@@ -241,7 +241,7 @@ class PPOTrainer:
     adapters disabled, so one base model serves as policy, reference and (for ExpCTR) the
     frozen LC scorer.
 
-    Data-parallel in a launched run (bench.distributed): each process rolls out its own rows
+    Data-parallel in a launched run (bench.api.distributed): each process rolls out its own rows
     of the batch and `step(..., rows=(offset, total))` says which; the minibatches are drawn
     over the whole batch, each process's loss is weighted by its share of the minibatch's
     tokens and the gradients are summed, so the update is the one-process update of the
@@ -268,7 +268,7 @@ class PPOTrainer:
         if not params:
             raise ValueError("the policy has no trainable parameters (add LoRA adapters first)")
         self.policy_params = params
-        from bench.distributed import world
+        from bench.api.distributed import world
 
         self.group = world()
         if self.group.size > 1 and self.cfg.algorithm == "rloo":

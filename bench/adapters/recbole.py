@@ -35,10 +35,10 @@ from bench.adapters.recbole_files import (
     USER,
     AtomicFiles,
 )
-from bench.errors import BenchError
-from bench.records import Record
-from bench.rundir import atomic_write_json, written_atomically
-from bench.threads import torch_threads
+from bench.api.errors import BenchError
+from bench.api.records import Record
+from bench.api.run_folder import atomic_write_json, written_atomically
+from bench.api.threads import torch_threads
 
 
 class NegativesOnce:

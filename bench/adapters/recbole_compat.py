@@ -82,7 +82,7 @@ def check_pandas() -> None:
     import pandas as pd
 
     if int(pd.__version__.split(".")[0]) >= 3:
-        from bench.errors import BenchError
+        from bench.api.errors import BenchError
 
         raise BenchError(
             f"RecBole 1.2.1 fails on pandas {pd.__version__} (its id remap breaks); "

@@ -40,7 +40,7 @@ from bench.adapters.recbole_files import (
     USER,
     AtomicFiles,
 )
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 
 CONTEXT_MODELS = ("FM", "DeepFM", "AutoInt", "PNN", "xDeepFM", "FiGNN", "DCN", "DCNV2")
 POINTWISE_SEQ_MODELS = ("DIN", "DIEN")

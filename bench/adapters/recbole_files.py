@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
-from bench.records import Record, Splits
-from bench.rundir import atomic_write_json
+from bench.api.errors import BenchError
+from bench.api.records import Record, Splits
+from bench.api.run_folder import atomic_write_json
 
 SPLIT_NAMES = ("train", "valid", "test")
 HISTORY_SOURCES = ("all", "liked")

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.api.errors import ConfigError
 from bench.backbones.generate import CHAT_TEMPLATE_KWARGS
-from bench.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -214,12 +214,12 @@ _SHOWN = {"loss": "loss", "reward": "reward", "rewards/margins": "margin"}
 
 
 def progress_callback(description: str) -> Any:
-    """A TrainerCallback feeding a `bench.progress.bar`: one step per optimizer step of the
+    """A TrainerCallback feeding a `bench.api.progress.bar`: one step per optimizer step of the
     trainer, with its latest logged loss / reward beside the bar. `close()` ends the bar when
     training stops early (an exception skips on_train_end)."""
     from transformers import TrainerCallback
 
-    from bench.progress import bar
+    from bench.api.progress import bar
 
     class _Progress(TrainerCallback):
         def __init__(self) -> None:

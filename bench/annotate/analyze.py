@@ -34,7 +34,7 @@ from bench.annotate.export import arena_votes
 from bench.annotate.run_outputs import read_run
 from bench.annotate.store import GOLD, PRACTICE, REAL, on_screen
 from bench.annotate.tasks import CANNOT_TELL
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 
 FLAGS = ("too-fast", "failed-gold")
 RATING_MIN, RATING_MAX = 1.0, 5.0  # the coherence task's scale (bench.annotate.tasks)

@@ -21,8 +21,8 @@ from bench.annotate.run_outputs import read_runs
 from bench.annotate.sampling import draw_battles, draw_ratings
 from bench.annotate.store import CampaignStore, now
 from bench.annotate.tasks import TASKS, Task
-from bench.errors import BenchError, DataError
-from bench.rundir import atomic_write_json
+from bench.api.errors import BenchError, DataError
+from bench.api.run_folder import atomic_write_json
 
 SCHEMA_VERSION = 2
 META = "campaign.json"

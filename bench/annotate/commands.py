@@ -19,7 +19,7 @@ from bench.annotate.campaign import (
 )
 from bench.annotate.crowd import PLATFORMS
 from bench.annotate.security import ADMIN_PASSWORD_ENV
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 from bench.loopback import is_loopback
 
 DEFAULT_HOST = "127.0.0.1"  # loopback unless told otherwise: the app has no TLS of its own

@@ -47,8 +47,8 @@ def context_from_dataset(run_dir: Any) -> dict[tuple[str, str], dict[str, Any]]:
     from pathlib import Path
 
     from bench import data as data_layer
+    from bench.api.errors import BenchError
     from bench.config import RunConfig, build_dataclass, read_yaml
-    from bench.errors import BenchError
 
     config_path = Path(run_dir) / "config.resolved.yaml"
     if not config_path.exists():

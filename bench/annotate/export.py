@@ -22,7 +22,7 @@ from typing import Any
 from bench.annotate.agreement import nominal_alpha, rating_alpha
 from bench.annotate.campaign import Campaign
 from bench.annotate.tasks import CANNOT_TELL
-from bench.rundir import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from bench.api.run_folder import atomic_write_json, atomic_write_jsonl, atomic_write_text
 
 RATING_COLUMNS = ("idx", "user_id", "item_id", "annotator", "rating")
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from bench.annotate.assignment import GOLD
 from bench.annotate.tasks import Task
-from bench.errors import DataError
-from bench.rundir import read_jsonl
+from bench.api.errors import DataError
+from bench.api.run_folder import read_jsonl
 
 ARENA_ANSWERS = ("a", "b", "tie", "both_bad")
 

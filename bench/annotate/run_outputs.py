@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, DataError
-from bench.rundir import read_jsonl
+from bench.api.errors import BenchError, DataError
+from bench.api.run_folder import read_jsonl
 from bench.scored_records import records_digest
 
 
@@ -23,7 +23,7 @@ class RunOutputs:
     def explanation(self, position: int) -> str:
         """The explanation of the record at this position ("" when the method gave none), without
         a thinking model's <think> block: what annotators and the arena judge read."""
-        from metrics.thinking import strip_think
+        from bench.backbones.thinking import strip_think
 
         text = self.rows[position].get("explanation")
         return strip_think(text).strip() if isinstance(text, str) else ""

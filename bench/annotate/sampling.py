@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 
 from bench.annotate.run_outputs import RunOutputs
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 
 
 @dataclass(frozen=True)

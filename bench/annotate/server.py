@@ -32,7 +32,7 @@ from bench.annotate.security import (
     LoginLimiter,
     admin_refusal,
 )
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 
 
 class MultiCampaignApp:

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CACHE_NAME = "smollm2-135m-instruct"
@@ -42,7 +42,7 @@ def gguf_path() -> Path:
 
 def _cache_root(cache_dir: str | Path | None) -> Path:
     if cache_dir is None:
-        from bench.paths import cache_dir as default_cache
+        from bench.api.paths import cache_dir as default_cache
 
         cache_dir = default_cache()
     root = Path(cache_dir) / "backbones"

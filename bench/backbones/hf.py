@@ -153,7 +153,7 @@ def record_backbone(run: Any, info: dict[str, Any]) -> None:
     import json
     import time
 
-    from bench.rundir import BACKBONE_FILE, RUN_LOG, atomic_write_json
+    from bench.api.run_folder import BACKBONE_FILE, RUN_LOG, atomic_write_json
 
     atomic_write_json(run.dir / BACKBONE_FILE, info)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")

@@ -1,7 +1,7 @@
 """Generation through an OpenAI-compatible server instead of in-process: `vllm serve`, SGLang,
-TGI, llama.cpp's server, or `python -m metrics.judge_server` for a local check.
+TGI, llama.cpp's server, or `python -m bench.backbones.chat_server` for a local check.
 
-The prompts go out concurrently through the judge's HTTP client (metrics.judge.JudgeClient:
+The prompts go out concurrently through the judge's HTTP client (bench.backbones.chat_client.JudgeClient:
 bounded concurrency, retries with capped exponential backoff on timeouts / 429 / 5xx, no
 retry on other 4xx, and its SQLite reply cache, here under <cache dir>/generation/), so a
 killed run asks the server only for what it has not answered yet. Greedy by default
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.errors import BenchError, ConfigError
+from bench.api.errors import BenchError, ConfigError
 
 Messages = list[dict[str, str]]
 
@@ -60,12 +60,12 @@ def generate_served(
     advance: Callable[[int], None] | None = None,
 ) -> list[str]:
     """One completion per prompt from the server, in input order (cached replies first)."""
-    from metrics.judge import JudgeClient, JudgeSettings
-    from metrics.judge_prompt import PromptTemplate
+    from bench.backbones.chat_client import JudgeClient, JudgeSettings
+    from bench.backbones.chat_prompt import PromptTemplate
 
     cache_path = served.cache_path
     if cache_path is None:
-        from bench.paths import cache_dir
+        from bench.api.paths import cache_dir
 
         cache_path = str(cache_dir() / "generation" / "replies.sqlite")
     client = JudgeClient(JudgeSettings(

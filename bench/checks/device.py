@@ -7,7 +7,7 @@ that never moved a tensor ran on the CPU under a run id that says cuda.
 
 from __future__ import annotations
 
-from bench.errors import ConfigError
+from bench.api.errors import ConfigError
 
 
 def check_device(device: str) -> None:

@@ -16,7 +16,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from bench.errors import ConfigError
+from bench.api.errors import ConfigError
 
 RANGE = "erbench_range"  # the field-metadata key
 

@@ -4,7 +4,7 @@ Public API (the runner and the CLI call exactly these):
 
     load_dataset(name, cfg: DataConfig, *, seed=0) -> LoadedDataset
         .records: list[Record], .report: LoadReport (.to_dict()), .spec, .items, .users
-    make_splits(loaded, cfg: DataConfig, seed: int) -> bench.records.Splits
+    make_splits(loaded, cfg: DataConfig, seed: int) -> bench.api.records.Splits
     dataset_info(name, cfg) -> dict          # `bench data info NAME`
     prepare_dataset(name, raw_dir, cfg) -> Path   # `bench data prepare NAME --raw DIR [--allow-pickle]`
     data_file_digests(name, cfg) -> {file name: sha256}  # raw files a load reads, unparsed
@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
 
-    from bench.config import DataConfig
+    from bench.api.records import Splits
     from bench.data.api import LoadedDataset
-    from bench.records import Splits
+    from bench.data.settings import DataConfig
 
 __all__ = [
     "LoadedDataset",

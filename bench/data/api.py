@@ -11,12 +11,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.config import DataConfig
+from bench.api.errors import DataError
+from bench.api.records import Record, Splits
 from bench.data.digests import cached_sha256
 from bench.data.report import LoadReport, Problems
+from bench.data.settings import DataConfig
 from bench.data.spec import CorruptRawFile, DatasetSpec, Located, RawFile, _find
-from bench.errors import DataError
-from bench.records import Record, Splits
 
 CACHE_VERSION = 2  # bump when loaders change what they produce (2: duplicates dropped)
 
@@ -37,8 +37,8 @@ class LoadedDataset:
 
 def get_spec(name: str) -> DatasetSpec:
     """The spec of a dataset given by its name or an alias (see catalog.canonical_dataset)."""
+    from bench.api.registry import DATASETS, RegistryError
     from bench.data.catalog import canonical_dataset
-    from bench.registry import DATASETS, RegistryError
 
     name = canonical_dataset(name)
     try:
@@ -48,7 +48,7 @@ def get_spec(name: str) -> DatasetSpec:
 
 
 def data_root(cfg: DataConfig) -> Path:
-    from bench.paths import data_dir
+    from bench.api.paths import data_dir
 
     return data_dir(cfg.data_dir)
 
@@ -81,14 +81,14 @@ def _cache_key(spec: DatasetSpec, found: dict[str, Located], cfg: DataConfig) ->
 
 
 def _cache_folder(spec: DatasetSpec, key: str) -> Path:
-    from bench.paths import cache_dir
+    from bench.api.paths import cache_dir
 
     return cache_dir() / "prepared" / spec.name / key
 
 
 def _write_cache(folder: Path, result_records: list[Record], report: LoadReport,
                  items: dict[str, Any], users: dict[str, Any]) -> None:  # fmt: skip
-    from bench.rundir import atomic_write_json, atomic_write_text
+    from bench.api.run_folder import atomic_write_json, atomic_write_text
 
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(
@@ -351,7 +351,7 @@ def _place(source: Path, target: Path) -> str:
         os.link(source, target)
         return "linked"
     except OSError:
-        from bench.rundir import written_atomically
+        from bench.api.run_folder import written_atomically
 
         with written_atomically(target) as tmp:  # two prepares at once never share a temp file
             shutil.copy2(source, tmp)

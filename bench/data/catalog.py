@@ -1,6 +1,6 @@
 """Registers the built-in dataset specs (no heavy imports: stdlib + bench.data.spec only).
 
-Each entry of `bench.registry.DATASETS` is a `DatasetSpec` object (not lazy: specs are
+Each entry of `bench.api.registry.DATASETS` is a `DatasetSpec` object (not lazy: specs are
 plain data). Loaders live in bench.data.loaders and are imported only by load_dataset.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import difflib
 
+from bench.api.errors import DataError
+from bench.api.registry import DATASETS
 from bench.data.spec import DatasetSpec, RawFile
-from bench.errors import DataError
-from bench.registry import DATASETS
 
 SNAP_2014 = "http://snap.stanford.edu/data/amazon/productGraph/categoryFiles"
 AMAZON_2014_PAGE = "https://jmcauley.ucsd.edu/data/amazon/links.html"

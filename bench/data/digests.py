@@ -30,7 +30,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def _entry_path(resolved: Path) -> Path:
-    from bench.paths import cache_dir
+    from bench.api.paths import cache_dir
 
     key = hashlib.sha256(str(resolved).encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return cache_dir() / "sha256" / f"{key}.json"
@@ -68,7 +68,7 @@ def cached_sha256(path: Path) -> str:
 def remember_sha256(path: Path, digest: str, *, hashed_at_ns: int | None = None) -> None:
     """Cache a digest just computed elsewhere (e.g. by a download) for `path` as it is now;
     `hashed_at_ns`: when reading the file for it began (default: now)."""
-    from bench.rundir import atomic_write_text
+    from bench.api.run_folder import atomic_write_text
 
     resolved = Path(path).resolve()
     started = time.time_ns() if hashed_at_ns is None else hashed_at_ns

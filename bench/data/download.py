@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.api.errors import DataError
 from bench.data.digests import cached_sha256, remember_sha256, sha256_file
-from bench.errors import DataError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bench.config import DataConfig
+    from bench.data.settings import DataConfig
 
 BASE_URL_ENV = "ERBENCH_DOWNLOAD_BASE_URL"
 CHUNK = 1 << 16  # bytes per write: a dropped connection loses at most this much
@@ -94,7 +94,7 @@ def _target_lock(target: Path, *, quiet: bool) -> Iterator[None]:
     import hashlib
     import sys
 
-    from bench.paths import cache_dir
+    from bench.api.paths import cache_dir
 
     key = hashlib.sha256(str(target.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
     path = cache_dir() / "download-locks" / f"{key}.lock"

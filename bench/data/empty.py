@@ -7,8 +7,8 @@ ready, and `bench data prepare` installed the empty file.
 
 from __future__ import annotations
 
+from bench.api.errors import DataError
 from bench.data.report import FileReport
-from bench.errors import DataError
 
 
 def empty_file_problem(files: list[FileReport]) -> str | None:

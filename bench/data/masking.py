@@ -15,7 +15,7 @@ import random
 import re
 from collections.abc import Sequence
 
-from bench.records import Record
+from bench.api.records import Record
 
 MASK_TOKEN = "[MASK]"
 MASKED_FIELDS = ("user_profile", "item_profile", "review")

@@ -42,7 +42,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from bench.records import Record
+from bench.api.records import Record
 
 FEATURE_VOCAB = 200
 N_SUMMARIES = 3

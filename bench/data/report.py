@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import DataError, DataWarning
+from bench.api.errors import DataError, DataWarning
 
 
 @dataclass

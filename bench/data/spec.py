@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import DataError
+from bench.api.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ class DatasetSpec:
     manual: str = ""  # how to get the files when there is no public URL to fetch them from
 
     def declarations(self) -> dict[str, Any]:
-        """What the registry reports about this dataset (bench.registry.Registry.declared)."""
+        """What the registry reports about this dataset (bench.api.registry.Registry.declared)."""
         return {"aliases": self.aliases, "loader": self.loader, "split": self.split}
 
     # -- locations -----------------------------------------------------------------

@@ -45,8 +45,8 @@ import re
 from collections import defaultdict, deque
 from typing import Any
 
-from bench.errors import DataError
-from bench.records import Record
+from bench.api.errors import DataError
+from bench.api.records import Record
 
 PROTOCOLS = ("random-3:1:1", "per-user-8:1:1", "per-user-target-8:1:1", "time", "given")
 _PATTERN = re.compile(

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.errors import DataError, DataWarning
+from bench.api.errors import DataError, DataWarning
 
 PICKLES = {"trn.pkl": "train.jsonl", "val.pkl": "valid.jsonl", "tst.pkl": "test.jsonl"}
 FIELDS = ("uid", "iid", "title", "user_summary", "item_summary", "explanation")

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
-from bench.metrics_file import MetricsFile
+from bench.api.errors import BenchError
+from bench.api.metrics_file import MetricsFile
 from bench.site import comparisons, human, records, run_pages
 from bench.site.chunks import write_chunk
 

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bench.rundir import atomic_write_text
+from bench.api.run_folder import atomic_write_text
 
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 

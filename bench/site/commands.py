@@ -7,7 +7,7 @@ import sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 
 HOST = "127.0.0.1"  # loopback only: a quick look, not a web server (publish the folder instead)
 DEFAULT_PORT = 8000

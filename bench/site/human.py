@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 from bench.scored_records import read_json_object
 
 

@@ -28,7 +28,7 @@ SKIPPED_KINDS = {"arena": "built by the AI judge step (bench tables --spec NAME)
 
 def all_specs(names: list[str] | None = None) -> list[Spec]:
     """The registered table specs (or the named ones / yaml paths), in name order."""
-    from bench.registry import registry_for
+    from bench.api.registry import registry_for
     from leaderboards.commands import get_spec
 
     return [get_spec(n) for n in (names or sorted(registry_for("tables").names()))]

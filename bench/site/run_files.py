@@ -1,6 +1,6 @@
 """What the site reads from a run folder, each file named once here (until the contract floor's
 RunFolder owns the names): predictions, per-example scores, the train log, stage markers and
-provenance. Malformed lines fail with file and line (bench.rundir.read_jsonl)."""
+provenance. Malformed lines fail with file and line (bench.api.run_folder.read_jsonl)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.errors import DataError
-from bench.rundir import read_jsonl
+from bench.api.errors import DataError
+from bench.api.run_folder import read_jsonl
 from bench.scored_records import read_json_object
 
 PREDICTIONS = "predictions.jsonl"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench.metrics_file import MetricsFile
+from bench.api.metrics_file import MetricsFile
 from bench.results import run_settings
 from bench.site import run_files
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from bench.errors import ConfigError
-from bench.loads import Checkpoint, Endpoint, Load
-from bench.method import Method
-from bench.records import Prediction, Record, Splits
-from bench.work_plan import PlannedStage
+from bench.api.errors import ConfigError
+from bench.api.loads import Checkpoint, Endpoint, Load
+from bench.api.method import Method
+from bench.api.records import Prediction, Record, Splits
+from bench.api.work_plan import PlannedStage
 from methods.currrl import rewards as R
 from methods.currrl.prompts import build_prompt
 
@@ -208,7 +208,7 @@ class LLMZeroShot(Method):
 
     def prompt(self, task: str, rec: Record) -> list[dict[str, str]]:
         if task == "explain" and getattr(self.params, "prompt", "currrl") == "xrec":
-            from methods.xrec.prompts import PromptSpec, item_noun, messages
+            from methods.explanation_prompt import PromptSpec, item_noun, messages
 
             spec = PromptSpec(noun=item_noun(self.run.cfg.dataset), words=self.params.prompt_words)
             return messages(rec, spec, slots=False, tokenizer=self.tokenizer)
@@ -391,7 +391,7 @@ class CurrRLCER(LLMZeroShot):
 
     def _grpo_settings(self, task: str, steps: int | None, n_prompts: int, completion_len: int):
         from bench.adapters.trl import GRPOSettings
-        from bench.distributed import per_process
+        from bench.api.distributed import per_process
 
         p = self.params
         explain_lr = p.explain_learning_rate if p.explain_learning_rate is not None else p.learning_rate
@@ -490,9 +490,9 @@ class CurrRLCER(LLMZeroShot):
 
     def _dpo(self, records: list[Record]) -> None:
         from bench.adapters.trl import DPOSettings, train_dpo
+        from bench.api.distributed import from_main, per_process
+        from bench.api.run_folder import atomic_write_json
         from bench.backbones.generate import generate
-        from bench.distributed import from_main, per_process
-        from bench.rundir import atomic_write_json
         from methods.currrl.pairs import build_dpo_pairs
         from methods.currrl.teacher import teacher_client, teacher_explanations
 
@@ -525,7 +525,7 @@ class CurrRLCER(LLMZeroShot):
             ))  # fmt: skip
             self.pair_stats = stats.to_dict() if teacher_stats is None else {**stats.to_dict(), "teacher": teacher_stats}
             atomic_write_json(folder / "pairs_stats.json", self.pair_stats)
-            from bench.rundir import atomic_write_jsonl
+            from bench.api.run_folder import atomic_write_jsonl
 
             atomic_write_jsonl(folder / "pairs.jsonl", rows)
             self.run.log("3a_dpo", 0, **{f"pairs_{k}": v for k, v in self.pair_stats.items()

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.api.records import Record
 from bench.data.masking import mask_record
-from bench.records import Record
 from methods.currrl.prompts import tagged
 from methods.currrl.rewards import extract_answer
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.api.records import Record
 from bench.backbones.generate import CHAT_TEMPLATE_KWARGS
-from bench.records import Record
 
 # The output format of Fig. 1 (<think> reasoning </think><answer> answer </answer>), stated
 # as a system message. "r1": the DeepSeek-R1-Zero template (~95 tokens); "short" (default):

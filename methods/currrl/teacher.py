@@ -1,6 +1,6 @@
 """Curr-RLCER's teacher: the DPO chosen side from an LLM (§3.2 "Stage3": GPT-3.5's explanation).
 
-Every request goes through the shared OpenAI-compatible chat client (metrics.judge.JudgeClient,
+Every request goes through the shared OpenAI-compatible chat client (bench.backbones.chat_client.JudgeClient,
 as the judge, GPTScore and the distillation teacher): bounded concurrency
 (model.teacher_max_concurrency), retries with backoff that honour Retry-After (429, 5xx,
 timeouts), and the on-disk reply cache, so a rerun — or a run resumed after a crash — sends no
@@ -21,9 +21,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bench.api.errors import BenchError
+from bench.api.records import Record
 from bench.backbones.replies import budget_warning, reply_problems
-from bench.errors import BenchError
-from bench.records import Record
 from methods.currrl.rewards import extract_answer
 
 log = logging.getLogger(__name__)
@@ -37,9 +37,9 @@ def teacher_explanations(
     client: Any,
 ) -> tuple[list[str], dict[str, Any]]:
     """(one chosen explanation per record, "" where the teacher gave none; stats) from `client`
-    (a metrics.judge.JudgeClient). Prompts are the records' stage-3 chat messages."""
-    from metrics.judge import JudgeError
-    from metrics.judge_prompt import PromptTemplate
+    (a bench.backbones.chat_client.JudgeClient). Prompts are the records' stage-3 chat messages."""
+    from bench.backbones.chat_client import JudgeError
+    from bench.backbones.chat_prompt import PromptTemplate
 
     messages = [prompt_fn(r) for r in records]
     by_system: dict[str, list[int]] = {}
@@ -69,7 +69,7 @@ def teacher_explanations(
 
 def teacher_client(params: Any) -> Any:
     """The shared chat client for the teacher settings of Curr-RLCER's Params."""
-    from metrics.judge import JudgeClient, JudgeSettings
+    from bench.backbones.chat_client import JudgeClient, JudgeSettings
 
     settings = JudgeSettings(
         base_url=params.teacher_base_url, model=params.teacher_model, api_key_env=params.teacher_api_key_env,

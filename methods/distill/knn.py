@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import ConfigError
-from bench.records import Record
+from bench.api.errors import ConfigError
+from bench.api.records import Record
 
 INTERACTIONS = ("all", "liked")
 
@@ -122,7 +122,7 @@ class ItemKNNRecommender:
 
     # -- checkpoint ---------------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        from bench.rundir import atomic_write_json, written_atomically
+        from bench.api.run_folder import atomic_write_json, written_atomically
 
         w = self.similarity.tocsr()
         with written_atomically(folder / "itemknn_w.npz") as tmp:

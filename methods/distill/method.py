@@ -20,9 +20,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bench.loads import Checkpoint, Endpoint, Load
-from bench.method import Method
-from bench.records import Prediction, Record, Splits
+from bench.api.loads import Checkpoint, Endpoint, Load
+from bench.api.method import Method
+from bench.api.records import Prediction, Record, Splits
 from methods.distill.context import RecommendationContext, render_context
 from methods.distill.params import (
     BaseStudentParams,

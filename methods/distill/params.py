@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bench.errors import ConfigError
+from bench.api.errors import ConfigError
 
 
 def _positive(name: str, value: float | int | None, allow_none: bool = False) -> None:

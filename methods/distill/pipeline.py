@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.records import Record, Splits
-from bench.rundir import atomic_write_json, atomic_write_jsonl, read_jsonl
+from bench.api.records import Record, Splits
+from bench.api.run_folder import atomic_write_json, atomic_write_jsonl, read_jsonl
 from methods.distill.context import ContextBuilder, RecommendationContext, render_context
 from methods.distill.kg import KnowledgeGraph, add_movies, add_users, ml32m_graph, ml100k_graph
 from methods.distill.knn import ItemKNNRecommender

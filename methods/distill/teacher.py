@@ -6,7 +6,7 @@ for the preference set. `variant` 0 is the SFT / reference explanation, 1 and 2 
 alternatives (methods.distill.prompts.TEACHER_VARIANTS).
 
 - `EndpointTeacher` (real mode): any OpenAI-compatible chat model (Gemini through its
-  OpenAI-compatible endpoint, GPT-4.x, a local vLLM), through metrics.judge's client: retries,
+  OpenAI-compatible endpoint, GPT-4.x, a local vLLM), through bench.backbones.chat_client's client: retries,
   bounded concurrency and the SQLite reply cache, so a rerun or a second method of the
   pipeline never pays twice for one explanation.
 - `TemplateTeacher` (offline stand-in, reported as `template-teacher`): deterministic
@@ -146,7 +146,7 @@ class EndpointTeacher:
         self.problems: dict[int, dict[str, int]] = {}  # variant -> empty / cut replies
 
     def describe(self) -> dict[str, Any]:
-        from metrics.judge import PromptTemplate
+        from bench.backbones.chat_client import PromptTemplate
 
         return {
             "teacher": self.name, "kind": "endpoint",
@@ -156,7 +156,7 @@ class EndpointTeacher:
         }  # fmt: skip
 
     def explain(self, contexts: Sequence[RecommendationContext], variant: int) -> list[str]:
-        from metrics.judge import PromptTemplate
+        from bench.backbones.chat_client import PromptTemplate
 
         template = PromptTemplate(f"distill-teacher-v{variant}", TEACHER_VARIANTS[variant], "{context}")
         replies = self.client.complete(template, [{"context": render_context(c)} for c in contexts])
@@ -172,7 +172,7 @@ class EndpointTeacher:
 def endpoint_teacher(base_url: str, model: str, *, api_key_env: str | None = "OPENAI_API_KEY",
                      max_tokens: int = 160, temperature: float = 0.7,
                      cache_path: str | None = None) -> EndpointTeacher:  # fmt: skip
-    from metrics.judge import JudgeClient, JudgeSettings
+    from bench.backbones.chat_client import JudgeClient, JudgeSettings
 
     settings = JudgeSettings(base_url=base_url, model=model, api_key_env=api_key_env,
                              max_tokens=max_tokens, temperature=temperature, cache_path=cache_path)  # fmt: skip

@@ -31,10 +31,10 @@ from typing import Any, Literal
 import numpy as np
 
 from baselines.llm_ctr import domain_for
-from bench.errors import BenchError
-from bench.loads import Checkpoint, Load
-from bench.method import Method
-from bench.records import Prediction, Record, Splits
+from bench.api.errors import BenchError
+from bench.api.loads import Checkpoint, Load
+from bench.api.method import Method
+from bench.api.records import Prediction, Record, Splits
 from methods.expctr.prompts import ctr_prompt, explanation_prompt
 
 
@@ -321,8 +321,8 @@ class ExpCTR(Method):
         processes."""
         import torch
 
+        from bench.api.distributed import world
         from bench.backbones.generate import render_chat
-        from bench.distributed import world
         from methods.expctr.rewards import normalize_clip, normalize_clip_per_record
 
         p: Params = self.params  # type: ignore[assignment]
@@ -365,7 +365,7 @@ class ExpCTR(Method):
         self._save_state(stage_dir)
 
     def _save_state(self, stage_dir: Path) -> None:
-        from bench.rundir import atomic_write_json
+        from bench.api.run_folder import atomic_write_json
 
         atomic_write_json(stage_dir / "explanations.json", self.explanations)
         atomic_write_json(stage_dir / "state.json", {"global_step": self.global_step})
@@ -421,7 +421,7 @@ class ExpCTR(Method):
     def _save_ctr(self, stage_dir: Path) -> None:
         import torch
 
-        from bench.rundir import atomic_write_json
+        from bench.api.run_folder import atomic_write_json
 
         torch.save(self.deepfm.state_dict(), stage_dir / "deepfm.pt")
         atomic_write_json(

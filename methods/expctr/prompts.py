@@ -4,7 +4,7 @@ lists of the LLM CTR baselines' history prompt (baselines.llm_ctr)."""
 from __future__ import annotations
 
 from baselines.llm_ctr import BOOKS, Domain, target_title, titles_text
-from bench.records import Record
+from bench.api.records import Record
 
 
 def explanation_prompt(record: Record, domain: Domain = BOOKS, max_items: int | None = None) -> str:

@@ -31,8 +31,8 @@ from typing import Any
 
 import torch
 
-from bench.records import Record, Splits
-from bench.rundir import atomic_write_json, written_atomically
+from bench.api.records import Record, Splits
+from bench.api.run_folder import atomic_write_json, written_atomically
 
 TENSORS = "embeddings.pt"
 IDS = "embedding_ids.json"

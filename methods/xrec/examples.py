@@ -21,8 +21,9 @@ from typing import Any
 
 import torch
 
-from bench.records import Record
-from methods.xrec.prompts import PromptSpec, encode_prompt, messages
+from bench.api.records import Record
+from methods.explanation_prompt import PromptSpec, messages
+from methods.xrec.prompts import encode_prompt
 
 IGNORE = -100
 

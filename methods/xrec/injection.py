@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 
 MODES = ("hidden", "qkv", "input")
 QKV = ("q_proj", "k_proj", "v_proj")

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from bench.errors import BenchError, ConfigError
-from bench.loads import Checkpoint, Load
-from bench.method import Method
-from bench.records import Prediction, Record, Splits
+from bench.api.errors import BenchError, ConfigError
+from bench.api.loads import Checkpoint, Load
+from bench.api.method import Method
+from bench.api.records import Prediction, Record, Splits
 
 STAGES = ("lightgcn", "adapter")
 
@@ -130,7 +130,7 @@ class XRec(Method):
     # -- parts ---------------------------------------------------------------------------
     @property
     def prompt_spec(self):
-        from methods.xrec.prompts import PromptSpec, item_noun
+        from methods.explanation_prompt import PromptSpec, item_noun
 
         p = self.params
         return PromptSpec(noun=item_noun(self.run.cfg.dataset), words=p.prompt_words, use_profiles=p.use_profiles)

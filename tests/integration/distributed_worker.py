@@ -36,8 +36,8 @@ def _policy(seed: int = 0):
 
 def dpo_steps(out_dir: Path) -> dict[str, torch.Tensor]:
     from bench.adapters import trl as A
+    from bench.api.distributed import per_process
     from bench.backbones.lora import lora_state
-    from bench.distributed import per_process
 
     model, tok = _policy()
     settings = A.DPOSettings(max_steps=2, per_device_train_batch_size=per_process(4, "batch"),
@@ -48,9 +48,9 @@ def dpo_steps(out_dir: Path) -> dict[str, torch.Tensor]:
 
 def ppo_steps() -> dict[str, torch.Tensor]:
     from bench.adapters.ppo import PPOConfig, PPOTrainer, Rollout
+    from bench.api.distributed import world
     from bench.backbones.generate import encode_prompts, left_pad, render_chat
     from bench.backbones.lora import lora_state
-    from bench.distributed import world
 
     model, tok = _policy()
     torch.manual_seed(1)
@@ -70,7 +70,7 @@ def ppo_steps() -> dict[str, torch.Tensor]:
 
 
 def main(out_dir: Path) -> None:
-    from bench.distributed import world
+    from bench.api.distributed import world
 
     group = world("cpu")
     dpo, ppo = dpo_steps(out_dir), ppo_steps()

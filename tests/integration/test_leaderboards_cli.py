@@ -160,7 +160,7 @@ def test_sweep_reports_failures(tmp_path, capsys, monkeypatch):
 
 def test_sweep_checks_every_cells_data_before_starting_any(tmp_path, capsys, monkeypatch):
     import bench.data
-    from bench.errors import DataError
+    from bench.api.errors import DataError
 
     def digests(dataset, cfg):
         if dataset == INST:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.config import EvalConfig
 from metrics.pairs import pairs_to_rows
+from metrics.settings import EvalConfig
 from metrics.suite import score_rows
 
 BERT_N = 64

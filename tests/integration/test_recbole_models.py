@@ -17,10 +17,11 @@ import pytest
 pytest.importorskip("recbole")
 
 from baselines import RECBOLE_CTR_MODELS  # noqa: E402
-from bench.config import DataConfig, RunConfig  # noqa: E402
-from bench.errors import BenchError  # noqa: E402
-from bench.records import Splits  # noqa: E402
-from bench.rundir import RunContext  # noqa: E402
+from bench.api.errors import BenchError  # noqa: E402
+from bench.api.records import Splits  # noqa: E402
+from bench.api.run_folder import RunContext  # noqa: E402
+from bench.config import RunConfig  # noqa: E402
+from bench.data.settings import DataConfig
 
 QUICK_USERS = 150
 QUICK_PARAMS = dict(
@@ -126,7 +127,7 @@ def test_model_one_epoch_beats_chance(model, quick_splits, tmp_path, record_prop
     assert ctx.stages_run == [f"recbole-{model.lower()}"]
     stage = tmp_path / "stages" / f"recbole-{model.lower()}"
     assert (stage / "DONE").exists() and (stage / "model.pth").exists()
-    assert [r["stage"] for r in __import__("bench.rundir").rundir.read_jsonl(ctx.log_path)] == [
+    assert [r["stage"] for r in __import__("bench.api.run_folder").rundir.read_jsonl(ctx.log_path)] == [
         f"recbole-{model.lower()}"
     ]
 
@@ -152,7 +153,7 @@ def test_resume_reuses_the_trained_stage(quick_splits, tmp_path):
 
 
 def test_registered_names_resolve_to_method_classes():
-    from bench.method import Method
+    from bench.api.method import Method
     from bench.runner import method_class
 
     for model in RECBOLE_CTR_MODELS:

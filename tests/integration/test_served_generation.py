@@ -2,7 +2,7 @@
 
 - llm-zeroshot's answers from a REAL OpenAI-compatible server equal the in-process ones
   (greedy) on the same SmolLM2-135M-Instruct weights. The server is `python -m
-  metrics.judge_server` on a free loopback port, started by the judge tests' own fixture
+  bench.backbones.chat_server` on a free loopback port, started by the judge tests' own fixture
   (tests/integration/test_judge_server.py); it answers one request at a time, so with the
   in-process run beside it this takes 40-100 s on 2 shared cores; in the default run all the
   same (issue #17 wants the served back end checked in CI).
@@ -20,9 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from test_judge_server import judge_server  # noqa: F401  (the fixture: a live server)
 
+from bench.api.records import Record, Splits
+from bench.api.run_folder import RunContext
 from bench.config import RunConfig
-from bench.records import Record, Splits
-from bench.rundir import RunContext
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -74,7 +74,7 @@ def test_served_answers_equal_in_process_greedy(judge_server, tmp_path, monkeypa
 
 
 def test_openai_generation_needs_an_endpoint():
-    from bench.errors import ConfigError
+    from bench.api.errors import ConfigError
     from methods.currrl.method import LLMZeroShotParams
 
     with pytest.raises(ConfigError, match="generation_base_url"):

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bench import cluster
 from bench.cli import main
-from leaderboards import cluster
 
 FIXTURE_DATA = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "tiny"
 
@@ -72,8 +72,8 @@ def test_every_cell_is_checked_before_any_job_starts(tmp_path, capsys):
 
 
 def test_cell_command_names_the_planned_cell(tmp_path, capsys):
+    from bench.sweep import plan
     from leaderboards.commands import get_spec
-    from leaderboards.sweep import plan
 
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC)
@@ -140,7 +140,7 @@ def test_importing_submitit_leaves_open_log_handlers_open():
     env = {k: v for k, v in os.environ.items() if k != "SUBMITIT_LOG_LEVEL"}  # set by _submitit here
     code = (
         "import logging\nclosed = []\nclass H(logging.Handler):\n    def close(self): closed.append(1)\n"
-        "logging.getLogger().addHandler(H())\nfrom leaderboards.cluster import _submitit\n_submitit()\n"
+        "logging.getLogger().addHandler(H())\nfrom bench.cluster import _submitit\n_submitit()\n"
         "print(bool(closed))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,

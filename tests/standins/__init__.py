@@ -27,7 +27,7 @@ def standins_root() -> Path:
     if env:
         root = Path(env).expanduser()
     else:
-        from bench.paths import cache_dir
+        from bench.api.paths import cache_dir
 
         root = cache_dir() / "standins"
     root.mkdir(parents=True, exist_ok=True)

@@ -200,7 +200,15 @@ CHECKPOINTS = {
 def build_tokenizer(family: Family) -> Any:
     """A byte-level BPE tokenizer (tokenizers library) with the family's special tokens, bos
     handling and chat template, wrapped as a transformers fast tokenizer."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        AddedToken,
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from bench.api.records import Record, Splits
+from bench.api.run_folder import RunContext
 from bench.config import RunConfig
-from bench.records import Record, Splits
-from bench.rundir import RunContext
 
 POS = ["great tone and solid build", "love these strings, stay in tune", "works perfectly, sounds warm"]
 NEG = ["broke after a week, cheap plastic", "terrible hum and noise", "does not fit, returned it"]

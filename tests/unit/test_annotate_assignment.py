@@ -12,7 +12,7 @@ import pytest
 from bench.annotate.assignment import GOLD, REAL, ItemRow, Policy, ServedRow, next_item
 from bench.annotate.campaign import create_campaign, invite
 from bench.annotate.store import Annotator
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 from metrics.arena import Battle
 from metrics.arena_uncertainty import pair_variances
 from tests.fixtures.annotate.runs import three_runs, write_explaining_run

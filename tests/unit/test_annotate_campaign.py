@@ -10,8 +10,8 @@ from itertools import combinations
 import pytest
 
 from bench.annotate.campaign import create_campaign, invite, open_campaign, token_digest
+from bench.api.errors import BenchError
 from bench.cli import main
-from bench.errors import BenchError
 from tests.fixtures.annotate.runs import three_runs, write_explaining_run
 
 
@@ -93,7 +93,7 @@ def test_coherence_items_hold_explanations_never_truths(tmp_path):
 
 
 def test_with_data_adds_the_datasets_profiles_and_history(tmp_path, monkeypatch):
-    from bench.records import Record
+    from bench.api.records import Record
     from tests.helpers import patch_synthetic_data
 
     test_split = [

@@ -11,9 +11,9 @@ from bench.annotate.campaign import create_campaign, invite
 from bench.annotate.export import export_campaign
 from bench.annotate.store import Annotator
 from bench.cli import main
-from bench.config import EvalConfig
 from metrics.base import Batch
 from metrics.coherence import Coherence, krippendorff_alpha_interval, read_human_ratings
+from metrics.settings import EvalConfig
 from tests.fixtures.annotate.runs import three_runs, write_explaining_run
 
 

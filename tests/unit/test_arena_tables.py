@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.errors import DataError
+from bench.api.errors import DataError
 from bench.results import ResultsStore, default_store_path
 from leaderboards.arena_votes import ArenaVote, read_votes
 from leaderboards.commands import build, render_all

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from bench.api.run_folder import RunContext
 from bench.config import resolve
 from bench.identity import effective_config, method_class
-from bench.rundir import RunContext
 from tests.helpers import patch_synthetic_data, synthetic_records
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -36,7 +36,7 @@ def load_for(method: str, instance, splits) -> None:
 @pytest.mark.parametrize("method", ["currrl", "llm-zeroshot", "expctr", "tallrec", "icl", "xrec", "distill-base"])
 def test_each_llm_method_records_its_backbone(method, monkeypatch, tmp_path):
     patch_synthetic_data(monkeypatch)
-    from bench.records import Splits
+    from bench.api.records import Splits
 
     records = synthetic_records()
     splits = Splits(records[:100], records[100:140], records[140:], {})

@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from bench.config import EvalConfig
 from metrics.bartscore import BARTScore, BARTScorer
 from metrics.base import Batch
 from metrics.checkpoint import CheckpointUnavailable, load_hf_checkpoint
+from metrics.settings import EvalConfig
 
 WORDS = "the a headphones sound great comfortable fit blender is loud noisy powerful tent".split()
 

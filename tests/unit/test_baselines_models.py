@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from bench.adapters.torch_loop import LoopSettings, make_optimizer, train_step
+from bench.api.records import Record, Splits
+from bench.api.run_folder import RunContext
 from bench.config import RunConfig, build_dataclass
-from bench.records import Record, Splits
-from bench.rundir import RunContext
 from bench.runner import method_class
 
 METHODS = ["nrt", "att2seq", "peter", "peter+", "cer"]

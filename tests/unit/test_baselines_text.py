@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import torch
 
-from baselines.features import FeatureExtractor, split_sentences
 from baselines.peter import peter_mask, subsequent_mask
 from baselines.text import Corpus, EntityIndex, Vocab, format_sequence, greedy_decode
-from baselines.tokens import tokenize
-from bench.records import Record
+from bench.api.records import Record
+from bench.data.features import FeatureExtractor, split_sentences
+from bench.data.tokens import tokenize
 
 
 def test_tokenize_splits_punctuation_and_lowercases():

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from bench.config import EvalConfig, RunConfig, config_hash
+from bench.config import RunConfig, config_hash
+from metrics.settings import EvalConfig
 from metrics.suite import score_rows
 from tests.standins.scorers import roberta_large
 

@@ -9,9 +9,9 @@ from importlib.util import find_spec
 import pytest
 import torch
 
-from bench.config import EvalConfig
 from metrics.base import Batch
 from metrics.bleurt import BLEURT, PairEncoder, bleurt_classes, install_shims, load_bleurt
+from metrics.settings import EvalConfig
 
 needs_package = pytest.mark.skipif(
     find_spec("bleurt_pytorch") is None, reason="bleurt-pytorch not installed"

@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 
 from bench import encoders
-from bench.rundir import written_atomically
+from bench.api.run_folder import written_atomically
 
 
 class FakeEncoder(encoders.SentenceEncoder):

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bench.api.errors import ConfigError
+from bench.api.registry import METHODS, load_builtins
 from bench.checks.device import check_device
 from bench.checks.ranges import check_ranges, default_range, in_range
 from bench.cli import main
 from bench.config import available_profiles, build_dataclass, method_yaml, resolve
-from bench.errors import ConfigError
 from bench.identity import method_class
-from bench.registry import METHODS, load_builtins
 
 
 def run(tmp_path, *sets: str) -> list[str]:  # noqa: ANN001

@@ -1,13 +1,8 @@
 import pytest
 
-from bench.config import (
-    RunConfig,
-    build_dataclass,
-    config_hash,
-    parse_set,
-    resolve,
-)
-from bench.errors import ConfigError
+from bench.api.config_keys import parse_set
+from bench.api.errors import ConfigError
+from bench.config import RunConfig, build_dataclass, config_hash, resolve
 
 
 def test_parse_set_reads_yaml_values():

@@ -10,12 +10,12 @@ import time
 
 import pytest
 
+from bench.api.errors import BenchError
+from bench.api.records import Record
+from bench.backbones.chat_client import JudgeClient, JudgeSettings
 from bench.backbones.replies import reply_problems
-from bench.errors import BenchError
-from bench.records import Record
 from methods.currrl.method import Params
 from methods.currrl.teacher import teacher_client, teacher_explanations
-from metrics.judge import JudgeClient, JudgeSettings
 from tests.openai_stub import completion
 
 RECORDS = [Record(user_id=f"u{i}", item_id=f"i{i}", rating=4.0, review=f"review {i}") for i in range(6)]

@@ -8,11 +8,11 @@ import re
 
 import pytest
 
+from bench.api.errors import DataError
 from bench.cli import main
-from bench.config import DataConfig
 from bench.data import canonical_dataset, data_file_digests, load_dataset
 from bench.data.api import get_spec
-from bench.errors import DataError
+from bench.data.settings import DataConfig
 
 PAPER_NAMES = {
     "sports": "amazon-sports",

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.api.errors import DataError
+from bench.api.registry import DATASETS
 from bench.config import resolve
 from bench.data.catalog import SPECS
-from bench.errors import DataError
-from bench.registry import DATASETS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
@@ -36,7 +36,7 @@ def test_every_dataset_is_registered_with_a_summary():
 def test_importing_the_catalog_pulls_in_no_heavy_package():
     code = (
         "import sys, json, bench.data.catalog, bench.data\n"
-        "from bench.registry import DATASETS\n"
+        "from bench.api.registry import DATASETS\n"
         "heavy = [m for m in ('torch', 'pandas', 'recbole', 'numpy', 'transformers') if m in sys.modules]\n"
         "print(json.dumps({'heavy': heavy, 'n': len(DATASETS.names())}))\n"
     )

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import DataConfig
+from bench.api.errors import DataError
 from bench.data import data_file_digests, digests
+from bench.data.settings import DataConfig
 from bench.data.spec import recbole_example_dir
-from bench.errors import DataError
 
 
 @pytest.fixture(autouse=True)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.api.errors import DataError
+from bench.api.registry import DATASETS
 from bench.cli import main
-from bench.config import DataConfig
 from bench.data import data_file_digests
+from bench.data.settings import DataConfig
 from bench.data.spec import DatasetSpec, RawFile
-from bench.errors import DataError
-from bench.registry import DATASETS
 
 NAME = "reviews_Test_5.json.gz"
 BODY = random.Random(0).randbytes(200_000)  # several download chunks

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import DataConfig
+from bench.api.errors import DataWarning
 from bench.data import dataset_info, load_dataset, make_splits
-from bench.errors import DataWarning
+from bench.data.settings import DataConfig
 from tests.helpers import load_error
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import DataConfig
+from bench.api.errors import DataError
 from bench.data import load_dataset, make_splits, prepare_dataset
-from bench.errors import DataError
+from bench.data.settings import DataConfig
 from tests.helpers import load_error
 
-pytestmark = pytest.mark.filterwarnings("ignore::bench.errors.DataWarning")  # tiny files are not the spec release
+pytestmark = pytest.mark.filterwarnings("ignore::bench.api.errors.DataWarning")  # tiny files are not the spec release
 
 
 @pytest.fixture(autouse=True)
@@ -446,9 +446,9 @@ def test_large_csv_max_records_samples_lines_while_checking_all(tmp_path):
 def test_expctr_thresholds_are_read_one_way_equal_is_positive():
     # ExpCTR §5.1.1: threshold 4 for ML-20M / Amazon Books, 5 for BookCrossing; label = rating >=
     # threshold for all of them (BookCrossing alone used > 5 before)
+    from bench.api.records import Record
     from bench.config import resolve
     from bench.data.splits import split_records
-    from bench.records import Record
 
     thresholds = {d: resolve("expctr", d, profile=p).data.rating_threshold
                   for d, p in [("bookcrossing", "paper-32k"), ("ml-20m", "paper-16k"),

@@ -7,15 +7,15 @@ import random
 import pytest
 
 import bench.data.catalog  # noqa: F401  (registers the specs)
-from bench.config import DataConfig
+from bench.api.errors import DataError
+from bench.api.records import Record
+from bench.api.registry import DATASETS
 from bench.data.api import LoadedDataset, make_splits
 from bench.data.masking import MASK_TOKEN, mask_records
 from bench.data.profiles import feature_vocabulary, reference_explanation, split_sentences
 from bench.data.report import LoadReport
+from bench.data.settings import DataConfig
 from bench.data.splits import parse_protocol
-from bench.errors import DataError
-from bench.records import Record
-from bench.registry import DATASETS
 
 WORDS = ["strings", "tuner", "cable", "pedal", "sound", "capo", "mic", "amp", "pick", "strap"]
 

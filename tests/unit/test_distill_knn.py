@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from bench.errors import ConfigError
-from bench.records import Record
+from bench.api.errors import ConfigError
+from bench.api.records import Record
 from methods.distill.knn import ItemKNNRecommender
 
 pytest.importorskip("recbole")

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
+from bench.api.records import Record, Splits
+from bench.api.run_folder import RunContext
 from bench.config import RunConfig
-from bench.records import Record, Splits
-from bench.rundir import RunContext
 
 pytest.importorskip("trl")
 pytest.importorskip("recbole")

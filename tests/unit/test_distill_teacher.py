@@ -39,7 +39,7 @@ def test_template_teacher_is_deterministic_grounded_and_user_facing():
 
 
 class FakeClient:
-    """What the endpoint classes use of metrics.judge.JudgeClient: settings.model and
+    """What the endpoint classes use of bench.backbones.chat_client.JudgeClient: settings.model and
     .max_tokens, version(), complete(template, inputs)."""
 
     class settings:  # noqa: N801

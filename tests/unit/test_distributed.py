@@ -1,4 +1,4 @@
-"""bench.distributed and the runner's launched-run logic, without starting processes: a
+"""bench.api.distributed and the runner's launched-run logic, without starting processes: a
 fake world plays rank 1 of 2 and hears the main process's answers from a script, so the
 test shows what a non-main process does (follows the main process at every decision,
 writes nothing into the run folder, holds no lock, touches no store). Real two-process
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import distributed
+from bench.api import distributed
+from bench.api.errors import BenchError, ConfigError
+from bench.api.run_folder import RunContext
 from bench.config import RunConfig, resolve
-from bench.errors import BenchError, ConfigError
-from bench.rundir import RunContext
 from bench.runlock import RunLocked
 from tests.helpers import patch_synthetic_data
 

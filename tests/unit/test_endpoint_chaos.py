@@ -1,5 +1,5 @@
 """Chaos on endpoints (issue 25): the one chat client behind the judge, teachers and served
-generation (metrics.judge.JudgeClient) under a fault-injecting local server. Every case either
+generation (bench.backbones.chat_client.JudgeClient) under a fault-injecting local server. Every case either
 completes or stops with one line; a rerun sends 0 requests for what was cached; the canary API
 key never appears in a message, the reply cache, or any file a command writes."""
 
@@ -10,10 +10,10 @@ import random
 
 import pytest
 
+from bench.api.errors import BenchError
+from bench.backbones.chat_client import JudgeClient, JudgeError, JudgeSettings
+from bench.backbones.chat_prompt import PromptTemplate
 from bench.cli import main
-from bench.errors import BenchError
-from metrics.judge import JudgeClient, JudgeError, JudgeSettings
-from metrics.judge_prompt import PromptTemplate
 from tests.chaos_endpoint import CANARY_KEY, FAULTS, ChaosEndpoint, files_containing
 
 TEMPLATE = PromptTemplate("chaos", "Rate the explanation from 0 to 100.", "{x}")

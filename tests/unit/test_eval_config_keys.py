@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import NOT_HASHED, DataConfig, EvalConfig, build_dataclass
-from bench.errors import ConfigError
+from bench.api.errors import ConfigError
+from bench.api.settings import Settings
+from bench.backbones.chat_client import JudgeSettings
+from bench.config import NOT_HASHED, build_dataclass
+from bench.data.settings import DataConfig
 from bench.identity import EVAL_INPUT_FILES
 from metrics import settings
-from metrics.judge import JudgeSettings
+from metrics.settings import EvalConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 # getattr(eval_cfg, "x", default): a key read around its dataclass, with a second default
@@ -21,8 +24,8 @@ GETATTR = re.compile(r'getattr\(\s*(?:self\.)?(?:eval_cfg|cfg\.eval)\s*,\s*"(\w+
 
 
 def test_every_component_is_part_of_the_eval_section():
-    defined = {c for c in vars(settings).values() if isinstance(c, type) and issubclass(c, settings.Settings)}
-    assert set(settings.COMPONENTS) == defined - {settings.Settings}
+    defined = {c for c in vars(settings).values() if isinstance(c, type) and issubclass(c, Settings)}
+    assert set(settings.COMPONENTS) == defined - {Settings, EvalConfig}
     assert all(issubclass(EvalConfig, c) for c in settings.COMPONENTS)
     keys = {f.name for f in dataclasses.fields(EvalConfig)}
     assert set(EVAL_INPUT_FILES) | {k[5:] for k in NOT_HASHED if k.startswith("eval.")} <= keys

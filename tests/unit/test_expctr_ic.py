@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from bench.api.records import Record
+from bench.api.run_folder import RunContext
 from bench.config import RunConfig
-from bench.records import Record
-from bench.rundir import RunContext
 
 
 def _records(n: int, seed: int) -> list[Record]:

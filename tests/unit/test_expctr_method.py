@@ -7,9 +7,9 @@ import random
 
 import pytest
 
+from bench.api.records import Record, Splits
+from bench.api.run_folder import RunContext
 from bench.config import RunConfig
-from bench.records import Record, Splits
-from bench.rundir import RunContext
 
 
 def _splits() -> Splits:
@@ -112,7 +112,7 @@ def test_resume_reuses_every_stage(fitted):
 def test_samples_per_record_and_per_record_eq10(tmp_path, monkeypatch):
     """samples_per_record=2: each step samples every one of its records twice, consecutively,
     and reward_norm=record normalises eq. 10 within each record's pair (signs only)."""
-    from bench.errors import BenchError
+    from bench.api.errors import BenchError
     from methods.expctr.method import ExpCTR
 
     run = RunContext(tmp_path, RunConfig(method="expctr", dataset="ml-100k", device="cpu"), quiet=True)
@@ -142,7 +142,7 @@ def test_samples_per_record_and_per_record_eq10(tmp_path, monkeypatch):
 
 
 def test_yes_no_opening_starts_every_sampled_and_predicted_explanation(tmp_path):
-    from bench.errors import BenchError
+    from bench.api.errors import BenchError
     from methods.expctr.method import ExpCTR
 
     run = RunContext(tmp_path, RunConfig(method="expctr", dataset="ml-100k", device="cpu"), quiet=True)

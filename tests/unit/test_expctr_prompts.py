@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from baselines.llm_ctr import BOOKS, MOVIES, answer_text, domain_for, history_prompt
-from bench.records import Record
+from bench.api.records import Record
 from methods.expctr.prompts import ctr_prompt, explanation_prompt
 
 

@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from bench.config import EvalConfig, resolve
-from bench.feature_truth import mine_feature_truth, read_vocabulary, vocabulary_digest
-from bench.records import Prediction, Record
+from bench.api.records import Prediction, Record
+from bench.config import resolve
+from bench.data.feature_truth import mine_feature_truth, read_vocabulary, vocabulary_digest
 from bench.rescore import rescore_run
+from metrics.settings import EvalConfig
 from metrics.suite import score_rows
 from tests.helpers import patch_synthetic_data
 

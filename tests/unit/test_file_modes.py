@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from bench import rundir
+from bench.api import run_folder
 
 
 @pytest.fixture
@@ -17,17 +17,17 @@ def umask():
 
     def use(mask: int) -> None:
         os.umask(mask)
-        rundir._umask.cache_clear()
+        run_folder._umask.cache_clear()
 
     yield use
     os.umask(old)
-    rundir._umask.cache_clear()
+    run_folder._umask.cache_clear()
 
 
 @pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_atomic_writes_get_the_umask_mode(tmp_path, umask, mask, mode):
     umask(mask)
-    rundir.atomic_write_text(tmp_path / "metrics.json", "{}\n")
-    rundir.atomic_write_jsonl(tmp_path / "predictions.jsonl", [{"idx": 0}])
+    run_folder.atomic_write_text(tmp_path / "metrics.json", "{}\n")
+    run_folder.atomic_write_jsonl(tmp_path / "predictions.jsonl", [{"idx": 0}])
     for name in ("metrics.json", "predictions.jsonl"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name

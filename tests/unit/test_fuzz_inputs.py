@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bench.config import DataConfig
-from bench.errors import BenchError, DataError
+from bench.api.errors import BenchError, DataError
+from bench.data.settings import DataConfig
 
 FEW, MANY = 12, 400
 SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
@@ -337,7 +337,7 @@ def test_any_table_spec(text):
 @few
 @given(st.text(max_size=40))
 def test_any_set_expression(expr):
-    from bench.config import parse_set
+    from bench.api.config_keys import parse_set
 
     try:
         parse_set(expr)
@@ -409,8 +409,8 @@ def reply_server():
 
 
 def reply_case(url: str, reply: tuple[int, dict, bytes]) -> None:
-    from metrics.judge import JudgeClient, JudgeError, JudgeSettings
-    from metrics.judge_prompt import PromptTemplate
+    from bench.backbones.chat_client import JudgeClient, JudgeError, JudgeSettings
+    from bench.backbones.chat_prompt import PromptTemplate
 
     _Reply.status, _Reply.headers, _Reply.data = reply
     settings = JudgeSettings(base_url=url, model="fuzz", api_key_env="ERBENCH_FUZZ_KEY",

@@ -10,11 +10,12 @@ import json
 import pytest
 
 import metrics.gptscore as gptscore
-from bench.config import EvalConfig, resolve
-from bench.errors import ConfigError
+from bench.api.errors import ConfigError
+from bench.backbones.chat_client import JudgeClient, JudgeSettings
+from bench.config import resolve
 from metrics.base import Batch
 from metrics.gptscore import GPTSCORE_TEMPLATE, GPTScore
-from metrics.judge import JudgeClient, JudgeSettings
+from metrics.settings import EvalConfig
 
 
 class RecordingJudge(JudgeClient):

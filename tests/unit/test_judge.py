@@ -9,8 +9,12 @@ import time
 
 import pytest
 
-from bench.config import EvalConfig, build_dataclass
-from metrics.base import Batch, MetricUnavailable
+from bench.api.errors import MetricUnavailable
+from bench.backbones.chat_cache import ReplyCache
+from bench.backbones.chat_client import JudgeClient, JudgeError, JudgeSettings, is_retryable_status
+from bench.backbones.chat_prompt import PromptTemplate, parse_score
+from bench.config import build_dataclass
+from metrics.base import Batch
 from metrics.gptscore import (
     GPTSCORE_TEMPLATE,
     RATING_TEMPLATE,
@@ -18,9 +22,7 @@ from metrics.gptscore import (
     judge_rating,
     make_judge,
 )
-from metrics.judge import JudgeClient, JudgeError, JudgeSettings, is_retryable_status
-from metrics.judge_cache import ReplyCache
-from metrics.judge_prompt import PromptTemplate, parse_score
+from metrics.settings import EvalConfig
 from tests.openai_stub import completion
 
 

@@ -9,9 +9,9 @@ import urllib.request
 
 import pytest
 
+from bench.backbones.chat_client import JudgeClient, JudgeSettings
+from bench.backbones.chat_server import handle_chat, resolve_model, serve
 from metrics.gptscore import GPTSCORE_TEMPLATE
-from metrics.judge import JudgeClient, JudgeSettings
-from metrics.judge_server import handle_chat, resolve_model, serve
 
 
 class FakeModel:

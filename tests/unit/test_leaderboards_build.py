@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 from bench.results import ResultsStore, default_store_path
 from leaderboards.build import build_table
 from leaderboards.table import MISSING_MARK, cell_text

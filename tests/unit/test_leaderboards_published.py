@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.registry import registry_for
+from bench.api.registry import registry_for
 from leaderboards.published import load_published
 from leaderboards.spec import PUBLISHED_DIR, as_spec
 

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from bench.errors import BenchError
-from bench.registry import registry_for
+from bench.api.errors import BenchError
+from bench.api.registry import registry_for
 from leaderboards.spec import SPEC_DIR, as_spec, spec_from_dict
 
 EXPECTED = {
@@ -32,7 +32,7 @@ def test_builtin_specs_are_registered_and_load():
 
 def test_importing_leaderboards_is_light():
     code = (
-        "import sys, leaderboards, leaderboards.commands; from bench.registry import registry_for;"
+        "import sys, leaderboards, leaderboards.commands; from bench.api.registry import registry_for;"
         "registry_for('tables').names();"
         "heavy = [m for m in ('matplotlib', 'torch', 'scipy') if m in sys.modules]; print(heavy)"
     )

@@ -4,8 +4,8 @@ import random
 
 import pytest
 
+from bench.api.records import Record
 from bench.data.masking import MASK_TOKEN, mask_record, mask_records, mask_text
-from bench.records import Record
 
 
 def rec(i=0):

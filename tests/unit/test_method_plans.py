@@ -1,4 +1,4 @@
-"""Every registered method answers the preflight's `plan(params, cfg)` (bench.method.Method.plan)
+"""Every registered method answers the preflight's `plan(params, cfg)` (bench.api.method.Method.plan)
 with a list, under each of its profiles: a method must not shadow the classmethod with an
 attribute of its own (the distillation students' `plan()` did, so every `bench run --method
 sft-distill|orpo-distill` died in the preflight with a TypeError)."""
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from bench.api.registry import METHODS
 from bench.config import resolve
 from bench.identity import effective_config, method_class
-from bench.registry import METHODS
 
 
 def _profiles(method: str) -> list[str | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.metric_name import MetricName, metric_name
+from bench.api.metric_name import MetricName, metric_name
 from bench.trackers import tracker_key
 from metrics.base import MetricValue, std_values
 from metrics.suite import select_metrics

@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from bench.config import EvalConfig
-from bench.errors import DataError
-from bench.records import Record
+from bench.api.errors import DataError
+from bench.api.records import Record
 from metrics.coherence import (
     coherence_scores,
     krippendorff_alpha_interval,
     mean_pairwise_agreement,
     read_human_ratings,
 )
+from metrics.settings import EvalConfig
 from metrics.suite import score_rows
 
 

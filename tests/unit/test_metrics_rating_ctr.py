@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from bench.config import EvalConfig
 from metrics.base import MetricValue, std_values
+from metrics.settings import EvalConfig
 from metrics.suite import score_rows
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from bench.config import EvalConfig
+from metrics.settings import EvalConfig
 from metrics.suite import score_rows
 
 WORDS = "the user would buy this book because story characters plot engaging series author".split()

@@ -8,24 +8,24 @@ import sys
 
 import pytest
 
-from bench.config import EvalConfig
-from bench.errors import BenchError, DataError
-from bench.registry import METRICS
+from bench.api.errors import BenchError, DataError
+from bench.api.registry import METRICS
 from metrics.base import Metric, MetricValue, std_values
 from metrics.pairs import pairs_to_rows
 from metrics.score_cli import report_to_json, score_pairs
+from metrics.settings import EvalConfig
 from metrics.suite import ScoreReport, score_rows
 
 
 def test_importing_metrics_does_not_import_torch():
-    code = "import metrics, sys; from bench.registry import METRICS; METRICS.names(); print('torch' in sys.modules)"
+    code = "import metrics, sys; from bench.api.registry import METRICS; METRICS.names(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_registrations_are_lazy_and_declarations_come_from_the_classes():
     code = (
-        "import sys; from bench.registry import METRICS, load_builtins; load_builtins();"
+        "import sys; from bench.api.registry import METRICS, load_builtins; load_builtins();"
         "lazy = all(e.is_lazy for e in METRICS.entries()); heavy = 'torch' in sys.modules;"
         "d = METRICS.declared('bertscore'); print(lazy, heavy, d['needs'], d['reports'],"
         " 'torch' in sys.modules)"

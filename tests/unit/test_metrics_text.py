@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from bench.config import EvalConfig
 from metrics.base import Batch
+from metrics.settings import EvalConfig
 from metrics.text import (
     PeterBLEU,
     Rouge,

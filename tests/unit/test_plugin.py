@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.api.registry import DATASETS, LOADERS, METHODS, METRICS
 from bench.config import resolve
-from bench.registry import DATASETS, LOADERS, METHODS, METRICS
 from tests.plugins import install_distribution, plugins_from
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -207,9 +207,9 @@ def test_ppo_raises_reward_on_a_learnable_toy_task():
     (seeds 0-4; 0.78 for seed 0).
     """
     from bench.adapters.ppo import PPOTrainer
+    from bench.api.threads import torch_threads
     from bench.backbones import load_backbone
     from bench.backbones.lora import add_lora, lora_config
-    from bench.threads import torch_threads
 
     with torch_threads(1):  # a tiny model runs far faster on one thread on a shared CPU
         bb = load_backbone("tiny-random", device="cpu", seed=0)
@@ -248,8 +248,8 @@ def test_ppo_raises_reward_on_a_learnable_toy_task():
 
 def test_ppo_update_steps_a_bar_with_the_batch_reward(tiny_policy):
     from bench.adapters.ppo import PPOTrainer
+    from bench.api.progress import use_progress
     from bench.backbones.generate import render_chat
-    from bench.progress import use_progress
     from tests.helpers import RecordingSink
 
     model, tok = tiny_policy

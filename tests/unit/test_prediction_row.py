@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from bench.errors import DataError
-from bench.records import (
+from bench.api.errors import DataError
+from bench.api.records import (
     PREDICTED_FIELDS,
     TRUTH_FIELDS,
     Prediction,

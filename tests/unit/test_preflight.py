@@ -9,11 +9,11 @@ import socket
 import pytest
 
 from bench import preflight as P
+from bench.api.loads import Endpoint
+from bench.api.work_plan import PlannedStage
 from bench.cli import main
 from bench.config import resolve
-from bench.loads import Endpoint
 from bench.run_estimate import estimate_seconds, parameters_of
-from bench.work_plan import PlannedStage
 from tests.helpers import patch_synthetic_data
 
 
@@ -202,8 +202,8 @@ def test_every_paper_profile_declares_what_it_loads(method, profile, expected, n
 def test_a_sweep_checks_every_cell_first_and_probes_a_shared_checkpoint_once(monkeypatch, tmp_path):
     """bench sweep plans its cells with the preflight: a checkpoint every cell loads and that
     cannot be found makes each cell unavailable before any cell runs, and is looked for once."""
+    from bench.sweep import UNAVAILABLE, plan
     from leaderboards.commands import get_spec
-    from leaderboards.sweep import UNAVAILABLE, plan
 
     patch_synthetic_data(monkeypatch)
     looked: list[str] = []

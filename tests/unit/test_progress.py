@@ -6,9 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench.config import EvalConfig, RunConfig
-from bench.progress import bar, format_status, progress_bar, track, use_progress
-from bench.rundir import RunContext
+from bench.api.progress import bar, format_status, progress_bar, track, use_progress
+from bench.api.run_folder import RunContext
+from bench.config import RunConfig
+from metrics.settings import EvalConfig
 from tests.helpers import RecordingSink
 
 

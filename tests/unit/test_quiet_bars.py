@@ -1,11 +1,11 @@
 """Issue 25.8: transformers' "Loading weights" bar printed under --quiet and into log files;
-runs hide Hugging Face tqdm bars there (bench.progress.third_party_bars_off)."""
+runs hide Hugging Face tqdm bars there (bench.api.progress.third_party_bars_off)."""
 
 from __future__ import annotations
 
 import os
 
-from bench.progress import third_party_bars_off
+from bench.api.progress import third_party_bars_off
 
 
 def test_hf_bars_are_off_inside_and_restored_after(monkeypatch):

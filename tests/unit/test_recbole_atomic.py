@@ -14,7 +14,7 @@ from bench.adapters.recbole_files import (
     read_inter_file,
     write_atomic_files,
 )
-from bench.records import Record, Splits
+from bench.api.records import Record, Splits
 
 
 def _splits(n_users: int = 12, per_user: int = 10, seed: int = 0) -> Splits:
@@ -174,8 +174,8 @@ def test_platt_recovers_known_parameters():
 def test_params_validation_and_config_pass_through(tmp_path):
     from baselines.recbole_ctr import RecBoleParams
     from bench.adapters.recbole_config import RecBoleSettings, recbole_config_dict
+    from bench.api.errors import ConfigError
     from bench.config import build_dataclass
-    from bench.errors import ConfigError
 
     with pytest.raises(ConfigError, match="expects dict"):
         build_dataclass(RecBoleParams, {"recbole": ["x"]}, "model")

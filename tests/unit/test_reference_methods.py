@@ -18,9 +18,9 @@ from baselines.mf_bias import MFBias
 from baselines.mf_bias import Params as MFParams
 from baselines.retrieval import Params as RetrievalParams
 from baselines.retrieval import Retrieval
+from bench.api.records import Record, Splits
+from bench.api.run_folder import RunContext
 from bench.config import RunConfig
-from bench.records import Record, Splits
-from bench.rundir import RunContext
 from tests.helpers import synthetic_records
 
 
@@ -129,7 +129,7 @@ def test_mf_bias_pure_bias_model_reaches_the_closed_form_ridge_solution(tmp_path
 def test_mf_bias_same_seed_gives_the_same_bytes_with_any_thread_count(tmp_path):
     """Two threads used to add embedding-gradient rows in thread order: 6 digests in 6 runs.
     torch splits that backward across threads above 32768 elements: 5000 rows x 8 factors."""
-    from bench.threads import torch_threads
+    from bench.api.threads import torch_threads
 
     records = synthetic_records(n_users=1200, n_items=500, per_user=5)
     splits = Splits(records[:5000], records[5000:5500], records[5500:])

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.registry import Registry, RegistryError, registry_for
+from bench.api.registry import Registry, RegistryError, registry_for
 
 
 def test_duplicate_name_raises():
@@ -110,7 +110,7 @@ def _metric_plugin(tmp_path, entry_points):
 
 
 def test_a_plugin_metric_reports_what_its_class_declares(tmp_path, monkeypatch):
-    from bench.registry import METRICS
+    from bench.api.registry import METRICS
     from metrics.suite import score_rows, select_metrics
     from tests.plugins import plugins_from
 
@@ -129,7 +129,7 @@ def test_a_plugin_never_replaces_a_builtin_name(tmp_path):
 
     site = _metric_plugin(tmp_path, {"rouge": "erbench_echo:Echo"})
     root = Path(__file__).resolve().parents[2]
-    code = "import sys; from bench.cli import main; from bench.registry import METRICS; main(['ls', 'metrics']); print(METRICS.get('rouge').__module__)"
+    code = "import sys; from bench.cli import main; from bench.api.registry import METRICS; main(['ls', 'metrics']); print(METRICS.get('rouge').__module__)"
     env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{root}"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -138,10 +138,10 @@ def test_a_plugin_never_replaces_a_builtin_name(tmp_path):
 
 
 def test_entries_must_subclass_the_registrys_base(tmp_path, monkeypatch):
-    from bench.registry import METHODS, METRICS
+    from bench.api.registry import METHODS, METRICS
     from tests.plugins import plugins_from
 
-    with pytest.raises(RegistryError, match="not a bench.method.Method subclass"):
+    with pytest.raises(RegistryError, match="not a bench.api.method.Method subclass"):
         METHODS.register("not-a-method", object)
     site = _metric_plugin(tmp_path, {"bogus": "erbench_echo:NotAMetric"})
     with plugins_from(site, monkeypatch):
@@ -151,13 +151,13 @@ def test_entries_must_subclass_the_registrys_base(tmp_path, monkeypatch):
 
 
 def _eval(metrics):
-    from bench.config import EvalConfig
+    from metrics.settings import EvalConfig
 
     return EvalConfig(metrics=metrics)
 
 
 def test_method_and_dataset_declarations_are_read_from_the_objects():
-    from bench.registry import DATASETS, METHODS, load_builtins
+    from bench.api.registry import DATASETS, METHODS, load_builtins
 
     load_builtins()
     assert METHODS.declared("mf-bias")["produces"] == ["rating"]

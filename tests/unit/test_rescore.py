@@ -7,8 +7,8 @@ import json
 import pytest
 import yaml
 
+from bench.api.metrics_file import SCHEMA_VERSION, MetricsFile
 from bench.cli import main
-from bench.metrics_file import SCHEMA_VERSION, MetricsFile
 from bench.rescore import rescore_run
 from bench.results import ResultsStore, default_store_path
 
@@ -56,7 +56,8 @@ def test_bench_score_rejects_a_bad_eval_key_before_loading_data(run, capsys):
 
 
 def test_rescoring_keeps_the_record_of_changed_settings_true(run):
-    from bench.config import EvalConfig, to_dict
+    from bench.config import to_dict
+    from metrics.settings import EvalConfig
 
     saved = {"method": "m", "dataset": "d", "seed": 0, "eval": to_dict(EvalConfig(metrics=["usr"]))}
     (run / "config.resolved.yaml").write_text(yaml.safe_dump(saved))

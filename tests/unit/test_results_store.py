@@ -9,7 +9,7 @@ from contextlib import closing
 
 import pytest
 
-from bench.errors import DataError
+from bench.api.errors import DataError
 from bench.results import SCHEMA_VERSION, ResultsStore, default_store_path
 from bench.scored_records import ScoredRecords, read_scored_records, records_digest
 from tests.fixtures.leaderboards.synthetic import write_run

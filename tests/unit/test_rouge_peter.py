@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.config import EvalConfig
 from metrics.base import Batch
 from metrics.rouge_peter import PeterRouge, rouge_peter
+from metrics.settings import EvalConfig
 from metrics.suite import score_rows
 
 

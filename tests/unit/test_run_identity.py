@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 import bench.data
+from bench.api.errors import BenchError, ConfigError, DataError
 from bench.cli import main
 from bench.config import resolve
-from bench.errors import BenchError, ConfigError, DataError
 from bench.identity import identify
 from bench.runlock import RunLocked, run_lock
 from bench.runner import execute

@@ -8,10 +8,10 @@ import os
 import numpy as np
 import pytest
 
+from bench.api.errors import BenchError
+from bench.api.run_folder import atomic_write_text
 from bench.config import resolve
-from bench.errors import BenchError
 from bench.results import ResultsStore, default_store_path
-from bench.rundir import atomic_write_text
 from bench.runner import execute
 from tests.helpers import patch_synthetic_data
 

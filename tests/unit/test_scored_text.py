@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.config import EvalConfig
+from bench.backbones.thinking import strip_think
+from metrics.settings import EvalConfig
 from metrics.suite import score_rows
-from metrics.thinking import strip_think
 
 REFERENCE_BASED = ["rouge", "bleu_sacre", "bleu_peter", "rouge_peter", "bertscore", "bartscore",
                    "bleurt", "gptscore"]  # fmt: skip
@@ -76,7 +76,7 @@ def test_annotators_and_the_arena_judge_read_explanations_without_think():
 
 
 def test_a_thinking_judges_reply_is_read_after_its_reasoning():
-    from metrics.judge_prompt import parse_score
+    from bench.backbones.chat_prompt import parse_score
 
     assert parse_score("<think>70 or 80? closer to 80</think>\n80", 0, 100).value == 80.0
     assert parse_score("<think>still weighing 70 and 80", 0, 100).status == "unparseable"

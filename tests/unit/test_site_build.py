@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.api.errors import BenchError
 from bench.cli import main
 from bench.compare import compare_runs
-from bench.errors import BenchError
 from bench.site import records
 from bench.site.build import build_site
 from bench.site.chunks import chunk_text

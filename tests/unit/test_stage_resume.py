@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from bench.api.run_folder import RunContext, read_jsonl
+from bench.api.seeding import stage_seed
 from bench.config import RunConfig
-from bench.rundir import RunContext, read_jsonl
-from bench.seeding import stage_seed
 
 
 class Killed(Exception):

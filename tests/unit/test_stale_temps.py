@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from bench.rundir import atomic_write_text, remove_stale_temps
+from bench.api.run_folder import atomic_write_text, remove_stale_temps
 
 
 def test_stale_temps_of_atomic_writes_are_removed_and_nothing_else(tmp_path):

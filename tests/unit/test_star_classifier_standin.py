@@ -3,8 +3,8 @@ folder, on the run's device: checked on the 5-label stand-in (tests/standins/sco
 
 from __future__ import annotations
 
-from bench.config import EvalConfig
 from metrics.rating_classifier import HFStarClassifier
+from metrics.settings import EvalConfig
 from metrics.suite import score_rows
 from tests.standins.scorers import star_classifier
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from bench.api.records import Record, Splits
+from bench.api.run_folder import RunContext
 from bench.config import RunConfig
-from bench.records import Record, Splits
-from bench.rundir import RunContext
 
 
 def _splits() -> Splits:

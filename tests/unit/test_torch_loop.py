@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from bench.adapters.torch_loop import CHECKPOINT, LoopSettings, TensorBatches, train_model
+from bench.api.run_folder import RunContext
 from bench.config import RunConfig
-from bench.rundir import RunContext
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

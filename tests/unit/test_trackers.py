@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bench.api.config_keys import flatten
+from bench.api.errors import BenchError, ConfigError
 from bench.cli import build_parser, main
-from bench.config import config_hash, flatten, resolve
-from bench.errors import BenchError, ConfigError
+from bench.config import config_hash, resolve
 from bench.trackers import TRACKERS, check_trackers, parse_report_to, report_run, tracker_key
 
 RUN_ID = "peter__ml-100k__s0__abcd1234"

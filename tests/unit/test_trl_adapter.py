@@ -4,7 +4,7 @@ DPO / SFT / ORPO steps on the tiny random Llama that move the LoRA weights."""
 import pytest
 
 from bench.adapters import trl as A
-from bench.errors import ConfigError
+from bench.api.errors import ConfigError
 
 
 def test_configs_are_cpu_safe(tmp_path):

@@ -7,9 +7,9 @@ import warnings
 
 import pytest
 
-from bench.config import DataConfig
+from bench.api.errors import DataError, DataWarning
 from bench.data import load_dataset, make_splits, prepare_dataset
-from bench.errors import DataError, DataWarning
+from bench.data.settings import DataConfig
 
 
 @pytest.fixture(autouse=True)

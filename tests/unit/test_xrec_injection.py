@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 from methods.xrec.injection import Injector, decoder_layers, place
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
+from bench.api.errors import ConfigError
+from bench.api.run_folder import RunContext
 from bench.config import RunConfig, build_dataclass
-from bench.errors import ConfigError
-from bench.rundir import RunContext
 from tests.unit.currrl_fixtures import synthetic_splits
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -88,11 +88,11 @@ def test_explanation_loss_falls_and_gradients_reach_only_the_adapters():
     from bench.adapters.torch_loop import train_step
     from bench.backbones.hf import prepare_tokenizer
     from bench.backbones.tiny import tiny_random_llama
+    from methods.explanation_prompt import PromptSpec
     from methods.xrec.adapter import CollaborativeAdapters
     from methods.xrec.collaborative import EmbeddingTables
     from methods.xrec.examples import encode
     from methods.xrec.explainer import Explainer
-    from methods.xrec.prompts import PromptSpec
 
     model, tokenizer = tiny_random_llama(initializer_range=0.2)
     prepare_tokenizer(tokenizer)
@@ -145,7 +145,7 @@ def test_lightgcn_tables_are_xrecs_layer_sum():
     mean = torch.stack(layers).mean(dim=0)  # RecBole: mean over the L+1 = 3 layer embeddings
     assert layer_sum(mean, 2).tolist() == [[6.0, 6.0]]  # XRec: their sum
     tables = EmbeddingTables.from_rows(["u"], torch.ones(1, 2), ["i"], torch.ones(1, 2))
-    from bench.records import Record
+    from bench.api.records import Record
 
     assert tables.rows(Record(user_id="u", item_id="i")) == (0, 0)
     assert tables.rows(Record(user_id="new", item_id="other")) == (1, 1)  # the zero row
@@ -156,11 +156,11 @@ def test_generation_starts_where_the_training_forward_points():
     the training-time forward with the vectors (which change it: see the last line)."""
     from bench.backbones.hf import prepare_tokenizer
     from bench.backbones.tiny import tiny_random_llama
+    from methods.explanation_prompt import PromptSpec
     from methods.xrec.adapter import CollaborativeAdapters
     from methods.xrec.collaborative import EmbeddingTables
     from methods.xrec.examples import encode
     from methods.xrec.explainer import Explainer, GenerationSettings, position_ids
-    from methods.xrec.prompts import PromptSpec
 
     model, tokenizer = tiny_random_llama(initializer_range=0.2)
     prepare_tokenizer(tokenizer)
@@ -185,8 +185,8 @@ def test_generation_starts_where_the_training_forward_points():
 
 
 def test_no_training_explanations_is_one_line(tmp_path):
-    from bench.errors import BenchError
-    from bench.records import Splits
+    from bench.api.errors import BenchError
+    from bench.api.records import Splits
     from methods.xrec.method import XRec
 
     splits = synthetic_splits(16)

@@ -1,20 +1,14 @@
-"""XRec's prompt, its placeholder positions and the padded training rows (methods/xrec/prompts.py, examples.py)."""
+"""XRec's prompt, its placeholder positions and the padded training rows (methods/explanation_prompt.py, methods/xrec/prompts.py, examples.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from bench.records import Record
+from bench.api.records import Record
+from methods.explanation_prompt import ITEM_SLOT, USER_SLOT, PromptSpec, item_noun, messages
 from methods.xrec.examples import IGNORE, encode, trim
-from methods.xrec.prompts import (
-    ITEM_SLOT,
-    USER_SLOT,
-    PromptSpec,
-    encode_prompt,
-    item_noun,
-    messages,
-)
+from methods.xrec.prompts import encode_prompt
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -96,8 +90,8 @@ def test_targets_are_capped(tokenizer):
 
 def test_llm_zeroshot_answers_xrecs_prompt_without_placeholders(tokenizer, tmp_path):
     """llm-zeroshot with model.prompt=xrec: the comparison row gets XRec's profiles, no embeddings."""
+    from bench.api.run_folder import RunContext
     from bench.config import RunConfig, build_dataclass
-    from bench.rundir import RunContext
     from methods.currrl.method import LLMZeroShot
 
     run = RunContext(tmp_path, RunConfig(method="llm-zeroshot", dataset="xrec-amazon", device="cpu"), quiet=True)

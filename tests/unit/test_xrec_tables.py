@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bench.data
-from bench.registry import registry_for
+from bench.api.registry import registry_for
 from bench.results import ResultsStore, default_store_path
 from leaderboards.build import build_table
 from leaderboards.spec import as_spec

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.registry import LOADERS
+from bench.api.registry import LOADERS
 
 # loader name (DatasetSpec.loader) -> its load function; plugins add theirs through the
 # `bench.loaders` entry-point group
@@ -24,8 +24,8 @@ for _name, _target in (
 
 
 def loader_for(kind: str) -> Any:
-    from bench.errors import DataError
-    from bench.registry import RegistryError
+    from bench.api.errors import DataError
+    from bench.api.registry import RegistryError
 
     try:
         return LOADERS.get(kind)

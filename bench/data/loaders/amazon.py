@@ -22,7 +22,7 @@ import html
 import json
 from typing import Any
 
-from bench.config import DataConfig
+from bench.api.records import Record
 from bench.data.loaders.common import (
     BadLine,
     LoaderResult,
@@ -34,8 +34,8 @@ from bench.data.loaders.common import (
     req_str,
 )
 from bench.data.report import Problems
+from bench.data.settings import DataConfig
 from bench.data.spec import DatasetSpec, Located
-from bench.records import Record
 
 MAX_META_LINE = 2_000_000  # characters; longer literal lines are refused, not parsed
 

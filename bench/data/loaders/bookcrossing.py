@@ -19,7 +19,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from bench.config import DataConfig
+from bench.api.errors import DataError
+from bench.api.records import Record
 from bench.data.loaders.common import (
     BadLine,
     LoaderResult,
@@ -29,9 +30,8 @@ from bench.data.loaders.common import (
     read_header,
 )
 from bench.data.report import FileReport, Problems
+from bench.data.settings import DataConfig
 from bench.data.spec import DatasetSpec, Located, RawFile
-from bench.errors import DataError
-from bench.records import Record
 
 HEADERS = {
     "interactions": ["User-ID", "ISBN", "Book-Rating"],

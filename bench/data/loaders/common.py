@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.api.records import Record
 from bench.data.digests import cached_sha256
 from bench.data.report import FileReport, Problems
 from bench.data.spec import Located, RawFile
-from bench.records import Record
 
 
 class BadLine(Exception):

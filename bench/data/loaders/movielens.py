@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 from typing import Any
 
-from bench.config import DataConfig
+from bench.api.errors import DataError
+from bench.api.records import Record
 from bench.data.loaders.common import (
     BadLine,
     LoaderResult,
@@ -26,9 +27,8 @@ from bench.data.loaders.common import (
     read_header,
 )
 from bench.data.report import FileReport, Problems
+from bench.data.settings import DataConfig
 from bench.data.spec import DatasetSpec, Located, RawFile
-from bench.errors import DataError
-from bench.records import Record
 
 
 def _raw(spec: DatasetSpec, role: str) -> RawFile | None:

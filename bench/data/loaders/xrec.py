@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 
-from bench.config import DataConfig
+from bench.api.records import Record
 from bench.data.loaders.common import BadLine, LoaderResult, file_report, iter_lines, req_str
 from bench.data.report import Problems
+from bench.data.settings import DataConfig
 from bench.data.spec import DatasetSpec, Located
-from bench.records import Record
 
 TEXT_FIELDS = ("title", "user_summary", "item_summary", "explanation")
 

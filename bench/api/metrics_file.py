@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, DataError
+from bench.api.errors import BenchError, DataError
 
 SCHEMA_VERSION = 1
 FILE_NAME = "metrics.json"
@@ -72,7 +72,7 @@ class MetricsFile:
         }
 
     def write(self, run_dir: Path) -> None:
-        from bench.rundir import atomic_write_json
+        from bench.api.run_folder import atomic_write_json
 
         atomic_write_json(Path(run_dir) / FILE_NAME, self.to_json())
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bench.loads import Load
-from bench.records import Prediction, Record, Splits
-from bench.work_plan import PlannedStage
+from bench.api.loads import Load
+from bench.api.records import Prediction, Record, Splits
+from bench.api.work_plan import PlannedStage
 
 if TYPE_CHECKING:
-    from bench.rundir import RunContext
+    from bench.api.run_folder import RunContext
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Method(ABC):
 
     @classmethod
     def declarations(cls) -> dict[str, Any]:
-        """What the registry reports about this method (bench.registry.Registry.declared)."""
+        """What the registry reports about this method (bench.api.registry.Registry.declared)."""
         return {"produces": sorted(cls.produces)}
 
     @classmethod

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from bench.errors import BenchError
-from leaderboards.sweep import NEW, RESUME, PlannedRun
+from bench.api.errors import BenchError
+from bench.sweep import NEW, RESUME, PlannedRun
 
 
 @dataclass
@@ -50,7 +50,7 @@ class CellCommand:
     data_dir: str | None = None
 
     def argv(self, p: PlannedRun, gpus: int = 0) -> list[str]:
-        """`bench run` arguments naming the same cell as `leaderboards.sweep.plan` did."""
+        """`bench run` arguments naming the same cell as `bench.sweep.plan` did."""
         argv = ["run", "--method", p.cfg.method, "--dataset", p.dataset, "--seed", str(p.seed),
                 "--runs-dir", str(p.cfg.runs_dir), "--quiet", "--no-index"]  # fmt: skip
         if self.profile:
@@ -218,7 +218,7 @@ def failure_reason(job: Any) -> str:
 def run_plan_as_jobs(planned: list[PlannedRun], console: Any, options: ClusterOptions, command: CellCommand,
                      *, name: str = "erbench-sweep") -> list[tuple[PlannedRun, str]]:
     """Run the cells that are not finished as submitit jobs; returns the failures (cell,
-    message with the log path) like leaderboards.sweep.run_plan. Finished cells (before
+    message with the log path) like bench.sweep.run_plan. Finished cells (before
     or by the jobs) are then indexed into the results store by this process alone."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

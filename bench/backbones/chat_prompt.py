@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from metrics.thinking import strip_think
+from bench.backbones.thinking import strip_think
 
 
 @dataclass(frozen=True)

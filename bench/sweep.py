@@ -40,8 +40,8 @@ def plan(
     runs_dir: str | Path = "runs",
     data_dir: str | None = None,
 ) -> list[PlannedRun]:
+    from bench.api.errors import BenchError
     from bench.config import resolve
-    from bench.errors import BenchError
     from bench.preflight import run_preflight
     from bench.runner import validate
 
@@ -152,7 +152,7 @@ def run_plan(planned: list[PlannedRun], console: Any) -> list[tuple[PlannedRun, 
         TimeElapsedColumn,
     )
 
-    from bench.errors import BenchError
+    from bench.api.errors import BenchError
     from bench.results import ResultsStore, default_store_path
     from bench.runner import execute
 

@@ -7,7 +7,7 @@ with the feature's sentiment. Sentires is a Java tool with a POS tagger and a pa
 tagger data cannot be downloaded here, so this module replaces it with a documented,
 deterministic heuristic that needs nothing beyond the standard library:
 
-1. Tokens are lower-cased words (baselines.tokens.tokenize); sentences split on . ! ? ; and
+1. Tokens are lower-cased words (bench.data.tokens.tokenize); sentences split on . ! ? ; and
    line breaks.
 2. Opinion words: a built-in lexicon of common positive / negative adjectives (POSITIVE,
    NEGATIVE) plus adjective-looking tokens (suffixes -ful -less -able -ible -ous -ive) -- the
@@ -36,7 +36,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from baselines.tokens import tokenize
+from bench.data.tokens import tokenize
 
 POSITIVE = frozenset(
     """good great nice excellent perfect awesome amazing fantastic wonderful best better solid

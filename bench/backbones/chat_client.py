@@ -17,14 +17,14 @@ What it guarantees:
   FAILED_IN_A_ROW requests (or every request of the call, if fewer) fail that way in a row
   does the metric become unavailable. An endpoint still failing otherwise after the retries
   (timeouts, 5xx) makes it unavailable at once;
-- an on-disk SQLite cache (metrics.judge_cache) keyed by (model, prompt-template sha256, input
+- an on-disk SQLite cache (bench.backbones.chat_cache) keyed by (model, prompt-template sha256, input
   sha256); the input hash covers the rendered messages and the generation parameters. No pickle;
-- reply parsing that never scores silently (metrics.judge_prompt).
+- reply parsing that never scores silently (bench.backbones.chat_prompt).
 
 Endpoint, model and API-key variable come from EvalConfig (judge_base_url, judge_model,
 judge_api_key_env, judge_max_concurrency, judge_timeout_s, judge_max_retries,
 judge_cache_path; unset ones keep JudgeSettings' defaults). When the key variable is unset or empty no
-Authorization header is sent (local servers such as `python -m metrics.judge_server`).
+Authorization header is sent (local servers such as `python -m bench.backbones.chat_server`).
 """
 
 from __future__ import annotations
@@ -43,11 +43,25 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bench.errors import BenchError
-from metrics.base import MetricUnavailable
-from metrics.judge_cache import ReplyCache
-from metrics.judge_prompt import ParsedScores, PromptTemplate, parse_all
-from metrics.settings import JudgeEndpointSettings
+from bench.api.errors import BenchError, MetricUnavailable
+from bench.api.settings import Settings
+from bench.backbones.chat_cache import ReplyCache
+from bench.backbones.chat_prompt import ParsedScores, PromptTemplate, parse_all
+
+
+@dataclass
+class JudgeEndpointSettings(Settings):
+    """The OpenAI-compatible endpoint for GPTScore and the judge coherence source."""
+
+    judge_base_url: str | None = None
+    judge_model: str | None = None
+    judge_api_key_env: str = "OPENAI_API_KEY"
+    judge_max_concurrency: int = 4
+    # unset (None): the judge client's defaults (bench.backbones.chat_client.JudgeSettings): 120 s per HTTP
+    # attempt, 5 retries, replies cached in <cache dir>/judge/replies.sqlite ("" disables it)
+    judge_timeout_s: float | None = None
+    judge_max_retries: int | None = None  # retries after the first attempt
+    judge_cache_path: str | None = None
 
 
 def is_retryable_status(code: int) -> bool:
@@ -155,7 +169,7 @@ class JudgeClient:
         if cache is None and settings.cache_path != "":
             path = settings.cache_path
             if path is None:
-                from bench.paths import cache_dir
+                from bench.api.paths import cache_dir
 
                 path = str(cache_dir() / "judge" / "replies.sqlite")
             cache = ReplyCache(path)
@@ -271,9 +285,9 @@ class JudgeClient:
         return os.environ.get(env, "") if env else ""
 
     def _clean(self, text: str) -> str:
-        """`text` with the API key (and any quoted bearer token) redacted (bench.redact): what
+        """`text` with the API key (and any quoted bearer token) redacted (bench.api.redact): what
         an endpoint echoes never reaches a message, the cache, metrics.json or predictions."""
-        from bench.redact import redact
+        from bench.api.redact import redact
 
         return redact(text, [self._key()])
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Generic, TypeVar
 
-from bench.errors import BenchError, BenchWarning
+from bench.api.errors import BenchError, BenchWarning
 
 T = TypeVar("T")
 
@@ -210,7 +210,7 @@ class Registry(Generic[T]):
         return f"unknown {self.kind} {name!r}{hint}{listing}"
 
 
-METHODS: Registry[Any] = Registry("method", "bench.methods", base="bench.method:Method")
+METHODS: Registry[Any] = Registry("method", "bench.methods", base="bench.api.method:Method")
 DATASETS: Registry[Any] = Registry(
     "dataset", "bench.datasets", base="bench.data.spec:DatasetSpec", instances=True
 )

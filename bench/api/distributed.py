@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench.errors import BenchError, ConfigError
+from bench.api.errors import BenchError, ConfigError
 
 T = TypeVar("T")
 

@@ -68,7 +68,7 @@ class PredictionRow:
     rating_true: float | None = _truth()
     label: int | None = _truth()
     reference: str | None = _truth()
-    feature_true: str | None = _truth()  # the record's own mined feature (bench.feature_truth)
+    feature_true: str | None = _truth()  # the record's own mined feature (bench.data.feature_truth)
     rating: float | None = _predicted()
     ctr_score: float | None = _predicted()
     explanation: str | None = _predicted()

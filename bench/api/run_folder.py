@@ -27,8 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.config import RunConfig
-from bench.seeding import seed_global_rngs, stage_seed
+from bench.api.seeding import seed_global_rngs, stage_seed
 
 
 @functools.cache
@@ -137,7 +136,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                from bench.errors import DataError
+                from bench.api.errors import DataError
 
                 raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
     return rows
@@ -147,10 +146,11 @@ class RunContext:
     """What a method sees of its run: folder, seed, device, stages, log, progress.
 
     `dir` is where this process writes: the run folder, or, in the other processes of a
-    launched run, a scratch folder (bench.distributed); `finished_stages_in` is the run folder
-    whose finished stages are reloaded (default: `dir`)."""
+    launched run, a scratch folder (bench.api.distributed); `finished_stages_in` is the run folder
+    whose finished stages are reloaded (default: `dir`). `cfg` is the run's RunConfig
+    (bench.config, on the app floor above this one)."""
 
-    def __init__(self, run_dir: Path, cfg: RunConfig, *, resume: bool = False, quiet: bool = False,
+    def __init__(self, run_dir: Path, cfg: Any, *, resume: bool = False, quiet: bool = False,
                  finished_stages_in: Path | None = None):
         self.dir = Path(run_dir)
         self.finished_stages_in = Path(finished_stages_in or run_dir)
@@ -166,11 +166,11 @@ class RunContext:
     @property
     def device(self) -> str:
         """This process's device: auto is cuda when present, and under a launcher each
-        process's own GPU (bench.distributed.process_device)."""
+        process's own GPU (bench.api.distributed.process_device)."""
         if self.cfg.device == "cpu":
             return "cpu"
         try:
-            from bench.distributed import process_device
+            from bench.api.distributed import process_device
 
             return process_device(self.cfg.device)
         except ImportError:  # torch-free install
@@ -178,7 +178,7 @@ class RunContext:
 
     @property
     def cache_dir(self) -> Path:
-        from bench.paths import cache_dir
+        from bench.api.paths import cache_dir
 
         return cache_dir()
 
@@ -200,7 +200,7 @@ class RunContext:
         attempt of this run, call `load(stage_dir)` to restore its checkpoint instead.
 
         Before training, python `random`, numpy and torch (every CUDA device too) are seeded
-        from (run seed, stage name) (bench.seeding), and train_log.jsonl rows a killed attempt
+        from (run seed, stage name) (bench.api.seeding), and train_log.jsonl rows a killed attempt
         left for this stage are dropped; after the stage, trained or reloaded, they are seeded
         again from (run seed, stage name + "/done"). So a resumed run draws the same numbers
         as an uninterrupted one, in every stage and in what follows the last one (predict).
@@ -208,7 +208,7 @@ class RunContext:
         In a launched run the main process says whether the stage finished, so every process
         trains it (data-parallel) or reloads it from the run folder alike.
         """
-        from bench.distributed import from_main
+        from bench.api.distributed import from_main
 
         if from_main(lambda: (self.finished_stages_in / "stages" / name / "DONE").exists()):
             load(self.finished_stages_in / "stages" / name)
@@ -240,11 +240,11 @@ class RunContext:
 
     @contextmanager
     def progress(self, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-        """A rich progress bar; yields advance(n, **status) (bench.progress). Silent when quiet."""
+        """A rich progress bar; yields advance(n, **status) (bench.api.progress). Silent when quiet."""
         if self.quiet:
             yield lambda n=1, **status: None
             return
-        from bench.progress import progress_bar
+        from bench.api.progress import progress_bar
 
         with progress_bar(description, total) as advance:
             yield advance

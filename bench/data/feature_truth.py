@@ -4,7 +4,7 @@ record's own feature, both mined from the data, never from what a method generat
 PETER (lileipisces/PETER utils.py, DataLoader.load_data) takes both from the dataset's Sentires
 quadruples: `feature_set` holds every feature of the dataset (FCR's denominator) and a test
 record's truth is the feature of its own quadruple (FMR). Here the quadruples come from
-baselines.features.FeatureExtractor fitted on the train split: the vocabulary PETER+ and CER
+bench.data.features.FeatureExtractor fitted on the train split: the vocabulary PETER+ and CER
 are trained with. One documented difference: PETER's set also holds features that occur only in
 valid/test reviews; ours is mined from train reviews alone, so nothing about the test split
 leaks into it.
@@ -30,7 +30,7 @@ class FeatureTruth:
     """The dataset's feature vocabulary and the extractor that names a record's own feature."""
 
     vocabulary: tuple[str, ...]  # sorted
-    extractor: Any  # a fitted baselines.features.FeatureExtractor
+    extractor: Any  # a fitted bench.data.features.FeatureExtractor
 
     def feature_of(self, record: Any) -> str | None:
         """The record's own mined feature (None when the extractor finds none)."""
@@ -38,7 +38,7 @@ class FeatureTruth:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "source": "baselines.features.FeatureExtractor fitted on the train split",
+            "source": "bench.data.features.FeatureExtractor fitted on the train split",
             "sha256": vocabulary_digest(self.vocabulary),
             "features": list(self.vocabulary),
         }
@@ -51,7 +51,7 @@ def vocabulary_digest(vocabulary: Sequence[str]) -> str:
 
 def mine_feature_truth(train: Sequence[Any], max_words: int = 15) -> FeatureTruth | None:
     """Fit the feature extractor on the train split; None when the data yields no feature."""
-    from baselines.features import FeatureExtractor
+    from bench.data.features import FeatureExtractor
 
     extractor = FeatureExtractor(max_words=max_words).fit(train)
     if not extractor.feature_set:
