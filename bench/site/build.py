@@ -105,9 +105,35 @@ def build_site(
     report = BuildReport(out)
 
     files = {r.run_id: f"r{i:04d}" for i, r in enumerate(runs)}
+    held, metric_rows, run_index, groups = _write_runs(out, runs, files, report)
+    compare_files = _write_comparisons(out, runs, files, groups, held, metric_rows, max_compare_pairs, report)
+
+    tables, report.skipped_tables = leaderboards(spec_list, store, runs)
+    report.tables = len(tables)
+    index = {
+        "tables": tables,
+        "skipped_tables": report.skipped_tables,
+        "runs": run_index,
+        "groups": groups,
+        "compare": compare_files,
+        "compare_skipped": report.comparisons_skipped,
+        "campaigns": campaign_data,
+        "chunk": records.CHUNK,
+    }
+    report.wrote("data/index.js", write_chunk(out, "data/index.js", "index", index))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write_runs(out: Path, runs: list[Any], files: dict[str, str], report: BuildReport) -> tuple[
+    dict[str, list[dict[str, Any]]], dict[str, dict[str, dict[str, Any]]], list[dict[str, Any]], list[dict[str, Any]]
+]:  # fmt: skip
+    """Each run's record chunks and page; returns (records by run, metric rows by run and name,
+    the index's run list, the groups of runs scored on the same records)."""
     held: dict[str, list[dict[str, Any]]] = {}
     metric_rows: dict[str, dict[str, dict[str, Any]]] = {}
-    run_index, groups = [], {}
+    run_index: list[dict[str, Any]] = []
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
     for run in runs:
         fid = files[run.run_id]
         rows, names = records.run_records(Path(run.run_dir))
@@ -134,10 +160,14 @@ def build_site(
         })  # fmt: skip
         report.records += len(rows)
     report.runs = len(runs)
+    return held, metric_rows, run_index, list(groups.values())
 
-    picked, report.comparisons_skipped = comparisons.pairs(
-        [g["runs"] for g in groups.values()], max_compare_pairs
-    )
+
+def _write_comparisons(out: Path, runs: list[Any], files: dict[str, str], groups: list[dict[str, Any]],
+                       held: dict[str, list[dict[str, Any]]], metric_rows: dict[str, dict[str, dict[str, Any]]],
+                       limit: int, report: BuildReport) -> dict[str, str]:  # fmt: skip
+    """The comparison chunks of run pairs within each group, at most `limit`; "a|b" -> file."""
+    picked, report.comparisons_skipped = comparisons.pairs([g["runs"] for g in groups], limit)
     by_id = {r.run_id: r for r in runs}
     compare_files = {}
     for a, b in picked:
@@ -146,19 +176,4 @@ def build_site(
         report.wrote(rel, write_chunk(out, rel, f"compare/{a}/{b}", data))
         compare_files[f"{a}|{b}"] = rel
     report.comparisons = len(picked)
-
-    tables, report.skipped_tables = leaderboards(spec_list, store, runs)
-    report.tables = len(tables)
-    index = {
-        "tables": tables,
-        "skipped_tables": report.skipped_tables,
-        "runs": run_index,
-        "groups": list(groups.values()),
-        "compare": compare_files,
-        "compare_skipped": report.comparisons_skipped,
-        "campaigns": campaign_data,
-        "chunk": records.CHUNK,
-    }
-    report.wrote("data/index.js", write_chunk(out, "data/index.js", "index", index))
-    report.seconds = time.perf_counter() - started
-    return report
+    return compare_files
