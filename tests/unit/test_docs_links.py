@@ -26,10 +26,12 @@ def test_readme_states_the_test_command_ci_runs():
     assert "bash scripts/test.sh" in README.read_text(encoding="utf-8")
 
 
-def test_readme_holds_no_test_counts():
-    # a count of tests goes stale with every commit; docs/results/ keeps dated measurements
+def test_readme_holds_no_test_counts_or_timings():
+    # both go stale with every commit; docs/results/ keeps dated measurements
     text = README.read_text(encoding="utf-8")
     assert not re.search(r"\b\d[\d,]*\s+(?:CPU\s+|default\s+)?tests\b", text)
+    duration = re.search(r"\b\d+(?:[.,]\d+)?\s*(?:s|sec|seconds?|min|minutes?|h|hours?)\b", text)
+    assert not duration, f"a timing in README.md: {duration.group(0)!r}"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
