@@ -304,6 +304,7 @@ NOT_HASHED = (
 HASHED_WHEN_SET = (
     "eval.bertscore_num_layers", "model.decoding", "model.lightgcn_valid_topk",
     "model.alternative_reference", "model.teacher_max_tokens", "model.lightgcn_negatives",
+    "eval.judge_temperature",
 )  # fmt: skip
 
 

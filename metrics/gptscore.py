@@ -8,7 +8,8 @@ reported GPTScore is the mean of the per-pair scores and GPTstd their population
 The system prompt is a file (`eval.judge_prompt_file`; trailing whitespace is dropped); the
 default, metrics/prompts/gptscore.txt, states that intent in our own wording. The user message is
 XRec's: json.dumps({"prediction": ..., "reference": ...}). We differ from XRec in two documented
-ways: temperature is 0 (XRec used the API default), and a reply that is not a number in 0..100 is
+ways: temperature is 0 unless eval.judge_temperature is set (XRec used the API default, 1.0 at
+OpenAI; the paper profiles set it), and a reply that is not a number in 0..100 is
 excluded and counted (`gptscore_unparseable`), where XRec's float(reply) would crash.
 Naming: the judge model is in the name, and so is the prompt unless it is XRec's own
 (HKUDS/XRec evaluation/system_prompt.txt, recognised by its sha256, XREC_PROMPT_SHA256):

@@ -62,6 +62,9 @@ class JudgeEndpointSettings(Settings):
     judge_timeout_s: float | None = None
     judge_max_retries: int | None = None  # retries after the first attempt
     judge_cache_path: str | None = None
+    # sampling temperature of the judge's requests; unset (None): 0. XRec's GPTScore call passes
+    # none, so the API default applies (OpenAI: 1.0): the paper profiles set 1.0
+    judge_temperature: float | None = None
 
 
 def is_retryable_status(code: int) -> bool:
@@ -113,7 +116,8 @@ class JudgeSettings:
             return None
         kw: dict[str, Any] = {
             name: getattr(endpoint, f"judge_{name}")
-            for name in ("api_key_env", "max_concurrency", "timeout_s", "max_retries", "cache_path")
+            for name in ("api_key_env", "max_concurrency", "timeout_s", "max_retries", "cache_path",
+                         "temperature")
             if getattr(endpoint, f"judge_{name}") is not None
         }
         kw.update(overrides)

@@ -35,6 +35,8 @@ def test_paper_profile_scores_under_the_spec_names(method, monkeypatch):
     # the judge is the papers'; the bare name gptscore[gpt-3.5-turbo] needs XRec's own prompt,
     # a file the user supplies (eval.judge_prompt_file), else the prompt's hash is in the name
     assert gpt.client.settings.model == "gpt-3.5-turbo" and gpt.prompt.name_tag
+    # XRec's chat.completions call passes no temperature: OpenAI's default 1.0, not erbench's 0
+    assert gpt.client.settings.temperature == 1.0
     assert ev.coherence_sources == ["judge", "classifier", "human"]
     produced = {*BERTScore(ev).reported_names(), *BARTScore(ev).reported_names(),
                 *BLEURT(ev).reported_names(), "gptscore[gpt-3.5-turbo]"}  # fmt: skip
@@ -58,3 +60,18 @@ def test_paper_profile_unreachable_scorers_each_say_why_without_a_number(monkeyp
     # an unreachable judge loses its own column only (it used to take every coherence column)
     assert "judge failed" in report.unavailable["coh_acc[judge:gpt-3.5-turbo]"]
     assert "nlptown" in report.unavailable["coh_acc[nlptown-sentiment]"]
+
+
+def test_judge_temperature_defaults_to_zero_and_leaves_run_ids_alone():
+    import dataclasses
+
+    from bench.config import config_hash
+    from metrics.judge import JudgeSettings
+
+    ev = resolve("peter", "ml-100k", profile="cpu").eval
+    ev.judge_base_url, ev.judge_model = "http://127.0.0.1:9/v1", "m"
+    assert JudgeSettings.from_eval_cfg(ev).temperature == 0.0
+    cpu = resolve("peter", "ml-100k", profile="cpu")
+    unset = dataclasses.replace(cpu, eval=dataclasses.replace(cpu.eval, judge_temperature=None))
+    assert config_hash(unset) == config_hash(cpu)
+    assert config_hash(dataclasses.replace(cpu, eval=dataclasses.replace(cpu.eval, judge_temperature=1.0))) != config_hash(cpu)
