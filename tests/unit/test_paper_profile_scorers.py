@@ -66,7 +66,7 @@ def test_judge_temperature_defaults_to_zero_and_leaves_run_ids_alone():
     import dataclasses
 
     from bench.config import config_hash
-    from metrics.judge import JudgeSettings
+    from bench.backbones.chat_client import JudgeSettings
 
     ev = resolve("peter", "ml-100k", profile="cpu").eval
     ev.judge_base_url, ev.judge_model = "http://127.0.0.1:9/v1", "m"
