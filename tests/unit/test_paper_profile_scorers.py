@@ -65,8 +65,8 @@ def test_paper_profile_unreachable_scorers_each_say_why_without_a_number(monkeyp
 def test_judge_temperature_defaults_to_zero_and_leaves_run_ids_alone():
     import dataclasses
 
-    from bench.config import config_hash
     from bench.backbones.chat_client import JudgeSettings
+    from bench.config import config_hash
 
     ev = resolve("peter", "ml-100k", profile="cpu").eval
     ev.judge_base_url, ev.judge_model = "http://127.0.0.1:9/v1", "m"
