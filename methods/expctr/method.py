@@ -23,6 +23,7 @@ LC/IC reward trajectories (Fig. 3) go to train_log.jsonl under stages "lc" and "
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from bench.api.errors import BenchError
 from bench.api.loads import Checkpoint, Load
 from bench.api.method import Method
 from bench.api.records import Prediction, Record, Splits
+from bench.api.work_plan import PlannedStage
 from methods.expctr.prompts import ctr_prompt, explanation_prompt
 
 
@@ -147,6 +149,27 @@ class ExpCTR(Method):
     @classmethod
     def loads(cls, params: Any) -> list[Load]:
         return [Checkpoint("model.backbone", params.backbone), Checkpoint("model.encoder", params.encoder)]
+
+    @classmethod
+    def planned_work(cls, params: Any, cfg: Any) -> list[PlannedStage]:
+        """The PPO stages (LC, then IC per iteration) and the test explanations; the DeepFM
+        stages are left out (small next to the LLM's)."""
+        p, n = params, params.train_records
+        gen = p.gen_batch_size if isinstance(p.gen_batch_size, int) and p.gen_batch_size > 0 else 8
+        per_step = max(1, p.batch_size // max(1, p.samples_per_record))
+        rollout_steps = math.ceil(p.batch_size / gen) * p.max_new_tokens
+
+        def ppo(name: str, epochs: int) -> PlannedStage:
+            steps = epochs * math.ceil(n / per_step) if n else None
+            return PlannedStage(f"{name} (PPO)", n, steps, (steps or 0) * p.batch_size * p.max_new_tokens,
+                                (steps or 0) * rollout_steps, (steps or 0) * p.batch_size * p.ppo_epochs)  # fmt: skip
+
+        stages = [ppo("lc", p.lc_epochs), *(ppo(f"ic_{k}", p.ic_epochs) for k in range(1, p.iterations + 1))]
+        test = cfg.eval.max_records or None
+        stages.append(PlannedStage("predict (explanation + CTR score)", test, None,
+                                   (test or 0) * p.max_new_tokens,
+                                   math.ceil((test or 0) / gen) * p.max_new_tokens))  # fmt: skip
+        return stages
 
     # -- setup ------------------------------------------------------------------------------
 

@@ -216,3 +216,16 @@ def test_a_sweep_checks_every_cell_first_and_probes_a_shared_checkpoint_once(mon
     assert all(p.problem.startswith("preflight: checkpoint eval.bertscore_model") for p in planned)
     assert all("does not exist" in p.problem for p in planned)
     assert looked.count(missing) == 1 and looked.count("embedded") == 1
+
+
+def test_expctr_plans_its_ppo_stages():
+    from bench.identity import effective_config
+
+    cfg = resolve("expctr", "ml-100k", profile="paper-16k")
+    _, params = effective_config(cfg)
+    stages = {s.name: s for s in method_class_of("expctr").planned_work(params, cfg)}
+    # 16,000 RL records, 32 rollouts a PPO step, 2 epochs per stage; 96 new tokens each
+    lc = stages["lc (PPO)"]
+    assert (lc.records, lc.steps, lc.generated_tokens) == (16000, 2 * 500, 1000 * 32 * 96)
+    assert set(stages) == {"lc (PPO)", "ic_1 (PPO)", "predict (explanation + CTR score)"}
+    assert stages["predict (explanation + CTR score)"].records == 2000
