@@ -37,9 +37,12 @@ from typing import Any
 
 from tests.standins import cached_folder
 
-VERSION = "1"
+VERSION = "2"
 BPE_VOCAB = 600  # byte-level alphabet (256) + merges learned from CORPUS
-TINY = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4)
+# initializer_range 0.3 (real: 0.02): at 0.02 a random Qwen greedily repeats "\n" forever, so every
+# explanation would be empty; at 0.3 each stand-in writes varied, decodable text.
+TINY = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+            initializer_range=0.3)
 
 CORPUS = [
     "The user liked the item because the sound is great and the strings stay in tune.",
