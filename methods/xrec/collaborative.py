@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 
+from bench.api.errors import ConfigError
 from bench.api.records import Record, Splits
 from bench.api.run_folder import atomic_write_json, written_atomically
 
@@ -108,12 +109,22 @@ def implicit(records: list[Record]) -> list[Record]:
     return [dataclasses.replace(r, label=1) for r in records]
 
 
+def check_valid_topk(splits: Splits, topk: int) -> None:
+    """Full-sort Recall@K ranks every item: K must be below the item count (RecBole's topk
+    otherwise dies with "selected index k out of range" after the first training epoch)."""
+    items = len({r.item_id for r in splits.train} | {r.item_id for r in splits.valid})
+    if topk >= items:
+        raise ConfigError(f"model.lightgcn_valid_topk={topk}: early stopping on Recall@{topk} needs more than "
+                          f"{topk} items, the train and valid splits have {items}")  # fmt: skip
+
+
 def train_lightgcn(splits: Splits, settings: LightGCNSettings, folder: Path, on_epoch: Any = None) -> EmbeddingTables:
     """Train RecBole's LightGCN on the train split (valid for early stopping) in `folder`."""
     from bench.adapters.recbole import RecBoleRun
     from bench.adapters.recbole_config import RecBoleSettings
     from bench.adapters.recbole_files import write_atomic_files
 
+    check_valid_topk(splits, settings.valid_topk)
     valid = implicit(splits.valid)
     # RecBole reads three files; the third (its test) repeats valid, so test records stay out
     files = write_atomic_files(Splits(implicit(splits.train), valid, valid), Path(folder) / "atomic")
