@@ -57,7 +57,7 @@ DISTILL_EVAL = ["eval.max_records=4"]
 EXPLANATION_METRICS = ("bertscore_p[roberta-large]", "bertscore_r[roberta-large]", "bertscore_f1[roberta-large]",
                        "bartscore[bart-large-cnn]", "bleurt[bleurt-base-128]", "gptscore", "usr", "bleu4_sacre",
                        "rougeL_f")  # fmt: skip
-COHERENCE = ("coh_acc[bert-base-multilingual-uncased-sentiment]", f"coh_acc[judge:{JUDGE}]")
+COHERENCE = ("coh_acc[nlptown-sentiment]", f"coh_acc[judge:{JUDGE}]")
 CTR_METRICS = ("auc", "logloss", "ctr_mae", "ctr_rmse")
 SLOW = pytest.mark.slow  # same code path as a default-suite profile: differs only in size keys
 
@@ -80,10 +80,7 @@ PROFILES = [
     pytest.param("orpo-distill", "paper", "ml-100k", STUDENT_SIZE, ("usr",)),
 ]  # fmt: skip
 TEXT_TABLES = {"currrl", "llm-zeroshot", "xrec"}
-# Issue #23 lists "backbone.json and run.log for every LLM method" as not done yet: these run
-# folders lack them today (distill-teacher loads no LLM of its own). Remove a name once it has them.
-NO_BACKBONE_JSON_YET = {"expctr", "tallrec", "icl", "distill-teacher"}
-NO_RUN_LOG_YET = {"expctr", "tallrec", "icl", "llm-zeroshot"}
+NO_BACKBONE_JSON = {"distill-teacher"}  # the teacher's explanations come from the endpoint: no LLM here
 
 
 def _standin_for(value: str, dtype: str = "float32") -> Path | None:
@@ -187,9 +184,9 @@ def _family(metric: str) -> str:
 def _check_run(method: str, folder: Path, needed: tuple[str, ...]) -> dict[str, float]:
     """The finished run folder's files and the table's metrics as finite numbers."""
     files = ["DONE", "config.resolved.yaml", "provenance.json", "splits.json", "predictions.jsonl", "metrics.json"]
-    for name in files + ([] if method in NO_RUN_LOG_YET else ["run.log"]):
+    for name in [*files, "run.log"]:
         assert (folder / name).is_file(), f"{folder.name} lacks {name}"
-    if method not in NO_BACKBONE_JSON_YET:  # every LLM method says which backbone ran
+    if method not in NO_BACKBONE_JSON:  # every LLM method says which backbone ran
         described = json.loads((folder / "backbone.json").read_text())
         assert Path(described["source"]).name.startswith("llm-"), described
     values, unavailable = _metrics(folder)
