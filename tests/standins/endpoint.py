@@ -1,10 +1,10 @@
 """A local OpenAI-compatible endpoint on 127.0.0.1 standing in for the papers' API models
 (the Curr-RLCER/distillation teacher, the distillation judge, GPTScore and the coherence judge).
 
-One server, several served model names, each answered through metrics.judge_server's
+One server, several served model names, each answered through bench.backbones.chat_server's
 `handle_chat` (the same request validation and reply shape as the repo's judge server):
 
-- a *teacher* name is answered by a stand-in LLM folder (real generation, metrics.judge_server
+- a *teacher* name is answered by a stand-in LLM folder (real generation, bench.backbones.chat_server
   .ChatModel), so the teacher's text goes through tokenisation, templates and decoding;
 - a *judge* name is answered by `ScriptedJudge`: a random-weight model never writes a verdict
   or a score, so a judge that must be parsed answers in the shape the prompt asks for
@@ -51,7 +51,7 @@ def serve_standins(teachers: dict[str, Path], judges: tuple[str, ...] = ("stand-
                    ) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Serve `teachers` (name -> stand-in LLM folder) and scripted `judges` on a free loopback
     port; yields {"url": "http://127.0.0.1:PORT/v1", "models": {name: model}}."""
-    from metrics.judge_server import ChatModel, _error, handle_chat, make_handler
+    from bench.backbones.chat_server import ChatModel, _error, handle_chat, make_handler
 
     models: dict[str, Any] = {name: ChatModel(folder, name) for name, folder in teachers.items()}
     models.update({name: ScriptedJudge(name) for name in judges})
