@@ -1,7 +1,8 @@
-"""Every registered method answers the preflight's `plan(params, cfg)` (bench.api.method.Method.plan)
-with a list, under each of its profiles: a method must not shadow the classmethod with an
-attribute of its own (the distillation students' `plan()` did, so every `bench run --method
-sft-distill|orpo-distill` died in the preflight with a TypeError)."""
+"""Every registered method answers the preflight's `planned_work(params, cfg)`
+(bench.api.method.Method.planned_work) with a list, under each of its profiles: no method may
+shadow it with an attribute of its own (the distillation students' instance `plan()` shadowed
+the classmethod when it was called `plan`, so every `bench run --method sft-distill|orpo-distill`
+died in the preflight with a TypeError)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ def _profiles(method: str) -> list[str | None]:
 
 
 @pytest.mark.parametrize("method", sorted(METHODS.names()))
-def test_plan_is_the_preflight_classmethod(method):
+def test_planned_work_is_the_preflight_classmethod(method):
     for profile in _profiles(method):
         cfg = resolve(method, "ml-100k", profile=profile)
         effective, params = effective_config(cfg)
-        planned = method_class(method).plan(params, effective)
+        planned = method_class(method).planned_work(params, effective)
         assert isinstance(planned, list), (method, profile, planned)
