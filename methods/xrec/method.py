@@ -61,7 +61,7 @@ class Params:
     prompt_words: int = 50  # the word limit the instruction states (XRec: 50)
     # ablations
     use_profiles: bool = True
-    injection: Literal["hidden", "qkv", "input"] = "hidden"
+    injection: Literal["hidden", "hidden_add", "qkv", "qkv_grouped", "input"] = "hidden"
     use_embeddings: bool = True
     # adapter training (explainer/utils/parse.py: Adam, lr 1e-4, batch 1, one epoch)
     epochs: int = 1

@@ -125,7 +125,7 @@ def test_ablation_without_embeddings_has_no_lightgcn_stage(tmp_path):
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("injection", "everywhere", "config key 'model.injection' expects one of 'hidden', 'qkv', 'input'"),
+        ("injection", "everywhere", "config key 'model.injection' expects one of 'hidden', 'hidden_add', 'qkv', 'qkv_grouped', 'input'"),
         ("experts", 0, "model.experts must be >= 1"),
         ("train_records", 0, "model.train_records must be >= 1 or null"),
         ("adapter_dropout", 1.0, "model.adapter_dropout must be in [0, 1)"),
