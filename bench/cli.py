@@ -257,7 +257,9 @@ def _finished(cfg: Any) -> bool:
     from bench.runner import validate
 
     try:
-        return (validate(cfg).run_dir / "DONE").exists()
+        from bench.api.run_folder import RunFolder
+
+        return RunFolder(validate(cfg).run_dir).is_done()
     except BenchError:
         return False  # the preflight says why
 
@@ -278,12 +280,13 @@ def _launch_run(args: argparse.Namespace, cfg: Any) -> int:
 
 def print_identity(identity: Any, *, force: bool = False) -> None:
     """`bench run --dry-run`: what would run, checked, as plain YAML a reader can diff."""
+    from bench.api.run_folder import RunFolder
     from bench.config import dump_yaml, to_dict
 
     if force and identity.run_dir.exists():
         state = "exists; --force would delete it and start over"
     else:
-        state = "finished (would be reused)" if (identity.run_dir / "DONE").exists() else (
+        state = "finished (would be reused)" if RunFolder(identity.run_dir).is_done() else (
             "unfinished (--resume continues it)" if identity.run_dir.exists() else "new")
     print(f"# run {identity.run_id}: {state}\n# folder {identity.run_dir}")
     print(dump_yaml({**to_dict(identity.cfg), "data_files": identity.data_digests}), end="")
@@ -316,13 +319,15 @@ def print_run_result(result: Any) -> None:
 
 def _data_issues_of(run_dir: Path) -> list[str]:
     """How the data a finished run read differs from its spec (bench.data.report.data_issues)."""
+    from bench.api.errors import BenchError
+    from bench.api.run_folder import RunFolder
     from bench.data.report import data_issues
 
     try:
-        recorded = json.loads((Path(run_dir) / "provenance.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        recorded = RunFolder(run_dir).read_provenance()
+    except (OSError, BenchError):
         return []
-    return data_issues(recorded.get("data") or {}) if isinstance(recorded, dict) else []
+    return data_issues(recorded.get("data") or {})
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -426,6 +431,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         report = score_cli.score_pairs(Path(args.pairs), eval_cfg)
     else:
         from bench import rescore
+        from bench.api.run_folder import RunFolder
         from bench.warnings_log import route_third_party_warnings
 
         run_dir, eval_overrides = Path(args.run_dir), overrides.get("eval", {})
@@ -434,7 +440,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
         # the run's own lock: a live run (or a second bench score) never writes metrics.json
         # at the same time (issue 25.8)
-        with run_lock(run_dir), route_third_party_warnings(run_dir / "run.log"):
+        with run_lock(run_dir), route_third_party_warnings(RunFolder(run_dir).run_log):
             report = rescore.rescore_run(run_dir, eval_overrides, train_records=rescore.train_split(cfg))
     if args.json:
         print(json.dumps(score_cli.report_to_json(report), indent=2))

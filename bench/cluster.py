@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.api.errors import BenchError
+from bench.api.run_folder import RunFolder
 from bench.sweep import NEW, RESUME, PlannedRun
 
 
@@ -237,8 +238,8 @@ def run_plan_as_jobs(planned: list[PlannedRun], console: Any, options: ClusterOp
             def finished(item: _Submitted) -> None:
                 if item.job.exception() is not None:  # failed, cancelled or timed out
                     message = failure_reason(item.job)
-                elif not (item.cell.run_dir / "DONE").exists():
-                    message = f"the job ended but {item.cell.run_dir} has no DONE (log: {item.job.paths.stderr})"
+                elif not RunFolder(item.cell.run_dir).is_done():
+                    message = f"the job ended but {item.cell.run_dir} is unfinished (no DONE marker) (log: {item.job.paths.stderr})"
                 else:
                     message = ""
                 if message:
@@ -256,6 +257,6 @@ def run_plan_as_jobs(planned: list[PlannedRun], console: Any, options: ClusterOp
                 _local_jobs(todo, argv_of, folder, options, finished)
     store = ResultsStore(default_store_path(planned[0].cfg.runs_dir)) if planned else None
     for p in planned:  # one writer: the folders of the finished cells, indexed here
-        if store is not None and (p.run_dir / "DONE").exists():
+        if store is not None and RunFolder(p.run_dir).is_done():
             store.add_run(p.run_dir)
     return failures

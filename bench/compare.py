@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.api.errors import BenchError
+from bench.api.run_folder import RunFolder
 from bench.scored_records import read_scored_records
 
 N_RESAMPLES = 1000
@@ -58,16 +59,13 @@ def find_run(name: str, runs_dir: Path) -> Path:
 def _metric_rows(run_dir: Path) -> dict[str, dict[str, Any]]:
     from bench.api.metrics_file import MetricsFile
 
-    if not (run_dir / "DONE").exists():
+    if not RunFolder(run_dir).is_done():
         raise BenchError(f"{run_dir} is not a finished run (no DONE marker); finish it with --resume")
     return {row["metric"]: row for row in MetricsFile.read(run_dir).rows}
 
 
 def _per_example(run_dir: Path) -> list[dict[str, Any]]:
-    from bench.api.run_folder import read_jsonl
-
-    path = run_dir / "per_example.jsonl"
-    return read_jsonl(path) if path.exists() else []
+    return RunFolder(run_dir).read_per_example()
 
 
 def _same_records(a: Path, b: Path) -> tuple[str, int | None]:

@@ -9,7 +9,6 @@ store is updated when the run is finished.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,22 +16,19 @@ from typing import Any
 
 from bench.api.config_keys import flatten, same_setting
 from bench.api.errors import BenchError
-from bench.api.metrics_file import FILE_NAME, MetricsFile
+from bench.api.metrics_file import MetricsFile
 from bench.api.progress import ProgressSink
-from bench.config import RunConfig, build_dataclass, deep_merge, dump_yaml, read_yaml, to_dict
+from bench.api.run_folder import RunFolder
+from bench.config import RunConfig, build_dataclass, deep_merge, dump_yaml, to_dict
 from bench.identity import NOT_SETTINGS
-
-CONFIG_FILE = "config.resolved.yaml"
-PROVENANCE_FILE = "provenance.json"
-PER_EXAMPLE_FILE = "per_example.jsonl"
 
 
 def run_config(run_dir: Path, eval_overrides: dict[str, Any] | None = None) -> RunConfig:
     """The run's saved config with `eval_overrides` layered over its eval section."""
-    path = Path(run_dir) / CONFIG_FILE
-    if not path.exists():
-        raise BenchError(f"{run_dir} is not a run folder (no {CONFIG_FILE})")
-    raw = read_yaml(path)
+    folder = RunFolder(run_dir)
+    if not folder.config.exists():
+        raise BenchError(f"{run_dir} is not a run folder (no {folder.config.name})")
+    raw = folder.read_config()
     raw["eval"] = deep_merge(raw.get("eval") or {}, eval_overrides or {})
     return build_dataclass(RunConfig, raw)
 
@@ -56,28 +52,25 @@ def rescore_run(
 ) -> Any:
     """Score <run_dir>/predictions.jsonl with the run's eval config plus `eval_overrides` and
     record it (module doc). Returns the metrics.suite.ScoreReport."""
-    from bench.api.run_folder import atomic_write_jsonl, read_jsonl
     from bench.data.feature_truth import read_vocabulary
     from metrics.suite import score_rows
 
     run_dir = Path(run_dir)
+    folder = RunFolder(run_dir)
     cfg = run_config(run_dir, eval_overrides)
-    predictions = run_dir / "predictions.jsonl"
-    if not predictions.exists():
-        raise BenchError(f"{run_dir} has no predictions.jsonl; run the method first")
+    if not folder.predictions.exists():
+        raise BenchError(f"{run_dir} has no {folder.predictions.name}; run the method first")
     report = score_rows(
-        read_jsonl(predictions), cfg.eval, train_records=train_records,
+        folder.read_predictions(), cfg.eval, train_records=train_records,
         cache_dir=run_dir / "cache", progress=progress, judge=judge,
         feature_set=read_vocabulary(run_dir),
     )  # fmt: skip
     _metrics_file(run_dir, cfg).updated(cfg.eval.split, report.values, report.unavailable).write(
         run_dir
     )
-    per_example = run_dir / PER_EXAMPLE_FILE
-    old = read_jsonl(per_example) if per_example.exists() else []
-    atomic_write_jsonl(per_example, merge_per_example(old, report.per_example))
-    _record(run_dir, cfg, eval_overrides or {}, report)
-    if (run_dir / "DONE").exists():  # keep the store in step with the folder
+    folder.write_per_example(merge_per_example(folder.read_per_example(), report.per_example))
+    _record(folder, cfg, eval_overrides or {}, report)
+    if folder.is_done():  # keep the store in step with the folder
         from bench.results import ResultsStore, default_store_path
 
         ResultsStore(default_store_path(run_dir.parent)).add_run(run_dir)
@@ -85,7 +78,7 @@ def rescore_run(
 
 
 def _metrics_file(run_dir: Path, cfg: RunConfig) -> MetricsFile:
-    if (run_dir / FILE_NAME).exists():
+    if RunFolder(run_dir).metrics.exists():
         return MetricsFile.read(run_dir)
     return MetricsFile({"run_id": run_dir.name, "method": cfg.method, "dataset": cfg.dataset, "seed": cfg.seed})
 
@@ -100,16 +93,12 @@ def merge_per_example(
     return list(by_idx.values())
 
 
-def _record(run_dir: Path, cfg: RunConfig, overrides: dict[str, Any], report: Any) -> None:
-    from bench.api.run_folder import atomic_write_json, atomic_write_text
-
-    config_path = run_dir / CONFIG_FILE
-    saved = read_yaml(config_path)
+def _record(folder: RunFolder, cfg: RunConfig, overrides: dict[str, Any], report: Any) -> None:
+    saved = folder.read_config()
     before = flatten(saved)
     saved["eval"] = to_dict(cfg.eval)
-    atomic_write_text(config_path, dump_yaml(saved))
-    path = run_dir / PROVENANCE_FILE
-    provenance = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    folder.write_config(dump_yaml(saved))
+    provenance = folder.read_provenance()
     if "changed_from_defaults" in provenance:  # a key at its default before had that value
         changed = provenance["changed_from_defaults"]
         for key, value in flatten({"eval": saved["eval"]}).items():
@@ -128,4 +117,4 @@ def _record(run_dir: Path, cfg: RunConfig, overrides: dict[str, Any], report: An
             "unavailable": sorted(report.unavailable),
         }
     )
-    atomic_write_json(path, provenance)
+    folder.write_provenance(provenance)

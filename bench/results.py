@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.api.metrics_file import MetricsFile
+from bench.api.run_folder import RunFolder, finished_runs
 from bench.scored_records import read_scored_records
 
 # 2: runs record which test records were scored (bench.scored_records)
@@ -135,11 +136,12 @@ class ResultsStore:
         """Index one finished run folder (DONE present). Replaces earlier rows of that run in
         one transaction, so a kill leaves either the old rows or the new ones."""
         run_dir = Path(run_dir)
-        if not (run_dir / "DONE").exists():
+        folder = RunFolder(run_dir)
+        if not folder.is_done():
             raise ValueError(f"{run_dir} is not a finished run (no DONE marker)")
         metrics = MetricsFile.read(run_dir)
         info = metrics.run
-        samples = list(_read_per_example(run_dir / "per_example.jsonl"))
+        samples = list(_per_example_values(folder.read_per_example()))
         scored = read_scored_records(run_dir)
         config, changed = run_settings(run_dir)
         with closing(self._connect()) as con, con:
@@ -195,8 +197,8 @@ class ResultsStore:
             con.execute("DELETE FROM metrics")
             con.execute("DELETE FROM runs")
         runs = rows = 0
-        for done in sorted(Path(runs_dir).glob("*/DONE")):
-            rows += self.add_run(done.parent)
+        for folder in finished_runs(runs_dir):
+            rows += self.add_run(folder.path)
             runs += 1
         return runs, rows
 
@@ -250,9 +252,7 @@ class ResultsStore:
 def _data_issues(run_dir: Path) -> list[str]:
     from bench.data.report import data_issues
 
-    provenance = run_dir / "provenance.json"
-    recorded = json.loads(provenance.read_text(encoding="utf-8")) if provenance.exists() else {}
-    return data_issues(recorded.get("data") or {})
+    return data_issues(RunFolder(run_dir).read_provenance().get("data") or {})
 
 
 def run_settings(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -261,12 +261,11 @@ def run_settings(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     yaml files (None when that fails)."""
     from bench.api.config_keys import flatten
     from bench.api.errors import BenchError
-    from bench.config import RunConfig, build_dataclass, read_yaml
+    from bench.config import RunConfig, build_dataclass
 
-    path = run_dir / "config.resolved.yaml"
-    raw = read_yaml(path) if path.exists() else {}
-    provenance = run_dir / "provenance.json"
-    recorded = json.loads(provenance.read_text(encoding="utf-8")) if provenance.exists() else {}
+    folder = RunFolder(run_dir)
+    raw = folder.read_config()
+    recorded = folder.read_provenance()
     changed = recorded.get("changed_from_defaults")
     if changed is None and raw:
         from bench.identity import changed_from_defaults
@@ -278,17 +277,11 @@ def run_settings(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     return flatten(raw), changed
 
 
-def _read_per_example(path: Path) -> Iterator[tuple[str, int, float]]:
-    """per_example.jsonl lines: {"idx": i, "<metric>": value, ...} -> (metric, idx, value)."""
-    if not path.exists():
-        return
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            idx = row.pop("idx")
-            for metric, value in row.items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    yield metric, int(idx), float(value)
+def _per_example_values(rows: list[dict[str, Any]]) -> Iterator[tuple[str, int, float]]:
+    """per_example.jsonl rows {"idx": i, "<metric>": value, ...} -> (metric, idx, value)."""
+    for row in rows:
+        idx = row["idx"]
+        for metric, value in row.items():
+            if metric != "idx" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                yield metric, int(idx), float(value)
 

@@ -7,7 +7,6 @@ every stage that finished.
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
 import sys
@@ -23,16 +22,10 @@ from bench.api.errors import BenchError
 from bench.api.method import Method
 from bench.api.metrics_file import MetricsFile
 from bench.api.records import PredictionRow, Record
-from bench.api.run_folder import (
-    RUN_LOG,
-    RunContext,
-    atomic_write_json,
-    atomic_write_jsonl,
-    atomic_write_text,
-)
+from bench.api.run_folder import RunContext, RunFolder
 from bench.api.threads import torch_threads
 from bench.config import RunConfig, dump_yaml, to_dict
-from bench.data.feature_truth import VOCABULARY_FILE, FeatureTruth, mine_feature_truth
+from bench.data.feature_truth import FeatureTruth, mine_feature_truth
 from bench.identity import (
     RunIdentity,
     changed_from_defaults,
@@ -134,7 +127,7 @@ def _reuse_or_prepare(run_dir: Path, *, resume: bool, force: bool) -> bool:
     from bench.api.run_folder import remove_stale_temps
 
     remove_stale_temps(run_dir)  # left by a kill -9 inside an atomic write; we hold the lock
-    if (run_dir / "DONE").exists() and not force:
+    if RunFolder(run_dir).is_done() and not force:
         return True
     if run_dir.exists() and force:
         shutil.rmtree(run_dir)
@@ -170,7 +163,7 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool, i
             work_dir = run_dir if main else stack.enter_context(distributed.scratch_folder(run_id))
             # library notices go to the log, not the terminal; bars opened deep inside (TRL,
             # PPO, scoring, encoders) follow --quiet
-            stack.enter_context(route_third_party_warnings(work_dir / RUN_LOG))
+            stack.enter_context(route_third_party_warnings(RunFolder(work_dir).run_log))
             stack.enter_context(use_progress(silent_bar if quiet or not main else None))
             if quiet or not main or not sys.stderr.isatty():  # no HF tqdm lines in logs either
                 stack.enter_context(third_party_bars_off())
@@ -180,11 +173,9 @@ def _execute(identity: RunIdentity, *, resume: bool, force: bool, quiet: bool, i
             _after_failure(run_dir, exc)
         raise
     if cfg.report_to and main:
-        from bench.api.run_folder import read_jsonl
         from bench.trackers import report_run
 
-        log = run_dir / "train_log.jsonl"
-        report_run(cfg.report_to, run_dir, flatten(to_dict(cfg)), read_jsonl(log) if log.exists() else [], result.rows)
+        report_run(cfg.report_to, run_dir, flatten(to_dict(cfg)), RunFolder(run_dir).read_train_log(), result.rows)
     return result
 
 
@@ -194,10 +185,10 @@ def _record_defaults_of_request(run_dir: Path, cfg: RunConfig) -> None:
     the default), it is the default run. Its record follows the latest request, noted in
     provenance.json `defaults_rerecorded`, so tables place it where today's request would.
     eval.* entries stay as recorded: `bench score` may have rescored the folder since."""
-    path = run_dir / "provenance.json"
-    if not path.exists():
+    folder = RunFolder(run_dir)
+    if not folder.provenance.exists():
         return
-    recorded = json.loads(path.read_text(encoding="utf-8"))
+    recorded = folder.read_provenance()
     before = recorded.get("changed_from_defaults")
     if before is None:
         return
@@ -209,13 +200,13 @@ def _record_defaults_of_request(run_dir: Path, cfg: RunConfig) -> None:
     recorded.setdefault("defaults_rerecorded", []).append(
         {"at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "changed_from_defaults_before": before}
     )
-    atomic_write_json(path, recorded)
+    folder.write_provenance(recorded)
 
 
 def _after_failure(run_dir: Path, exc: BaseException) -> None:
     """A run that failed before finishing any stage leaves nothing that blocks the next
     attempt; one that finished stages keeps them and says how to continue."""
-    finished = _finished_stages(run_dir)
+    finished = RunFolder(run_dir).finished_stages()
     if not finished:
         shutil.rmtree(run_dir, ignore_errors=True)
         return
@@ -227,12 +218,8 @@ def _after_failure(run_dir: Path, exc: BaseException) -> None:
         )
 
 
-def _finished_stages(run_dir: Path) -> list[str]:
-    return sorted(p.parent.name for p in (run_dir / "stages").glob("*/DONE"))
-
-
 def _finished_stages_text(run_dir: Path) -> str:
-    finished = _finished_stages(run_dir)
+    finished = RunFolder(run_dir).finished_stages()
     return f"finished stages: {', '.join(finished)}" if finished else "no finished stage"
 
 
@@ -244,7 +231,8 @@ def _work(
 
     cfg, run_id, run_dir = identity.cfg, identity.run_id, identity.run_dir
     work_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(work_dir / "config.resolved.yaml", dump_yaml(to_dict(cfg)))
+    folder = RunFolder(run_dir)
+    RunFolder(work_dir).write_config(dump_yaml(to_dict(cfg)))
     seed_everything(cfg.seed)
 
     from bench import data as data_layer
@@ -252,7 +240,7 @@ def _work(
 
     loaded = data_layer.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed)
     splits = data_layer.make_splits(loaded, cfg.data, cfg.seed)
-    atomic_write_json(work_dir / "splits.json", splits.info)
+    RunFolder(work_dir).write_splits(splits.info)
 
     ctx = RunContext(work_dir, cfg, resume=resume, quiet=quiet, finished_stages_in=run_dir)
     distributed.select_device(ctx.device)  # "cuda:N": libraries placing models on "cuda" use GPU N
@@ -277,7 +265,7 @@ def _work(
         PredictionRow.of(i, rec, pred, truth.feature_of(rec) if truth else None).to_dict()
         for i, (rec, pred) in enumerate(zip(test, predictions, strict=True))
     ]
-    atomic_write_jsonl(run_dir / "predictions.jsonl", rows)
+    folder.write_predictions(rows)
 
     from metrics.suite import score_rows
 
@@ -287,7 +275,7 @@ def _work(
         feature_set=truth.vocabulary if truth else None,
     )  # fmt: skip
     score_seconds = time.time() - started
-    atomic_write_jsonl(run_dir / "per_example.jsonl", report.per_example)
+    folder.write_per_example(report.per_example)
 
     info = {
         "run_id": run_id,
@@ -299,8 +287,7 @@ def _work(
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     metrics = MetricsFile.of(info, cfg.eval.split, report.values, report.unavailable)
-    atomic_write_json(
-        run_dir / "provenance.json",
+    folder.write_provenance(
         provenance.collect(
             seed=cfg.seed,
             device=ctx.device,
@@ -321,7 +308,7 @@ def _work(
         ),
     )
     metrics.write(run_dir)
-    atomic_write_text(run_dir / "DONE", info["finished_at"] + "\n")
+    folder.mark_done(info["finished_at"])
     if store is not None:
         store.add_run(run_dir)
     return RunResult(
@@ -343,8 +330,7 @@ def _eval_records(test: list[Record], cfg: RunConfig, run_dir: Path) -> list[Rec
     sample = eval_sample(len(test), cfg)
     records = list(test) if sample is None else [test[i] for i in sample]
     if sample is not None:  # recorded, so anyone can tell which records a row was scored on
-        atomic_write_json(
-            run_dir / "eval_sample.json",
+        RunFolder(run_dir).write_eval_sample(
             {"max_records": cfg.eval.max_records, "seed": cfg.seed, "of": len(test), "test_indices": sample},
         )
     if cfg.eval.mask_ratio:
@@ -369,7 +355,7 @@ def _feature_truth(
             return None
     truth = mine_feature_truth(train, cfg.data.explanation_max_words)
     if truth is not None:
-        atomic_write_json(run_dir / VOCABULARY_FILE, truth.to_json())
+        RunFolder(run_dir).write_feature_vocabulary(truth.to_json())
     return truth
 
 

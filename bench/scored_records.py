@@ -12,12 +12,12 @@ then to the seed: with equal n that meant the same records while max_records too
 from __future__ import annotations
 
 import hashlib
-import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.api.errors import DataError
+from bench.api.run_folder import RunFolder
 
 
 @dataclass(frozen=True)
@@ -36,44 +36,24 @@ class ScoredRecords:
         return f"seed:{seed}"
 
 
-def records_digest(predictions: Path) -> tuple[str, int]:
-    """(sha256 of the ordered user_id/item_id pairs, number of records) of predictions.jsonl."""
+def records_digest(rows: Iterable[dict[str, Any]]) -> tuple[str, int]:
+    """(sha256 of the ordered user_id/item_id pairs, number of records) of a run's predictions
+    (RunFolder.read_predictions)."""
     digest = hashlib.sha256()
     count = 0
-    with open(predictions, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{predictions}:{number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{predictions}:{number}: expected a JSON object")
-            digest.update(f"{row.get('user_id', '')}\t{row.get('item_id', '')}\n".encode())
-            count += 1
+    for row in rows:
+        digest.update(f"{row.get('user_id', '')}\t{row.get('item_id', '')}\n".encode())
+        count += 1
     return digest.hexdigest(), count
 
 
-def read_json_object(path: Path) -> dict[str, Any]:
-    """A JSON object file ({} when absent or not an object); bad JSON fails with file and line."""
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    return data if isinstance(data, dict) else {}
-
-
 def read_scored_records(run_dir: str | Path) -> ScoredRecords:
-    run_dir = Path(run_dir)
-    splits = read_json_object(run_dir / "splits.json")
-    counts = read_json_object(run_dir / "provenance.json").get("records") or {}
+    folder = RunFolder(run_dir)
+    splits = folder.read_splits()
+    counts = folder.read_provenance().get("records") or {}
     digest, n_scored = None, counts.get("scored")
-    predictions = run_dir / "predictions.jsonl"
-    if predictions.exists():
-        digest, n_scored = records_digest(predictions)
+    if folder.predictions.exists():
+        digest, n_scored = records_digest(folder.read_predictions())
     n_test = counts.get("test", (splits.get("counts") or {}).get("test"))
     return ScoredRecords(
         digest=digest,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.api.run_folder import RunFolder
 from leaderboards.spec import RowSpec, Spec
 
 DONE, RESUME, NEW, UNAVAILABLE = "done", "resume", "new", "unavailable"
@@ -77,7 +78,7 @@ def plan(
                 seen.add(identity.run_id)
                 run_dir = identity.run_dir
                 status = (
-                    DONE if (run_dir / "DONE").exists() else RESUME if run_dir.exists() else NEW
+                    DONE if RunFolder(run_dir).is_done() else RESUME if run_dir.exists() else NEW
                 )
                 try:  # checkpoints, endpoints, device (bench.preflight)
                     report = None if status == DONE else run_preflight(cfg, probed)

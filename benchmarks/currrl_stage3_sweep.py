@@ -43,14 +43,15 @@ def main() -> None:
 
     from bench import data as D
     from bench.api.config_keys import parse_set
-    from bench.api.run_folder import RunContext, read_jsonl
-    from bench.config import RunConfig, build_dataclass, dump_yaml, read_yaml, to_dict
+    from bench.api.run_folder import RunContext, RunFolder
+    from bench.config import RunConfig, build_dataclass, dump_yaml, to_dict
     from bench.identity import identify
     from methods.currrl.method import STAGES, CurrRLCER
 
     *reused, retrained = STAGES  # stages 1-3a reloaded as trained; 3b trains again
     torch.set_num_threads(args.threads)
-    raw = read_yaml(args.run_dir / "config.resolved.yaml")
+    source_folder, out = RunFolder(args.run_dir), RunFolder(args.out_dir)
+    raw = source_folder.read_config()
     source = identify(build_dataclass(RunConfig, raw))
     if source.run_id != args.run_dir.name or source.cfg.method != "currrl":
         sys.exit(f"error: {args.run_dir} is not a currrl run of today's code and data ({source.run_id})")
@@ -59,10 +60,10 @@ def main() -> None:
     identity = identify(build_dataclass(RunConfig, raw))  # a bad --set fails here, before any copy
     cfg = identity.cfg
     for name in reused:
-        if (args.run_dir / "stages" / name / "DONE").exists():
-            shutil.copytree(args.run_dir / "stages" / name, args.out_dir / "stages" / name)
+        if source_folder.stage_done(name):
+            shutil.copytree(source_folder.stage(name), out.stage(name))
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "config.resolved.yaml").write_text(dump_yaml(to_dict(cfg)), encoding="utf-8")
+    out.write_config(dump_yaml(to_dict(cfg)))
     (args.out_dir / SWEEP_FILE).write_text(json.dumps(
         {"source_run": args.run_dir.name, "sets": args.sets, "coherence_rating": args.coherence_rating}, indent=1))
     splits = D.make_splits(D.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed), cfg.data, cfg.seed)
@@ -77,7 +78,7 @@ def main() -> None:
         method.classifier = expected
     method.fit(splits)
 
-    rows = [r for r in read_jsonl(args.out_dir / "train_log.jsonl") if r.get("stage") == retrained and "reward" in r]
+    rows = [r for r in out.read_train_log() if r.get("stage") == retrained and "reward" in r]
     quarter = max(1, len(rows) // 4)
     print(f"{retrained}: {len(rows)} steps, mean over the first -> last {quarter}")
     for key in [k for k in rows[0] if k == "reward" or (k.startswith("reward_") and not k.endswith("_std"))]:

@@ -42,14 +42,15 @@ def main() -> None:
     from scipy.stats import ttest_rel
 
     from bench import data as D
-    from bench.api.run_folder import RunContext
+    from bench.api.run_folder import RunContext, RunFolder
     from bench.backbones.generate import generate
     from bench.backbones.lora import apply_lora_dir
-    from bench.config import RunConfig, build_dataclass, read_yaml
+    from bench.config import RunConfig, build_dataclass
     from bench.identity import identify
 
     torch.set_num_threads(args.threads)
-    cfg = build_dataclass(RunConfig, read_yaml(args.run_dir / "config.resolved.yaml"))
+    folder = RunFolder(args.run_dir)
+    cfg = build_dataclass(RunConfig, folder.read_config())
     identity = identify(cfg)
     # a folder of currrl_stage3_sweep.py holds a run's stages 1-3a and a retrained 3b
     from benchmarks.currrl_stage3_sweep import SWEEP_FILE
@@ -85,10 +86,10 @@ def main() -> None:
 
     results = {}
     # the finished stages in training order: their names sort that way (1_, 2_, 3a_, 3b_)
-    for stage in sorted(done.parent.name for done in (args.run_dir / "stages").glob("*/DONE")):
+    for stage in folder.finished_stages():
         if stage in stages:
             before = score(stage)
-        method.model = apply_lora_dir(method.model, args.run_dir / "stages" / stage / "adapter")
+        method.model = apply_lora_dir(method.model, folder.stage(stage) / "adapter")
         method._after_training()
         if stage in stages:
             after = score(stage)

@@ -16,7 +16,6 @@ median of --repeat. The load average is printed alongside: on a shared machine i
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -34,6 +33,7 @@ METRIC = "bertscore_f1[all-MiniLM-L6-v2]"
 
 
 def write_runs(runs_dir: Path, n_runs: int, n_records: int) -> list[str]:
+    from bench.api.run_folder import RunFolder
     from bench.results import ResultsStore, default_store_path
     from tests.fixtures.leaderboards.synthetic import write_run
 
@@ -54,8 +54,8 @@ def write_runs(runs_dir: Path, n_runs: int, n_records: int) -> list[str]:
                 "extras": {"title": f"Item {i}", "user_profile": f"Average rating 4.{i % 10} over {i % 30} reviews."},
             })  # fmt: skip
             scores.append({"idx": i, METRIC: rng.random(), "coh_accuracy": float(rng.random() < 0.7)})
-        (run / "predictions.jsonl").write_text("".join(json.dumps(x) + "\n" for x in rows), encoding="utf-8")
-        (run / "per_example.jsonl").write_text("".join(json.dumps(x) + "\n" for x in scores), encoding="utf-8")
+        RunFolder(run).write_predictions(rows)
+        RunFolder(run).write_per_example(scores)
         store.add_run(run)
         ids.append(run.name)
     return ids

@@ -115,12 +115,12 @@ def _rows_and_runs(spec: Spec, store: Any, dataset: str, profile: str | None) ->
 
 
 def _predictions(run: RunInfo) -> list[dict[str, Any]]:
-    from bench.api.run_folder import read_jsonl
+    from bench.api.run_folder import RunFolder
 
-    path = Path(run.run_dir) / "predictions.jsonl"
-    if not path.exists():
-        raise BenchError(f"{run.run_dir} has no predictions.jsonl; re-run {run.method} with --force")
-    return read_jsonl(path)
+    folder = RunFolder(run.run_dir)
+    if not folder.predictions.exists():
+        raise BenchError(f"{run.run_dir} has no {folder.predictions.name}; re-run {run.method} with --force")
+    return folder.read_predictions()
 
 
 def _same_records(rows: list[list[dict[str, Any]]]) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.api.errors import BenchError
+from bench.api.run_folder import finished_runs
 from leaderboards.render import FIGURE_FORMATS, TEXT_FORMATS
 from leaderboards.spec import Spec, as_spec
 
@@ -34,7 +35,7 @@ def open_store(runs_dir: str | Path) -> Any:
     if store.migrated is not None:  # an older schema: rebuilt when opened
         runs, rows = store.migrated
         print(f"rebuilt {path} (older schema) from the run folders: {runs} runs, {rows} rows", file=sys.stderr)
-    elif not existed and any(Path(runs_dir).glob("*/DONE")):
+    elif not existed and finished_runs(runs_dir):
         runs, rows = store.rebuild(runs_dir)
         print(f"rebuilt {path} from the run folders: {runs} runs, {rows} rows", file=sys.stderr)
     return store

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
+from bench.api.run_folder import RunFolder
 from bench.results import ResultsStore
 from leaderboards.runs import assign_runs, load_runs
 from leaderboards.spec import ColumnSpec, RowSpec, Spec
@@ -32,30 +32,21 @@ class Curve:
     runs: list[str] = field(default_factory=list)
 
 
-def read_log_values(path: Path, keys: tuple[str, ...], stage: str | None = None) -> list[float]:
-    """Values of the first present key of each train_log.jsonl line, in file order."""
+def log_values(rows: list[dict[str, Any]], keys: tuple[str, ...], stage: str | None = None) -> list[float]:
+    """Values of the first present key of each train-log row (RunFolder.read_train_log), in order."""
     values: list[float] = []
-    if not path.exists():
-        return values
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if stage is not None and row.get("stage") != stage:
-                continue
-            for key in keys:
-                value = row.get(key)
-                if (
-                    isinstance(value, (int, float))
-                    and not isinstance(value, bool)
-                    and math.isfinite(value)
-                ):
-                    values.append(float(value))
-                    break
+    for row in rows:
+        if stage is not None and row.get("stage") != stage:
+            continue
+        for key in keys:
+            value = row.get(key)
+            if (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+            ):
+                values.append(float(value))
+                break
     return values
 
 
@@ -68,7 +59,7 @@ def curve_data(spec: Spec, store: ResultsStore) -> list[Curve]:
             by_seed = assigned.get((row.id, ds), {})
             for cs in spec.curves:
                 per_run = [
-                    read_log_values(Path(run.run_dir) / "train_log.jsonl", cs.keys, cs.stage)
+                    log_values(RunFolder(run.run_dir).read_train_log(), cs.keys, cs.stage)
                     for _, run in sorted(by_seed.items())
                 ]
                 curve = Curve(

@@ -48,12 +48,13 @@ def context_from_dataset(run_dir: Any) -> dict[tuple[str, str], dict[str, Any]]:
 
     from bench import data as data_layer
     from bench.api.errors import BenchError
-    from bench.config import RunConfig, build_dataclass, read_yaml
+    from bench.api.run_folder import RunFolder
+    from bench.config import RunConfig, build_dataclass
 
-    config_path = Path(run_dir) / "config.resolved.yaml"
-    if not config_path.exists():
-        raise BenchError(f"{run_dir} has no config.resolved.yaml; --with-data needs it")
-    cfg = build_dataclass(RunConfig, read_yaml(config_path))
+    folder = RunFolder(Path(run_dir))
+    if not folder.config.exists():
+        raise BenchError(f"{run_dir} has no {folder.config.name}; --with-data needs it")
+    cfg = build_dataclass(RunConfig, folder.read_config())
     loaded = data_layer.load_dataset(cfg.dataset, cfg.data, seed=cfg.seed)
     splits = data_layer.make_splits(loaded, cfg.data, cfg.seed)
     out: dict[tuple[str, str], dict[str, Any]] = {}

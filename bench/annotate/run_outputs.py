@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.api.errors import BenchError, DataError
-from bench.api.run_folder import read_jsonl
+from bench.api.metrics_file import MetricsFile
+from bench.api.run_folder import RunFolder
 from bench.scored_records import records_digest
 
 
@@ -29,33 +29,32 @@ class RunOutputs:
         return strip_think(text).strip() if isinstance(text, str) else ""
 
 
-def _method(run_dir: Path) -> str:
+def _method(folder: RunFolder) -> str:
     """The run's method as metrics.json names it; the run id's first part for older folders."""
     try:
-        info = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8")).get("run") or {}
-    except (OSError, json.JSONDecodeError, AttributeError):
+        info = MetricsFile.read(folder.path).run or {}
+    except BenchError:
         info = {}
-    return str(info.get("method") or run_dir.name.split("__", 1)[0])
+    return str(info.get("method") or folder.run_id.split("__", 1)[0])
 
 
 def read_run(path: str | Path) -> RunOutputs:
     """A finished run folder (DONE written) with a predictions.jsonl; BenchError otherwise."""
-    run_dir = Path(path)
-    if not run_dir.is_dir():
+    folder = RunFolder(Path(path).resolve())
+    if not folder.path.is_dir():
         raise BenchError(f"no run folder {str(path)!r}")
-    if not (run_dir / "DONE").exists():
+    if not folder.is_done():
         raise BenchError(
-            f"{run_dir} is not a finished run (no DONE marker); finish it with --resume"
+            f"{folder.path} is not a finished run (no DONE marker); finish it with --resume"
         )
-    predictions = run_dir / "predictions.jsonl"
-    if not predictions.exists():
-        raise BenchError(f"{run_dir} has no predictions.jsonl; re-run the cell with --force")
-    rows = read_jsonl(predictions)
+    if not folder.predictions.exists():
+        raise BenchError(f"{folder.path} has no predictions.jsonl; re-run the cell with --force")
+    rows = folder.read_predictions()
     for number, row in enumerate(rows, 1):
-        if not isinstance(row, dict) or "user_id" not in row or "item_id" not in row:
-            raise DataError(f"{predictions}:{number}: expected an object with user_id and item_id")
-    digest, _count = records_digest(predictions)
-    return RunOutputs(run_dir.resolve().name, _method(run_dir), run_dir.resolve(), rows, digest)
+        if "user_id" not in row or "item_id" not in row:
+            raise DataError(f"{folder.predictions}:{number}: expected an object with user_id and item_id")
+    digest, _count = records_digest(rows)
+    return RunOutputs(folder.run_id, _method(folder), folder.path, rows, digest)
 
 
 def read_runs(paths: list[str], *, at_least: int) -> list[RunOutputs]:

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.api.errors import BenchError, DataError
+from bench.api.run_folder import RunFolder, atomic_write_json
 
 SCHEMA_VERSION = 1
-FILE_NAME = "metrics.json"
 
 
 def metric_row(run: dict[str, Any], split: str, value: Any) -> dict[str, Any]:
@@ -72,13 +72,11 @@ class MetricsFile:
         }
 
     def write(self, run_dir: Path) -> None:
-        from bench.api.run_folder import atomic_write_json
-
-        atomic_write_json(Path(run_dir) / FILE_NAME, self.to_json())
+        atomic_write_json(RunFolder(run_dir).metrics, self.to_json())
 
     @classmethod
     def read(cls, run_dir: Path) -> MetricsFile:
-        path = Path(run_dir) / FILE_NAME
+        path = RunFolder(run_dir).metrics
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:

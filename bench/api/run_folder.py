@@ -1,15 +1,21 @@
-"""Run folders: atomic writes, stage checkpoints with resume, the train log, DONE last.
+"""Run folders: the one owner of every file name in them, atomic writes, stage checkpoints
+with resume, the train log, DONE last.
 
-Layout of runs/<method>__<dataset>__s<seed>__<cfghash>/:
+Layout of runs/<method>__<dataset>__s<seed>__<cfghash>/ (the names are spelled here only;
+every other module goes through `RunFolder`):
 
     config.resolved.yaml   the merged config
     provenance.json        git sha, packages, device, data digests, record counts
     splits.json            split protocol, seed and the digests of each split
+    eval_sample.json       the seeded sample of test records scored (eval.max_records)
+    feature_vocabulary.json  the dataset's feature vocabulary (PETER's FCR denominator)
     stages/<name>/         one folder per training stage; DONE inside once finished
     train_log.jsonl        one JSON object per logged step (stage, step, values)
+    backbone.json          which backbone (and mode) an LLM method ran
     predictions.jsonl      one line per scored record
     per_example.jsonl      per-record scores of sample-level metrics
-    metrics.json           versioned metric rows
+    metrics.json           versioned metric rows (read and written by bench.api.metrics_file)
+    run.log                third-party warnings of the run
     DONE                   written last; a run without it is unfinished
 """
 
@@ -24,10 +30,28 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from bench.api.errors import ConfigError, DataError
 from bench.api.seeding import seed_global_rngs, stage_seed
+
+CONFIG = "config.resolved.yaml"
+PROVENANCE = "provenance.json"
+SPLITS = "splits.json"
+EVAL_SAMPLE = "eval_sample.json"
+FEATURE_VOCABULARY = "feature_vocabulary.json"
+STAGES = "stages"
+TRAIN_LOG = "train_log.jsonl"
+BACKBONE = "backbone.json"
+PREDICTIONS = "predictions.jsonl"
+PER_EXAMPLE = "per_example.jsonl"
+METRICS = "metrics.json"
+RUN_LOG = "run.log"
+DONE = "DONE"
 
 
 @functools.cache
@@ -64,8 +88,6 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-BACKBONE_FILE = "backbone.json"  # which LLM an LLM method ran (bench.backbones.hf.record_backbone)
-RUN_LOG = "run.log"  # third-party warnings (bench.warnings_log) and the loaded backbone
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
@@ -136,10 +158,31 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                from bench.api.errors import DataError
-
                 raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
     return rows
+
+
+def read_objects(path: Path) -> list[dict[str, Any]]:
+    """A JSONL file whose every line is a JSON object ([] when absent); a bad line fails with
+    file and line."""
+    if not path.exists():
+        return []
+    rows = read_jsonl(path)
+    for number, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{number}: expected a JSON object")
+    return rows
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON object file ({} when absent or not an object); bad JSON fails with file and line."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    return data if isinstance(data, dict) else {}
 
 
 class RunContext:
@@ -159,7 +202,7 @@ class RunContext:
         self.resume = resume
         self.quiet = quiet
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.dir / "train_log.jsonl"
+        self.log_path = self.dir / TRAIN_LOG
         self.stages_run: list[str] = []
         self.stages_reused: list[str] = []
 
@@ -183,12 +226,12 @@ class RunContext:
         return cache_dir()
 
     def stage_dir(self, name: str) -> Path:
-        path = self.dir / "stages" / name
+        path = self.dir / STAGES / name
         path.mkdir(parents=True, exist_ok=True)
         return path
 
     def stage_done(self, name: str) -> bool:
-        return (self.dir / "stages" / name / "DONE").exists()
+        return (self.dir / STAGES / name / DONE).exists()
 
     def stage(
         self,
@@ -210,8 +253,8 @@ class RunContext:
         """
         from bench.api.distributed import from_main
 
-        if from_main(lambda: (self.finished_stages_in / "stages" / name / "DONE").exists()):
-            load(self.finished_stages_in / "stages" / name)
+        if from_main(lambda: (self.finished_stages_in / STAGES / name / DONE).exists()):
+            load(self.finished_stages_in / STAGES / name)
             self.stages_reused.append(name)
         else:
             path = self.stage_dir(name)
@@ -219,7 +262,7 @@ class RunContext:
             self._drop_log_rows(name)
             seed_global_rngs(stage_seed(self.seed, name))
             train(path)
-            atomic_write_json(path / "DONE", {"stage": name, "seconds": round(time.time() - started, 3)})
+            atomic_write_json(path / DONE, {"stage": name, "seconds": round(time.time() - started, 3)})
             self.stages_run.append(name)
         seed_global_rngs(stage_seed(self.seed, f"{name}/done"))
 
@@ -248,3 +291,165 @@ class RunContext:
 
         with progress_bar(description, total) as advance:
             yield advance
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One run folder: the path of each of its files, and their typed readers and writers.
+
+    Writers are atomic (temp file + rename); readers of JSON objects give {} for a missing file
+    and fail with file and line on bad JSON; JSONL readers fail with file:line."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    # -- paths
+    @property
+    def config(self) -> Path:
+        return self.path / CONFIG
+
+    @property
+    def provenance(self) -> Path:
+        return self.path / PROVENANCE
+
+    @property
+    def splits(self) -> Path:
+        return self.path / SPLITS
+
+    @property
+    def eval_sample(self) -> Path:
+        return self.path / EVAL_SAMPLE
+
+    @property
+    def feature_vocabulary(self) -> Path:
+        return self.path / FEATURE_VOCABULARY
+
+    @property
+    def stages(self) -> Path:
+        return self.path / STAGES
+
+    @property
+    def train_log(self) -> Path:
+        return self.path / TRAIN_LOG
+
+    @property
+    def backbone(self) -> Path:
+        return self.path / BACKBONE
+
+    @property
+    def predictions(self) -> Path:
+        return self.path / PREDICTIONS
+
+    @property
+    def per_example(self) -> Path:
+        return self.path / PER_EXAMPLE
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / METRICS
+
+    @property
+    def run_log(self) -> Path:
+        return self.path / RUN_LOG
+
+    @property
+    def done(self) -> Path:
+        return self.path / DONE
+
+    def stage(self, name: str) -> Path:
+        return self.stages / name
+
+    # -- state
+    def is_done(self) -> bool:
+        return self.done.exists()
+
+    def stage_done(self, name: str) -> bool:
+        return (self.stage(name) / DONE).exists()
+
+    def finished_stages(self) -> list[str]:
+        """The stages with a DONE marker, in name order."""
+        return sorted(p.parent.name for p in self.stages.glob(f"*/{DONE}"))
+
+    # -- readers
+    def read_config(self) -> dict[str, Any]:
+        """config.resolved.yaml as a mapping ({} when absent)."""
+        if not self.config.exists():
+            return {}
+        try:
+            data = yaml.safe_load(self.config.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{self.config}: not valid YAML: {exc}") from None
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"{self.config}: top level must be a mapping")
+        return data or {}
+
+    def read_provenance(self) -> dict[str, Any]:
+        return read_json_object(self.provenance)
+
+    def read_splits(self) -> dict[str, Any]:
+        return read_json_object(self.splits)
+
+    def read_eval_sample(self) -> dict[str, Any]:
+        return read_json_object(self.eval_sample)
+
+    def read_predictions(self) -> list[dict[str, Any]]:
+        """predictions.jsonl, one object per scored record in file order ([] when absent)."""
+        return read_objects(self.predictions)
+
+    def read_per_example(self) -> list[dict[str, Any]]:
+        """per_example.jsonl: {"idx": i, "<metric>": value, ...} per record ([] when absent)."""
+        return read_objects(self.per_example)
+
+    def read_train_log(self) -> list[dict[str, Any]]:
+        """train_log.jsonl: {"stage", "step", "time", ...values} per logged step ([] when absent)."""
+        return read_objects(self.train_log)
+
+    def read_stage_marker(self, name: str) -> dict[str, Any]:
+        """A finished stage's DONE marker: {"stage", "seconds"} ({} when absent or unreadable)."""
+        try:
+            return read_json_object(self.stage(name) / DONE)
+        except DataError:
+            return {}
+
+    # -- writers
+    def write_config(self, text: str) -> None:
+        atomic_write_text(self.config, text)
+
+    def write_provenance(self, info: dict[str, Any]) -> None:
+        atomic_write_json(self.provenance, info)
+
+    def write_splits(self, info: dict[str, Any]) -> None:
+        atomic_write_json(self.splits, info)
+
+    def write_eval_sample(self, info: dict[str, Any]) -> None:
+        atomic_write_json(self.eval_sample, info)
+
+    def write_feature_vocabulary(self, info: dict[str, Any]) -> None:
+        atomic_write_json(self.feature_vocabulary, info)
+
+    def write_backbone(self, info: dict[str, Any]) -> None:
+        atomic_write_json(self.backbone, info)
+
+    def write_predictions(self, rows: Iterable[dict[str, Any]]) -> None:
+        atomic_write_jsonl(self.predictions, rows)
+
+    def write_per_example(self, rows: Iterable[dict[str, Any]]) -> None:
+        atomic_write_jsonl(self.per_example, rows)
+
+    def mark_stage_done(self, name: str, info: dict[str, Any]) -> None:
+        atomic_write_json(self.stage(name) / DONE, info)
+
+    def mark_done(self, finished_at: str) -> None:
+        """DONE, written last: the run is finished."""
+        atomic_write_text(self.done, finished_at + "\n")
+
+
+def finished_runs(runs_dir: str | Path) -> list[RunFolder]:
+    """The finished run folders (DONE written) directly under `runs_dir`, in name order."""
+    return [RunFolder(done.parent) for done in sorted(Path(runs_dir).glob(f"*/{DONE}"))]

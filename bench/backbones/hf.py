@@ -153,9 +153,10 @@ def record_backbone(run: Any, info: dict[str, Any]) -> None:
     import json
     import time
 
-    from bench.api.run_folder import BACKBONE_FILE, RUN_LOG, atomic_write_json
+    from bench.api.run_folder import RunFolder
 
-    atomic_write_json(run.dir / BACKBONE_FILE, info)
+    folder = RunFolder(run.dir)
+    folder.write_backbone(info)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    with open(run.dir / RUN_LOG, "a", encoding="utf-8") as log_file:
+    with open(folder.run_log, "a", encoding="utf-8") as log_file:
         log_file.write(f"{stamp} INFO bench.backbones: loaded {json.dumps(info, sort_keys=True)}\n")

@@ -16,13 +16,12 @@ with the same denominator.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-VOCABULARY_FILE = "feature_vocabulary.json"
+from bench.api.run_folder import RunFolder, read_json_object
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def mine_feature_truth(train: Sequence[Any], max_words: int = 15) -> FeatureTrut
 
 def read_vocabulary(run_dir: str | Path) -> tuple[str, ...] | None:
     """The vocabulary a run was scored with, or None for a folder without one."""
-    path = Path(run_dir) / VOCABULARY_FILE
-    if not path.exists():
+    folder = RunFolder(run_dir)
+    if not folder.feature_vocabulary.exists():
         return None
-    return tuple(json.loads(path.read_text(encoding="utf-8"))["features"])
+    return tuple(read_json_object(folder.feature_vocabulary)["features"])

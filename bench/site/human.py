@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.api.errors import BenchError
-from bench.scored_records import read_json_object
+from bench.api.run_folder import read_json_object
 
 
 def campaign_results(folder: str | Path) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench.site import run_files
+from bench.api.run_folder import RunFolder
 
 CHUNK = 1000
 MAX_TEXT = 4000  # characters of one extras string; longer ones end in "…"
@@ -33,7 +33,7 @@ def run_records(run_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
     per-example metric names, sorted)."""
     scores: dict[int, dict[str, float]] = {}
     names: set[str] = set()
-    for row in run_files.per_example(run_dir):
+    for row in RunFolder(run_dir).read_per_example():
         idx = row.get("idx")
         values = {k: float(v) for k, v in row.items()
                   if k != "idx" and isinstance(v, (int, float)) and not isinstance(v, bool)}  # fmt: skip
@@ -41,7 +41,7 @@ def run_records(run_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
             scores[idx] = values
             names.update(values)
     out = []
-    for position, row in enumerate(run_files.predictions(run_dir)):
+    for position, row in enumerate(RunFolder(run_dir).read_predictions()):
         idx = row.get("idx", position)
         record = {"idx": idx, **{f: _clip(row.get(f)) for f in FIELDS}}
         record["extras"] = _clip(row.get("extras") or {})

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.api.metrics_file import MetricsFile
+from bench.api.run_folder import RunFolder
 from bench.results import run_settings
-from bench.site import run_files
 
 MAX_CURVE_POINTS = 400  # per (stage, value): longer logs are thinned evenly, last point kept
 
@@ -46,10 +46,20 @@ def curves(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"stage": s, "key": k, "points": _thin(p)} for (s, k), p in series.items()]
 
 
+def stage_seconds(folder: RunFolder) -> dict[str, float | None]:
+    """{stage: seconds it trained} from each finished stage's DONE marker, in name order."""
+    out: dict[str, float | None] = {}
+    for name in folder.finished_stages():
+        seconds = folder.read_stage_marker(name).get("seconds")
+        out[name] = seconds if isinstance(seconds, (int, float)) else None
+    return out
+
+
 def run_page(run: Any, metrics: MetricsFile, n_records: int, chunks: int, metric_names: list[str]) -> dict[str, Any]:
     """Everything the run page shows but the explanations (those are the record chunks)."""
     run_dir = Path(run.run_dir)
-    provenance = run_files.provenance(run_dir)
+    folder = RunFolder(run_dir)
+    provenance = folder.read_provenance()
     return {
         "id": run.run_id,
         "method": run.method,
@@ -59,7 +69,7 @@ def run_page(run: Any, metrics: MetricsFile, n_records: int, chunks: int, metric
         "finished_at": run.finished_at,
         "config": config_sections(run_dir),
         "provenance": provenance,
-        "stage_seconds": run_files.stage_seconds(run_dir),
+        "stage_seconds": stage_seconds(folder),
         "data_issues": list(run.data_issues),
         "metrics": [
             {"metric": r.get("metric"), "split": r.get("split"), "value": r.get("value"), "n": r.get("n"),
@@ -67,7 +77,7 @@ def run_page(run: Any, metrics: MetricsFile, n_records: int, chunks: int, metric
             for r in metrics.rows
         ],  # fmt: skip
         "unavailable": metrics.unavailable,
-        "curves": curves(run_files.train_log(run_dir)),
+        "curves": curves(folder.read_train_log()),
         "records": n_records,
         "chunks": chunks,
         "per_example_metrics": metric_names,

@@ -185,7 +185,7 @@ class DistillPipeline:
                 holder.setdefault(int(row["variant"]), []).append(row["text"])
 
         self.run.stage("3_teacher", train, load)
-        self.info["teacher"] = self._json(self.run.dir / "stages" / "3_teacher" / "teacher.json")
+        self.info["teacher"] = self._json(self.run.stage_dir("3_teacher") / "teacher.json")
         return holder
 
     # -- 4 ----------------------------------------------------------------------------------
@@ -230,7 +230,7 @@ class DistillPipeline:
             pass
 
         self.run.stage("4_judge", train, load)
-        summary = self._json(self.run.dir / "stages" / "4_judge" / "pairs.json")
+        summary = self._json(self.run.stage_dir("4_judge") / "pairs.json")
         self.info["judge"] = {k: summary[k] for k in ("judge", "outcomes", "pairs")} | {"kept": len(summary["order"])}
         out = []
         for code in summary["order"]:

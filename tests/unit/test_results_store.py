@@ -10,6 +10,7 @@ from contextlib import closing
 import pytest
 
 from bench.api.errors import DataError
+from bench.api.run_folder import RunFolder
 from bench.results import SCHEMA_VERSION, ResultsStore, default_store_path
 from bench.scored_records import ScoredRecords, read_scored_records, records_digest
 from tests.fixtures.leaderboards.synthetic import write_run
@@ -18,22 +19,22 @@ INST = "amazon-instruments"
 
 
 def test_records_digest_is_the_ordered_user_item_list(tmp_path):
-    path = tmp_path / "predictions.jsonl"
+    folder = RunFolder(tmp_path)
     rows = [{"idx": 0, "user_id": "u1", "item_id": "i9"}, {"idx": 1, "user_id": "u2", "item_id": "i3"}]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    folder.write_predictions(rows)
     expected = hashlib.sha256(b"u1\ti9\nu2\ti3\n").hexdigest()
-    assert records_digest(path) == (expected, 2)
-    path.write_text("".join(json.dumps(r) + "\n" for r in reversed(rows)), encoding="utf-8")
-    assert records_digest(path)[0] != expected  # idx pairs by position: order matters
-    path.write_text(json.dumps(rows[0]) + "\n{broken\n", encoding="utf-8")
+    assert records_digest(folder.read_predictions()) == (expected, 2)
+    folder.write_predictions(reversed(rows))
+    assert records_digest(folder.read_predictions())[0] != expected  # idx pairs by position: order matters
+    folder.predictions.write_text(json.dumps(rows[0]) + "\n{broken\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"predictions.jsonl:2: not valid JSON"):
-        records_digest(path)
+        folder.read_predictions()
 
 
 def test_store_keeps_records_digest_and_counts(tmp_path):
     run = write_run(tmp_path, "peter", INST, 0, {"rmse": 0.9}, n_test=20, records=range(6))
     (stored,) = ResultsStore(default_store_path(tmp_path)).runs()
-    assert stored["records_digest"] == records_digest(run / "predictions.jsonl")[0]
+    assert stored["records_digest"] == records_digest(RunFolder(run).read_predictions())[0]
     assert (stored["n_scored"], stored["n_test"]) == (6, 20)
 
 
@@ -62,7 +63,7 @@ def test_an_older_store_is_rebuilt_from_the_run_folders(tmp_path):
     assert store.migrated == (1, 1)
     (stored,) = store.runs()
     assert stored["run_id"] == run.name and stored["n_scored"] == 20
-    assert stored["records_digest"] == records_digest(run / "predictions.jsonl")[0]
+    assert stored["records_digest"] == records_digest(RunFolder(run).read_predictions())[0]
     assert [r.value for r in store.rows()] == [0.9]
     with closing(sqlite3.connect(path)) as con:
         assert con.execute("SELECT value FROM meta").fetchone() == (str(SCHEMA_VERSION),)
