@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.api.errors import BenchError
-from leaderboards.arena_votes import ArenaVote, read_votes
+from bench.api.judgments import ArenaVote, read_votes
 from leaderboards.runs import RunInfo, assign_runs, load_runs
 from leaderboards.spec import ColumnSpec, RowSpec, Spec
 from leaderboards.table import MISSING_MARK, SIG_MARK, Block, Cell, Column, Row, Table

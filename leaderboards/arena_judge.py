@@ -5,7 +5,7 @@ records shuffled with the seed, run pairs dealt in rotation, only records where 
 an explanation), so an AI arena and a human campaign over the same runs, n and seed judge the
 same battles. Each battle is judged twice, once in each order (metrics.pairwise_judge), and
 each order is one vote with its left/right runs, answer and the judge's raw reply, in the
-annotation app's votes.jsonl format (leaderboards.arena_votes).
+annotation app's votes.jsonl format (bench.api.judgments).
 
 The judge reads the recommendation context a distill run stores in each prediction's extras
 (`context`, `context_facts`); for runs without one it sees only the two explanations.
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from leaderboards.arena_votes import ArenaVote, read_votes, write_votes
+from bench.api.judgments import ArenaVote, read_votes, write_votes
 from metrics.pairwise_judge import ARENA_ANSWER, JudgeInput, PairwiseJudge
 
 

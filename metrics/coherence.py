@@ -17,15 +17,12 @@ coh_acc[minilm-logreg], coh_acc[nlptown-sentiment], coh_acc[judge:<model>], coh_
 
 from __future__ import annotations
 
-import csv
 import itertools
-import math
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-from bench.api.errors import DataError
+from bench.api.judgments import read_ratings
 from bench.api.loads import Checkpoint, Load
 from bench.api.metric_name import metric_name
 from bench.backbones.chat_client import JudgeEndpointSettings
@@ -52,39 +49,6 @@ def coherence_scores(
     return {"coh_accuracy": acc_part, "coh_coherence": coh, "coh_acc": acc, "cier_rate": cier}
 
 
-# -- human ratings -------------------------------------------------------------------------------
-
-
-def read_human_ratings(path: str | Path) -> dict[str, list[float]]:
-    """CSV with a header: `idx` (or `user_id`,`item_id`), `annotator`, `rating`.
-
-    Returns key -> ratings (one per annotator), key = str(idx) or "user_id|item_id"."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"human ratings file not found: {path}")
-    out: dict[str, list[float]] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        cols = set(reader.fieldnames or [])
-        if "rating" not in cols or not ({"idx"} <= cols or {"user_id", "item_id"} <= cols):
-            raise DataError(
-                f"{path}:1: header must hold rating and idx (or user_id,item_id); got {sorted(cols)}"
-            )
-        for number, row in enumerate(reader, 2):
-            try:
-                rating = float(row["rating"])
-            except (TypeError, ValueError):
-                raise DataError(
-                    f"{path}:{number}: rating {row.get('rating')!r} is not a number"
-                ) from None
-            if not math.isfinite(rating):
-                raise DataError(f"{path}:{number}: rating must be finite")
-            if row.get("idx") not in (None, ""):
-                key = str(int(float(row["idx"])))
-            else:
-                key = f"{row['user_id']}|{row['item_id']}"
-            out.setdefault(key, []).append(rating)
-    return out
 
 
 def mean_pairwise_agreement(ratings: dict[str, list[float]]) -> float:
@@ -268,7 +232,7 @@ class Coherence(Metric):
         ratings = self.context.get("human_ratings")
         path = self.settings.human_ratings_csv
         if ratings is None and path:
-            ratings = read_human_ratings(path)
+            ratings = read_ratings(path)
         if not ratings:
             return "human", None, {}, [], "no human ratings (set eval.human_ratings_csv)"
         ratings = {

@@ -8,7 +8,7 @@ Given the recommendation context and two explanations, the judge picks one or re
   as `chosen`, only when both orders pick the same explanation; it is dropped when either
   order says tie / both bad (the paper's rejection), when the orders disagree (order bias),
   or when a reply cannot be read. The paper keeps 942 of 1,250 pairs.
-- arena battles (§2): each order is one vote (leaderboards.arena_votes), answers left /
+- arena battles (§2): each order is one vote (bench.api.judgments), answers left /
   right / tie / both_bad, the human app's four answers.
 
 Judges:

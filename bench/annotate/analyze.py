@@ -130,10 +130,10 @@ def arena_block(campaign: Campaign, drop: set[str], bootstrap: int, seed: int,
 
     runs = [r["run_id"] for r in campaign.meta["runs"]]
     index = {run: k for k, run in enumerate(runs)}
-    votes = [v for v in arena_votes(campaign) if v["annotator"] not in drop]
+    votes = [v for v in arena_votes(campaign) if v.annotator not in drop]
     outcome = {"left": "a", "right": "b"}  # a vote in metrics.arena's terms (left = a)
-    battles = [A.Battle(index[v["left_run"]], index[v["right_run"]],
-                        outcome.get(v["answer"], v["answer"])) for v in votes]  # fmt: skip
+    battles = [A.Battle(index[v.left_run], index[v.right_run],
+                        outcome.get(v.answer, v.answer)) for v in votes]  # fmt: skip
     n = len(runs)
     scores = A.elo(A.bradley_terry(n, battles, bt_alpha))
     intervals = A.bootstrap_intervals(n, battles, n_boot=bootstrap, seed=seed, alpha=bt_alpha)
@@ -163,7 +163,7 @@ def arena_block(campaign: Campaign, drop: set[str], bootstrap: int, seed: int,
          "p": p, "p_holm": p_holm}
         for (i, j), p, p_holm in zip(keys, ps, A.holm(ps), strict=True)
     ]  # fmt: skip
-    units = [(v["battle"], v["annotator"], v["winner_run"] or v["answer"]) for v in votes]
+    units = [(v.battle, v.annotator, v.winner_run or v.answer) for v in votes]
     return {
         "votes": len(votes),
         "models": models,

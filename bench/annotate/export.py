@@ -6,15 +6,13 @@ arena      votes.jsonl, one vote per line (format in docs/human-evaluation.md):
            both_bad), the winning run (null for tie / both_bad), the comment, the seconds
            from serving to answering and the crowd-platform ids ({} without).
 coherence  ratings__<run id>.csv per run, columns idx,user_id,item_id,annotator,rating: what
-           metrics.coherence.read_human_ratings reads (eval.human_ratings_csv). "Cannot tell"
+           bench.api.judgments.read_ratings reads for metrics.coherence (eval.human_ratings_csv). "Cannot tell"
            answers are left out of the CSV and counted in the summary.
 both       summary.json: answers per annotator and Krippendorff's alpha (bench.annotate.agreement).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,40 +20,38 @@ from typing import Any
 from bench.annotate.agreement import nominal_alpha, rating_alpha
 from bench.annotate.campaign import Campaign
 from bench.annotate.tasks import CANNOT_TELL
-from bench.api.run_folder import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from bench.api.judgments import VOTES_FILE, ArenaVote, ratings_csv, ratings_file, write_votes
+from bench.api.run_folder import atomic_write_json, atomic_write_text
 
-RATING_COLUMNS = ("idx", "user_id", "item_id", "annotator", "rating")
 
-
-def arena_votes(campaign: Campaign) -> list[dict[str, Any]]:
+def arena_votes(campaign: Campaign) -> list[ArenaVote]:
     methods = campaign.methods
     votes = []
     for row in campaign.store.answers():
         left, right = (
             (row["run_a"], row["run_b"]) if row["a_on_left"] else (row["run_b"], row["run_a"])
         )
-        winner = {"left": left, "right": right}.get(row["answer"])
         votes.append(
-            {
-                "vote_id": row["answer_id"],
-                "campaign": campaign.path.name,
-                "annotator": row["annotator"],
-                "battle": row["item_id"],
-                "idx": row["record_idx"],
-                "user_id": row["user_id"],
-                "item_id": row["item"],
-                "left_run": left,
-                "right_run": right,
-                "left_method": methods.get(left),
-                "right_method": methods.get(right),
-                "answer": row["answer"],
-                "winner_run": winner,
-                "comment": row["comment"],
-                "served_at": row["served_at"],
-                "answered_at": row["answered_at"],
-                "seconds": row["seconds"],
-                "crowd": row["crowd"],
-            }
+            ArenaVote(
+                vote_id=row["answer_id"],
+                campaign=campaign.path.name,
+                annotator=row["annotator"],
+                battle=row["item_id"],
+                idx=row["record_idx"],
+                user_id=row["user_id"],
+                item_id=row["item"],
+                left_run=left,
+                right_run=right,
+                left_method=methods.get(left),
+                right_method=methods.get(right),
+                answer=row["answer"],
+                winner_run={"left": left, "right": right}.get(row["answer"]),
+                comment=row["comment"],
+                served_at=row["served_at"],
+                answered_at=row["answered_at"],
+                seconds=row["seconds"],
+                crowd=row["crowd"],
+            )
         )
     return votes
 
@@ -76,18 +72,6 @@ def coherence_ratings(campaign: Campaign) -> dict[str, list[dict[str, Any]]]:
             }
         )
     return out
-
-
-def ratings_file(run_id: str) -> str:
-    return f"ratings__{run_id}.csv"
-
-
-def ratings_csv(rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=RATING_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 def _per_annotator(campaign: Campaign, answers: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -130,26 +114,26 @@ def summary(campaign: Campaign) -> dict[str, Any]:
             "files": {run: ratings_file(run) for run in campaign.methods},
         }
     votes = arena_votes(campaign)
-    outcome = [(v["battle"], v["annotator"], v["winner_run"] or v["answer"]) for v in votes]
+    outcome = [(v.battle, v.annotator, v.winner_run or v.answer) for v in votes]
     models: dict[str, Counter] = {run: Counter() for run in campaign.methods}
     for v in votes:
         for side in ("left", "right"):
-            counts = models[v[f"{side}_run"]]
+            counts = models[v.left_run if side == "left" else v.right_run]
             counts[f"shown_{side}"] += 1
-            if v["answer"] in ("left", "right"):
-                counts["wins" if v["answer"] == side else "losses"] += 1
+            if v.answer in ("left", "right"):
+                counts["wins" if v.answer == side else "losses"] += 1
             else:
-                counts[v["answer"]] += 1
+                counts[v.answer] += 1
     keys = ("wins", "losses", "tie", "both_bad", "shown_left", "shown_right")
     return {
         **base,
-        "answer_counts": dict(Counter(v["answer"] for v in votes)),
+        "answer_counts": dict(Counter(v.answer for v in votes)),
         "krippendorff_alpha": {"level": "nominal", "outcome": nominal_alpha(outcome)},
         "models": {
             run: {"method": campaign.methods[run], **{k: counts[k] for k in keys}}
             for run, counts in models.items()
         },
-        "files": {"votes": "votes.jsonl"},
+        "files": {"votes": VOTES_FILE},
     }
 
 
@@ -158,8 +142,8 @@ def export_campaign(campaign: Campaign, out: str | Path | None = None) -> list[P
     folder = Path(out) if out else campaign.path / "export"
     written = []
     if campaign.task.name == "arena":
-        atomic_write_jsonl(folder / "votes.jsonl", arena_votes(campaign))
-        written.append(folder / "votes.jsonl")
+        write_votes(folder / VOTES_FILE, arena_votes(campaign))
+        written.append(folder / VOTES_FILE)
     else:
         for run, rows in coherence_ratings(campaign).items():
             atomic_write_text(folder / ratings_file(run), ratings_csv(rows))

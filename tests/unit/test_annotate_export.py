@@ -10,9 +10,10 @@ import pytest
 from bench.annotate.campaign import create_campaign, invite
 from bench.annotate.export import export_campaign
 from bench.annotate.store import Annotator
+from bench.api.judgments import read_ratings
 from bench.cli import main
 from metrics.base import Batch
-from metrics.coherence import Coherence, krippendorff_alpha_interval, read_human_ratings
+from metrics.coherence import Coherence, krippendorff_alpha_interval
 from metrics.settings import EvalConfig
 from tests.fixtures.annotate.runs import three_runs, write_explaining_run
 
@@ -75,7 +76,7 @@ def test_coherence_export_is_the_csv_metrics_coherence_reads(coherence_campaign,
         assert all(r["user_id"] == f"u{r['idx']}" and r["item_id"] == f"i{r['idx']}" for r in rows)
         assert all(f"{method} says {g['served'].item.record_idx}" == g["served"].item.explanation_a
                    for _, g in given if g["served"].item.run_a == run)  # fmt: skip
-        read = read_human_ratings(path)  # what eval.human_ratings_csv loads
+        read = read_ratings(path)  # what eval.human_ratings_csv loads
         assert sum(len(v) for v in read.values()) == len(expected)
 
     info = json.loads((campaign.path / "export" / "summary.json").read_text())

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from bench.api.errors import DataError
+from bench.api.judgments import ArenaVote, read_votes
 from bench.results import ResultsStore, default_store_path
-from leaderboards.arena_votes import ArenaVote, read_votes
 from leaderboards.commands import build, render_all
 from leaderboards.spec import SPEC_DIR, spec_from_dict
 from tests.fixtures.leaderboards.synthetic import write_run

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from bench.api.errors import DataError
+from bench.api.judgments import read_ratings
 from bench.api.records import Record
 from metrics.coherence import (
     coherence_scores,
     krippendorff_alpha_interval,
     mean_pairwise_agreement,
-    read_human_ratings,
 )
 from metrics.settings import EvalConfig
 from metrics.suite import score_rows
@@ -96,7 +96,7 @@ def test_human_csv_errors_name_file_and_line(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("idx,annotator,rating\n0,a,three\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"bad.csv:2"):
-        read_human_ratings(bad)
+        read_ratings(bad)
 
 
 POS = [
