@@ -18,7 +18,7 @@ Only pyyaml and the standard library are imported here; no matplotlib, no torch.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +174,17 @@ def _need(data: dict[str, Any], key: str, where: str) -> Any:
     return data[key]
 
 
+# fields a spec file does not write (derived or filled in by the code), and yaml names that differ
+NOT_IN_YAML = {"path", "variant_of", "x", "base_id", "sets"}
+YAML_NAMES = {"sets": "set"}
+
+
+def yaml_keys(cls: type) -> set[str]:
+    """The keys a spec file may give for `cls`: its dataclass fields, named as the yaml names them."""
+    names = {f.name for f in fields(cls)}
+    return {n for n in names if n not in NOT_IN_YAML} | {YAML_NAMES[n] for n in names if n in YAML_NAMES}
+
+
 def _check_keys(data: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -204,13 +215,7 @@ def spec_from_dict(data: dict[str, Any], path: Path | None = None) -> Spec:
     where = str(path) if path else "spec"
     if not isinstance(data, dict):
         raise SpecError(f"{where}: a spec is a mapping")
-    _check_keys(
-        data,
-        {"name", "title", "kind", "source", "datasets", "dataset_labels", "columns", "rows",
-         "reference", "alpha", "layout", "rank", "published_file", "seeds", "axes", "curves",
-         "split", "notes", "figure", "arena"},
-        where,
-    )  # fmt: skip
+    _check_keys(data, yaml_keys(Spec), where)
     kind = data.get("kind", "table")
     if kind not in KINDS:
         raise SpecError(f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -221,11 +226,7 @@ def spec_from_dict(data: dict[str, Any], path: Path | None = None) -> Spec:
     columns = []
     for i, raw in enumerate(data.get("columns") or []):
         cw = f"{where}: columns[{i}]"
-        _check_keys(
-            raw,
-            {"id", "metric", "checkpoint", "label", "decimals", "higher_is_better", "group"},
-            cw,
-        )
+        _check_keys(raw, yaml_keys(ColumnSpec), cw)
         metric = str(_need(raw, "metric", cw))
         ck = raw.get("checkpoint")
         columns.append(
@@ -242,7 +243,7 @@ def spec_from_dict(data: dict[str, Any], path: Path | None = None) -> Spec:
     rows = []
     for i, raw in enumerate(data.get("rows") or []):
         rw = f"{where}: rows[{i}]"
-        _check_keys(raw, {"id", "label", "method", "set", "published", "group", "na"}, rw)
+        _check_keys(raw, yaml_keys(RowSpec), rw)
         method = raw.get("method")
         published = raw.get("published")
         if method is None and published is None:
@@ -262,7 +263,7 @@ def spec_from_dict(data: dict[str, Any], path: Path | None = None) -> Spec:
     axes = []
     for i, raw in enumerate(data.get("axes") or []):
         aw = f"{where}: axes[{i}]"
-        _check_keys(raw, {"key", "values", "label"}, aw)
+        _check_keys(raw, yaml_keys(Axis), aw)
         axes.append(
             Axis(
                 str(_need(raw, "key", aw)),
@@ -273,7 +274,7 @@ def spec_from_dict(data: dict[str, Any], path: Path | None = None) -> Spec:
     curves = []
     for i, raw in enumerate(data.get("curves") or []):
         cw = f"{where}: curves[{i}]"
-        _check_keys(raw, {"label", "keys", "stage"}, cw)
+        _check_keys(raw, yaml_keys(CurveSpec), cw)
         keys = raw.get("keys") or []
         curves.append(
             CurveSpec(
