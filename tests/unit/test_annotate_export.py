@@ -163,7 +163,7 @@ def test_arena_votes_record_sides_winner_and_agreement(tmp_path, capsys):
         assert vote["served_at"] <= vote["answered_at"]
         assert vote["seconds"] >= 0 and vote["crowd"] == {}  # invited, not from a platform
     assert [v["annotator"] for v in votes] == ["annotator-1"] * 3 + ["annotator-2"] * 3
-    from leaderboards.arena_votes import read_votes  # the rlaif-arena spec's human_votes reader
+    from bench.api.judgments import read_votes  # the rlaif-arena spec's human_votes reader
 
     assert [v.answer for v in read_votes(campaign.path / "export" / "votes.jsonl")] == [
         v["answer"] for v in votes]  # fmt: skip
