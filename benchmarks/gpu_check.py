@@ -3,6 +3,7 @@
     python benchmarks/gpu_check.py                 # one CUDA GPU: Qwen2.5-3B-shaped random model
     python benchmarks/gpu_check.py --tiny          # CPU smoke run of the same script (seconds)
     python benchmarks/gpu_check.py --json out.json # also write the numbers
+    python benchmarks/gpu_check.py --paper-profiles  # and every `paper` profile on the stand-ins, on CUDA
 
 Builds a random-weight model with Qwen2.5-3B-Instruct's shape (36 layers, hidden 2048, GQA
 16/2 heads, MLP 11008; the embedded SmolLM2 tokenizer's 49,152-token vocabulary instead of
@@ -17,6 +18,13 @@ prints:
 3. step time and peak GPU memory of one Curr-RLCER GRPO step (TRL, LoRA r16 on q/v, 2 prompts x
    4 completions of --completion-tokens, the stage-1 rewards) and of one ExpCTR PPO step
    (erbench's PPO, LoRA r8 on q/k/v/o, a rollout of 8, eq. 8 LC rewards from the frozen base).
+
+--paper-profiles then runs tests/integration/test_paper_profiles.py (slow cases included) on
+this machine: every `paper` profile end to end through `bench run` on the tiny same-architecture
+stand-ins (tests/standins), which on CUDA load in bf16 with flash / SDPA attention and size
+their batches from free GPU memory ("auto"), the paths a CPU run cannot reach. It prints
+passed / failed per profile and puts them in the report; --paper-profiles-k selects some
+(pytest -k). With --tiny it runs on CPU.
 """
 
 from __future__ import annotations
@@ -53,6 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--completion-tokens", type=int, help="GRPO / PPO completion length (default 256 / 96; 8 tiny)")
     p.add_argument("--dataset", default="amazon-instruments")
     p.add_argument("--json", help="also write the numbers to this file")
+    p.add_argument("--paper-profiles", action="store_true",
+                   help="also run every `paper` profile end to end on the stand-ins (tests/integration/test_paper_profiles.py)")
+    p.add_argument("--paper-profiles-k", metavar="EXPR", help="only the paper-profile tests matching this pytest -k expression")
     args = p.parse_args(argv)
     tiny = args.tiny
     args.device = args.device or ("cpu" if tiny else "cuda")
@@ -252,11 +263,40 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
         report["grpo"] = grpo_step(model, tok, records, args, Path(out))
     report["ppo"] = ppo_step(model, tok, records, args, dataset)
+    if args.paper_profiles or args.paper_profiles_k:
+        del model
+        report["paper_profiles"] = paper_profiles(args)
     report["total_seconds"] = time.perf_counter() - started
     print_report(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def paper_profiles(args: argparse.Namespace) -> dict[str, Any]:
+    """tests/integration/test_paper_profiles.py in this process (slow cases included), its
+    outcome per test read back from a JUnit XML file."""
+    import tempfile
+    import xml.etree.ElementTree as ET
+
+    import pytest
+
+    test_file = REPO / "tests" / "integration" / "test_paper_profiles.py"
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = Path(tmp) / "paper.xml"
+        argv = [str(test_file), "-m", "", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}", "--rootdir", str(REPO)]
+        if args.paper_profiles_k:
+            argv += ["-k", args.paper_profiles_k]
+        started = time.perf_counter()
+        exit_code = int(pytest.main(argv))
+        seconds = time.perf_counter() - started
+        outcome: dict[str, str] = {}
+        if xml.exists():
+            for case in ET.parse(xml).getroot().iter("testcase"):
+                kinds = {child.tag for child in case}
+                outcome[case.get("name", "?")] = next((k for k in ("failure", "error", "skipped") if k in kinds), "passed")
+    return {"exit_code": exit_code, "seconds": seconds, "outcome": outcome,
+            "passed": sum(v == "passed" for v in outcome.values()), "total": len(outcome)}  # fmt: skip
 
 
 def print_report(r: dict[str, Any]) -> None:
@@ -273,6 +313,11 @@ def print_report(r: dict[str, Any]) -> None:
           f"{grpo['completion_tokens']} tokens), peak {grpo['peak_gib']:.1f} GiB")
     print(f"ExpCTR PPO step       : {ppo['step_seconds']:.2f} s (rollout of {ppo['rollouts']} x up to "
           f"{ppo['completion_tokens']} tokens, LC scoring, update), peak {ppo['peak_gib']:.1f} GiB")
+    if "paper_profiles" in r:
+        pp = r["paper_profiles"]
+        print(f"paper profiles on stand-ins: {pp['passed']}/{pp['total']} passed in {pp['seconds']:.0f} s")
+        for name, outcome in pp["outcome"].items():
+            print(f"  {outcome:7s} {name}")
     print(f"total {r['total_seconds']:.0f} s")
 
 

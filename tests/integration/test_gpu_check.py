@@ -45,3 +45,15 @@ def test_gpu_check_tiny_on_cpu(tmp_path, one_thread):
     report = _script().main([*TINY, "--json", str(tmp_path / "report.json")])
     _check(report, tmp_path)
     assert report["device"] == "cpu"
+
+
+@pytest.mark.gpu
+def test_gpu_check_runs_the_paper_profiles_on_cuda(tmp_path):
+    """`gpu_check.py --paper-profiles` on a GPU: the stand-in paper runs load in bf16 on CUDA."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    module = _script()
+    result = module.paper_profiles(module.parse_args(["--paper-profiles-k", "llm-zeroshot or xrec"]))
+    assert result["exit_code"] == 0 and result["total"] >= 2
+    assert set(result["outcome"].values()) <= {"passed", "skipped"} and result["passed"] >= 2
