@@ -76,3 +76,18 @@ def test_bf16_variant_is_stored_in_bf16():
     model = AutoModelForCausalLM.from_pretrained(str(folder))
     assert str(model.dtype) == "torch.bfloat16"
     assert json.loads((folder / "config.json").read_text())["dtype"] == "bfloat16"
+
+
+def test_every_llm_a_paper_profile_names_has_a_standin():
+    from bench.api.registry import METHODS
+    from bench.config import method_yaml, read_yaml
+
+    named = set()
+    for method in METHODS.names():
+        path = method_yaml(method)
+        profiles = (read_yaml(path).get("profiles") or {}) if path.exists() else {}
+        for name, profile in profiles.items():
+            model = (profile or {}).get("model") or {}
+            if name.startswith("paper") and isinstance(model.get("backbone"), str):
+                named.add(model["backbone"])
+    assert named and named <= set(llms.CHECKPOINTS), named - set(llms.CHECKPOINTS)
