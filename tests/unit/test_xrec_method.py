@@ -122,6 +122,20 @@ def test_ablation_without_embeddings_has_no_lightgcn_stage(tmp_path):
     assert len(method.predict(splits.test)) == len(splits.test)
 
 
+
+def test_qkv_grouped_trains_and_explains_on_a_grouped_query_backbone(tmp_path):
+    from methods.xrec.method import XRec
+
+    method = XRec(_params(injection="qkv_grouped", epochs=1), _run(tmp_path))  # tiny-random: 4 heads, 2 kv heads
+    splits = synthetic_splits(16)
+    method.fit(splits)
+    model = method.backbone.model
+    assert model.config.num_key_value_heads < model.config.num_attention_heads
+    assert len(method.explainer.injector.targets) == 3 * model.config.num_hidden_layers
+    rows = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    assert any("valid_loss" in r for r in rows if r["stage"] == "adapter")
+    assert len(method.predict(splits.test)) == len(splits.test)
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
