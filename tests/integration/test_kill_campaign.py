@@ -140,6 +140,8 @@ def test_killed_and_resumed_equals_uninterrupted(uninterrupted, point):
         assert code == -signal.SIGKILL, f"the run was not killed at {where}"
     else:
         code = bench(base, kill_after_s=float(where) * wall)
+    # -s shows it: a time past the run's end finishes uninterrupted (still checked)
+    print(f"kill point {kind} {where}: {'killed' if code == -signal.SIGKILL else 'finished first'}")
     if code == -signal.SIGKILL:
         assert bench(base, "--resume") == 0
     assert run_folder(base).name == run_folder(whole).name
