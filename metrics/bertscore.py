@@ -29,9 +29,11 @@ from bench.api.loads import Checkpoint, Load
 from bench.api.progress import bar
 from bench.encoders import EMBEDDED_NAME, embedded_minilm_path
 from metrics.base import Batch, Metric, MetricValue
+from metrics.bertscore_embed import EmbeddingCache, score_pairs
 from metrics.settings import BERTScoreSettings
 
 _SCORERS: dict[tuple, Any] = {}
+_EMBEDDINGS: dict[tuple, EmbeddingCache] = {}
 _PAIR_CACHE: dict[tuple[str, str, str], tuple[float, float, float]] = {}
 
 
@@ -172,10 +174,13 @@ class BERTScore(Metric):
             return 64  # bert_score's own default
         return 16 if self.dtype == "float32" else 128
 
+    def _scorer_key(self) -> tuple:
+        return (self.model_path, self.num_layers, self.rescale, self.batch_size, self.dtype)
+
     def _scorer(self) -> Any:
         from bert_score import BERTScorer
 
-        key = (self.model_path, self.num_layers, self.rescale, self.batch_size, self.dtype)
+        key = self._scorer_key()
         if key not in _SCORERS:
             try:
                 scorer = BERTScorer(
@@ -216,14 +221,15 @@ class BERTScore(Metric):
             for c, r in empty:
                 _PAIR_CACHE[(tag, c, r)] = _empty_pair_scores(scorer, self.rescale)
             todo_texts = [(c, r) for c, r in todo if c.strip() and r.strip()]
-            chunk = 16 * self.batch_size  # pairs per bar step: steps of seconds, not minutes
+            # each distinct text encoded once, length-sorted, cached by digest: the values of
+            # scorer.score(cands, refs) (metrics/bertscore_embed.py)
+            cache = _EMBEDDINGS.setdefault(self._scorer_key(), EmbeddingCache())
             with bar(f"bertscore [{self.checkpoint}]", len(todo_texts)) as advance:
-                for start in range(0, len(todo_texts), chunk):
-                    part = todo_texts[start : start + chunk]
-                    P, R, F = scorer.score([c for c, _ in part], [r for _, r in part])
-                    for (c, r), p, rr, f in zip(part, P.tolist(), R.tolist(), F.tolist(), strict=False):
-                        _PAIR_CACHE[(tag, c, r)] = (p, rr, f)
-                    advance(len(part))
+                preds = score_pairs(
+                    scorer, [c for c, _ in todo_texts], [r for _, r in todo_texts], cache, advance
+                )
+            for (c, r), (p, rr, f) in zip(todo_texts, preds.tolist(), strict=True):
+                _PAIR_CACHE[(tag, c, r)] = (p, rr, f)
             self._save_disk(tag, disk, todo)
         scores = [_PAIR_CACHE[(tag, c, r)] for c, r in zip(cands, refs, strict=False)]
         return [

@@ -86,23 +86,24 @@ def test_scoring_reports_each_metric_to_the_sink():
     assert [s["metric"] for s in scoring.status] == ["rating", "usr", "ctr"]
 
 
-class _Scores(list):
-    def tolist(self) -> list:
-        return list(self)
-
-
 def test_bertscore_steps_its_bar_per_chunk_of_pairs(monkeypatch):
+    import torch
+
+    import metrics.bertscore as bertscore_module
     from metrics.base import Batch
     from metrics.bertscore import BERTScore
 
-    metric = BERTScore(EvalConfig(bertscore_batch_size=1))  # 16 pairs per chunk
+    metric = BERTScore(EvalConfig())
     calls: list[int] = []
 
-    def score(cands, refs):
-        calls.append(len(cands))
-        return _Scores([0.5] * len(cands)), _Scores([0.5] * len(cands)), _Scores([0.5] * len(cands))
+    def score_pairs(scorer, cands, refs, cache, advance):  # steps as the real one: per chunk
+        for start in range(0, len(cands), 16):
+            calls.append(len(cands[start : start + 16]))
+            advance(calls[-1])
+        return torch.full((len(cands), 3), 0.5)
 
-    monkeypatch.setattr(metric, "_scorer", lambda: SimpleNamespace(score=score))
+    monkeypatch.setattr(metric, "_scorer", lambda: SimpleNamespace())
+    monkeypatch.setattr(bertscore_module, "score_pairs", score_pairs)
     rows = [{"idx": i, "explanation": f"progress chunk {i}", "reference": f"ref {i}"} for i in range(20)]
     sink = RecordingSink()
     with use_progress(sink):
