@@ -185,3 +185,35 @@ def test_currrl_teacher_refused_key_is_one_line(endpoints, tmp_path):
         teacher_explanations(["a"], teacher_messages, client(endpoint, tmp_path))
     assert "HTTP 401" in str(caught.value) and "\n" not in str(caught.value)
     assert_no_canary(str(caught.value))
+
+
+@pytest.mark.parametrize("fault", ["echo401", "echo200"])
+def test_a_whole_run_never_stores_the_key(endpoints, tmp_path, capsys, fault):
+    # issue 25.4 end to end: the run folder, its run.log, the results store and the reply cache
+    # hold no trace of the key, whatever the judge endpoint echoes
+    from bench.api.registry import DATASETS, METHODS
+    from tests import echo_explainer, staged_toy
+
+    echo_explainer.register()
+    staged_toy.register()
+    staged_toy.write_reviews(tmp_path / "data", n=200)
+    endpoint = endpoints(lambda n, body, headers: fault)
+    argv = ["run", "--method", echo_explainer.NAME, "--dataset", staged_toy.DATASET, "--quiet",
+            "--data-dir", str(tmp_path / "data"), "--runs-dir", str(tmp_path / "runs"),
+            "--set", "eval.max_records=5", *score_argv(endpoint, tmp_path, tmp_path)[4:]]  # fmt: skip
+    try:
+        code = main(argv)
+    finally:
+        METHODS.unregister(echo_explainer.NAME)
+        DATASETS.unregister(staged_toy.DATASET)
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert_no_canary(out.out + out.err)
+    (run_dir,) = (tmp_path / "runs").glob(f"{echo_explainer.NAME}__*")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    if fault == "echo401":
+        assert any("HTTP 401" in r and "[redacted]" in r for r in metrics["unavailable"].values())
+    else:
+        assert any(row["metric"].startswith("gptscore") for row in metrics["rows"])
+    assert len(endpoint.requests) >= 1
+    assert files_containing(tmp_path, CANARY_KEY) == []
