@@ -1,13 +1,15 @@
 """Score XRec's 3,000 released Amazon pairs with the whole offline metric suite and compare
 against calling the libraries directly.
 
-    python benchmarks/bench_metrics.py [--n 3000] [--pairs PATH] [--skip-direct]
+    python benchmarks/bench_metrics.py [--n 3000] [--rounds 1] [--pairs PATH] [--skip-direct]
                                        [--bertscore-dtype bfloat16]
 
-Prints wall and CPU seconds for the suite (per metric entry) and for the direct calls
-(sacrebleu x2, the PETER BLEU code, rouge-score, USR, bert_score.score), and the overhead of
-the suite over the direct calls. CPU seconds (this process, all threads) are less sensitive to
-other load on the machine than wall seconds; the load average is printed alongside.
+The direct calls (sacrebleu x2, the PETER BLEU code, rouge-score, USR, bert_score.score) and
+the suite (score_rows) run interleaved A-B-B-A for --rounds rounds in this one process
+(benchmarks/abba.py), the suite's caches cleared before each call so every call does the whole
+work: the suite/direct ratio per pair of calls and its median, wall and CPU seconds, the load
+average. (Before, the direct half ran, then the suite half: two runs gave 0.81x and 1.98x as
+other jobs started between the halves.) --skip-direct times the suite once.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 
 def default_pairs() -> Path:
@@ -59,7 +62,9 @@ def direct(preds: list[str], refs: list[str], batch_size: int) -> dict[str, floa
     scores = [scorer.score(r, p) for p, r in zip(preds, refs, strict=False)]
     out["rougeL_f"] = float(np.mean([s["rougeL"].fmeasure for s in scores]))
     out["usr"] = len({tuple(p.split()) for p in preds}) / len(preds)
-    P, R, F = bert_score.score(preds, refs, model_type=str(embedded_minilm_path()), num_layers=6, batch_size=batch_size)
+    P, R, F = bert_score.score(
+        preds, refs, model_type=str(embedded_minilm_path()), num_layers=6, batch_size=batch_size
+    )
     out["bertscore_f1[all-MiniLM-L6-v2]"] = float(F.mean())
     return out
 
@@ -69,8 +74,15 @@ def main() -> int:
     ap.add_argument("--pairs", type=Path, default=default_pairs())
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--skip-direct", action="store_true")
-    ap.add_argument("--bertscore-dtype", default="float32", choices=["float32", "bfloat16"],
-                    help="the suite's eval.bertscore_dtype (the direct calls stay float32)")
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="A-B-B-A rounds (each side 2 calls a round)"
+    )
+    ap.add_argument(
+        "--bertscore-dtype",
+        default="float32",
+        choices=["float32", "bfloat16"],
+        help="the suite's eval.bertscore_dtype (the direct calls stay float32)",
+    )
     args = ap.parse_args()
     if not args.pairs.exists():
         print(f"pairs file not found: {args.pairs} (set ERBENCH_DATA_DIR)")
@@ -93,31 +105,46 @@ def main() -> int:
         f"cpus: {len(os.sched_getaffinity(0))}  load avg: {os.getloadavg()[0]:.1f}"
     )
 
-    d_values: dict[str, float] = {}
-    if not args.skip_direct:
-        with Timer() as td:
-            from metrics.bertscore import BERTScore
+    from metrics.bertscore import BERTScore
 
-            d_values = direct(preds, refs, BERTScore(EvalConfig()).batch_size)
-        print(f"direct library calls: wall {td.wall:7.1f} s   cpu {td.cpu:7.1f} s")
+    direct_bs = BERTScore(EvalConfig()).batch_size
 
-    with Timer() as ts:
-        report = score_rows(rows, eval_cfg)
-    print(
-        f"suite (score_rows):   wall {ts.wall:7.1f} s   cpu {ts.cpu:7.1f} s   "
-        f"load avg now: {os.getloadavg()[0]:.1f}"
-    )
-    for name, sec in sorted(report.seconds.items(), key=lambda kv: -kv[1]):
-        print(f"  {name:12s} {sec:7.1f} s wall")
-    if d_values:
+    def reset() -> None:  # every call does the whole work: no scores or embeddings kept
+        import metrics.bertscore as bertscore_module
+
+        bertscore_module._PAIR_CACHE.clear()
+        bertscore_module._EMBEDDINGS.clear()
+        bertscore_module._SCORERS.clear()
+
+    if args.skip_direct:
+        reset()
+        with Timer() as ts:
+            report = score_rows(rows, eval_cfg)
         print(
-            f"suite overhead vs direct: wall {100 * (ts.wall / td.wall - 1):+.1f}%   "
-            f"cpu {100 * (ts.cpu / td.cpu - 1):+.1f}%"
+            f"suite (score_rows):   wall {ts.wall:7.1f} s   cpu {ts.cpu:7.1f} s   "
+            f"load avg now: {os.getloadavg()[0]:.1f}"
         )
+        d_values: dict[str, float] = {}
+    else:
+        from abba import abba
+
+        a, b = abba(
+            lambda: direct(preds, refs, direct_bs),
+            lambda: score_rows(rows, eval_cfg),
+            rounds=args.rounds,
+            names=("direct", "suite"),
+            reset=reset,
+        )
+        d_values, report = a.result, b.result
+    for name, sec in sorted(report.seconds.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:12s} {sec:7.1f} s wall (the suite's last call)")
+    if d_values:
         got = report.as_dict()
         for name, val in d_values.items():
             mine = got.get(name, got.get(name.replace("]", ",bf16]"), float("nan")))
-            print(f"  {name:34s} suite {mine:10.5f}  direct {val:10.5f}")
+            print(
+                f"  {name:34s} suite {mine:10.5f}  direct {val:10.5f}  diff {abs(mine - val):.1e}"
+            )
     print("values:")
     for v in report.values:
         print(f"  {v.name:40s} {v.value:10.5f}  n={v.n}")
