@@ -438,10 +438,34 @@ def train_sft(
     from trl import SFTConfig, SFTTrainer
 
     check_trl_version()
+    check_sft_prompt_lengths(tokenizer, rows, max_length)
     kw = _common_kwargs(settings, output_dir)
     kw.update(max_length=max_length)
     kw.update(settings.extra)
     return _fit(SFTTrainer, model, tokenizer, _thinking_off(rows), SFTConfig(**kw), log_fn, peft_config)
+
+
+def prompt_tokens(tokenizer: Any, prompt: Any) -> int:
+    """Tokens of a row's prompt as SFTTrainer renders it (chat template, thinking off)."""
+    if isinstance(prompt, list):
+        prompt = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True,
+                                               **CHAT_TEMPLATE_KWARGS)  # fmt: skip
+    return len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+
+
+def check_sft_prompt_lengths(tokenizer: Any, rows: Sequence[dict[str, Any]], max_length: int) -> None:
+    """SFTTrainer keeps the first max_length tokens and silently drops a row whose prompt alone
+    fills them (no completion token left to learn): say how many, and stop when that is every
+    row (TRL then fails with "num_samples=0" in its sampler)."""
+    lengths = [prompt_tokens(tokenizer, r["prompt"]) for r in rows if "prompt" in r]
+    full = sum(n >= max_length for n in lengths)
+    if lengths and full == len(lengths):
+        raise ConfigError(f"max_length={max_length}: every one of the {full} SFT prompts is at least that long "
+                          f"(shortest {min(lengths)} tokens), so no completion token is left to train on; "
+                          "raise the method's max_length")  # fmt: skip
+    if full:
+        log.warning("max_length=%d: %d of %d SFT prompts fill it; those rows train on nothing", max_length, full,
+                    len(lengths))  # fmt: skip
 
 
 def train_orpo(
