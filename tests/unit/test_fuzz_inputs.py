@@ -328,6 +328,37 @@ def test_any_config_file(text):
     config_case(text)
 
 
+def plugin_yaml_case(text: str) -> None:
+    """A plugin method's shipped yaml (Method.config_file), read as the method layer."""
+    from bench.api.registry import METHODS
+    from bench.config import resolve
+    from bench.identity import effective_config
+    from tests.staged_toy import StagedToy
+
+    with folder() as d:
+        path = d / "plugin.yaml"
+        path.write_text(text, encoding="utf-8", errors="surrogateescape")
+
+        class Plugin(StagedToy):
+            @classmethod
+            def shipped_config(cls) -> Path:
+                return path
+
+        METHODS.register("fuzz-plugin", Plugin, origin="fuzz")
+        try:
+            effective_config(resolve("fuzz-plugin", "amazon-instruments"))
+        except BenchError:
+            pass
+        finally:
+            METHODS.unregister("fuzz-plugin")
+
+
+@few
+@given(yaml_text | config_docs())
+def test_any_plugin_yaml(text):
+    plugin_yaml_case(text)
+
+
 @few
 @given(yaml_text | config_docs())
 def test_any_table_spec(text):
@@ -459,6 +490,7 @@ def test_pairs_many(raw):
 def test_yaml_many(text):
     config_case(text)
     spec_case(text)
+    plugin_yaml_case(text)
 
 
 @many
