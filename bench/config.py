@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from bench.api.config_keys import parse_set
+from bench.api.config_keys import parse_set, same_setting
 from bench.api.errors import ConfigError
 from bench.data.settings import DataConfig
 
@@ -113,6 +113,9 @@ def build_dataclass(cls: type, data: dict[str, Any], path: str = "") -> Any:
     """Instantiate dataclass `cls` from a plain dict; unknown keys and wrong types raise."""
     if not isinstance(data, dict):
         raise ConfigError(f"config section {path or '<root>'!r} must be a mapping, got {data!r}")
+    fold = getattr(cls, "fold", None)  # the eval section: eval.<scorer>.<key> is a flat key
+    if fold is not None:
+        data = fold(data, path or "eval")
     late = {"EvalConfig": _eval_config_class()} if cls is RunConfig else None
     hints = typing.get_type_hints(cls, localns=late)
     known = {f.name: f for f in dataclasses.fields(cls)}
@@ -273,6 +276,8 @@ def resolve(
         layers.append({"profile": profile})
     merged: dict[str, Any] = {}
     for layer in layers:
+        if isinstance(layer.get("eval"), dict):  # each layer's own nested keys, before merging
+            layer = {**layer, "eval": _eval_config_class().fold(layer["eval"])}
         merged = deep_merge(merged, layer)
     for fixed in ("method", "dataset"):
         if merged[fixed] != {"method": method, "dataset": dataset}[fixed]:
@@ -308,6 +313,11 @@ HASHED_WHEN_SET = (
 )  # fmt: skip
 
 
+def _default(cls: type, name: str) -> Any:
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
 def config_hash(cfg: RunConfig, data_digests: dict[str, str] | None = None) -> str:
     """Short hash of everything that changes results: the config less NOT_HASHED (and less
     HASHED_WHEN_SET keys that are unset) and, when given, the sha256 of every raw data / eval
@@ -320,6 +330,10 @@ def config_hash(cfg: RunConfig, data_digests: dict[str, str] | None = None) -> s
             node = node.get(part, {})
         if key in NOT_HASHED or node.get(leaf, 0) is None:
             node.pop(leaf, None)
+    owners = getattr(type(cfg.eval), "owners", {})
+    for key, owner in owners.items():  # a plugin's (or a later scorer's) keys: only when set
+        if not owner.always_hashed and key in data["eval"] and same_setting(data["eval"][key], _default(owner, key)):
+            data["eval"].pop(key)
     if data_digests:
         data["data_files"] = dict(sorted(data_digests.items()))
     blob = json.dumps(data, sort_keys=True, default=str).encode()

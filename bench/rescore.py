@@ -63,7 +63,7 @@ def rescore_run(
     report = score_rows(
         folder.read_predictions(), cfg.eval, train_records=train_records,
         cache_dir=run_dir / "cache", progress=progress, judge=judge,
-        feature_set=read_vocabulary(run_dir),
+        feature_set=read_vocabulary(run_dir), seed=cfg.seed,
     )  # fmt: skip
     _metrics_file(run_dir, cfg).updated(cfg.eval.split, report.values, report.unavailable).write(
         run_dir

@@ -19,6 +19,7 @@ from typing import Any
 
 from bench.api.config_keys import flatten
 from bench.api.errors import BenchError
+from bench.api.eval_sample import eval_sample
 from bench.api.method import Method
 from bench.api.metrics_file import MetricsFile
 from bench.api.records import PredictionRow, Record
@@ -272,7 +273,7 @@ def _work(
     started = time.time()
     report = score_rows(
         rows, cfg.eval, train_records=splits.train, cache_dir=ctx.cache_dir,
-        feature_set=truth.vocabulary if truth else None,
+        feature_set=truth.vocabulary if truth else None, seed=cfg.seed,
     )  # fmt: skip
     score_seconds = time.time() - started
     folder.write_per_example(report.per_example)
@@ -317,17 +318,8 @@ def _work(
     )  # fmt: skip
 
 
-def eval_sample(n_test: int, cfg: RunConfig) -> list[int] | None:
-    """Indices of the test records scored when eval.max_records caps them: a seeded random
-    sample in split order (the first N would favour whatever the split put first)."""
-    cap = cfg.eval.max_records
-    if not cap or cap >= n_test:
-        return None
-    return sorted(random.Random(f"eval-sample:{cfg.seed}").sample(range(n_test), cap))
-
-
 def _eval_records(test: list[Record], cfg: RunConfig, run_dir: Path) -> list[Record]:
-    sample = eval_sample(len(test), cfg)
+    sample = eval_sample(len(test), cfg.eval.max_records, cfg.seed)
     records = list(test) if sample is None else [test[i] for i in sample]
     if sample is not None:  # recorded, so anyone can tell which records a row was scored on
         RunFolder(run_dir).write_eval_sample(

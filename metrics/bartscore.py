@@ -22,13 +22,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.api.settings import Settings
 from bench.data.digests import sha256_file
 from metrics.base import Batch, MetricValue
 from metrics.checkpoint import CheckpointMetric, CheckpointUnavailable, load_hf_checkpoint
-from metrics.settings import BARTScoreSettings
+
+
+@dataclass
+class BARTScoreSettings(Settings):
+    section = "bartscore"
+    always_hashed = True
+    bartscore_checkpoint: str | None = None  # facebook/bart-large-cnn dir or id
+    bartscore_weights: str | None = None  # ParaBank fine-tuned weights file (bartscore[...+parabank])
+
 
 DEFAULT_MAX_LENGTH = 1024
 DEFAULT_BATCH_SIZE = 4
@@ -121,6 +131,7 @@ class BARTScore(CheckpointMetric):
     level = "sample"
     higher_is_better = True
     settings = BARTScoreSettings
+    settings_classes = (BARTScoreSettings,)
     checkpoint_key = "bartscore_checkpoint"
     checkpoint_hint = ("a local facebook/bart-large-cnn folder (or the HF id where the hub is "
                        "reachable)")

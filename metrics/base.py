@@ -49,6 +49,7 @@ from typing import Any, ClassVar
 from bench.api.loads import Endpoint, Load
 from bench.api.metric_name import MetricName, metric_name
 from bench.api.records import EXTRAS_FIELDS, PREDICTED_FIELDS, TRUTH_FIELDS
+from bench.api.settings import Settings
 
 # Every field a metric may need: the columns of a prediction row (bench.api.records.PredictionRow)
 # and the scorable fields kept in its extras. Ground truths come from the data, so they are
@@ -146,6 +147,8 @@ class Metric:
     higher_is_better: ClassVar[bool] = True
     # names this metric reports (for `bench ls` and for selecting by name); default [name]
     reports: ClassVar[tuple[str, ...]] = ()
+    # the settings dataclasses this metric reads from the eval section (metrics.settings)
+    settings_classes: ClassVar[tuple[type[Settings], ...]] = ()
 
     def __init__(self, eval_cfg: Any = None, **context: Any):
         self.eval_cfg = eval_cfg

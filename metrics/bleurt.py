@@ -50,12 +50,22 @@ import importlib.util
 import sys
 import types
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.api.settings import Settings
 from metrics.base import Batch, MetricValue
 from metrics.checkpoint import CheckpointMetric, CheckpointUnavailable, load_hf_checkpoint
-from metrics.settings import BLEURTSettings
+
+
+@dataclass
+class BLEURTSettings(Settings):
+    section = "bleurt"
+    always_hashed = True
+    # converted BLEURT dir or HF id (papers' columns: bleurt-base-128); unset: BLEURT unavailable
+    bleurt_checkpoint: str | None = None
+
 
 DEFAULT_BATCH_SIZE = 16
 DEFAULT_MAX_LENGTH = 512
@@ -289,6 +299,7 @@ class BLEURT(CheckpointMetric):
     level = "sample"
     higher_is_better = True
     settings = BLEURTSettings
+    settings_classes = (BLEURTSettings,)
     checkpoint_key = "bleurt_checkpoint"
     checkpoint_hint = (f"a local BLEURT folder converted for bleurt-pytorch (the papers' numbers: "
                        f"lucadiliello/{PAPERS_CHECKPOINT}; today's recommended: lucadiliello/BLEURT-20)")

@@ -20,16 +20,29 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from bench.api.judgments import read_ratings
 from bench.api.loads import Checkpoint, Load
 from bench.api.metric_name import metric_name
+from bench.api.settings import Settings
 from bench.backbones.chat_client import JudgeEndpointSettings
 from metrics.base import Batch, Metric, MetricValue
-from metrics.rating import clip
+from metrics.rating import RatingSettings, clip
 from metrics.rating_classifier import NLPTOWN_ID
-from metrics.settings import CoherenceSettings, RatingSettings
+
+
+@dataclass
+class CoherenceSettings(Settings):
+    section = "coherence"
+    always_hashed = True
+    coherence_sources: list[Literal["classifier", "judge", "human"]] = field(
+        default_factory=lambda: ["classifier"]
+    )
+    sentiment_classifier: str = "embedded"  # "embedded" (trained on train reviews) or HF id
+    human_ratings_csv: str | None = None  # columns idx (or user_id,item_id), annotator, rating
+
 
 # -- eq. 8 -------------------------------------------------------------------------------------
 
@@ -97,6 +110,7 @@ class Coherence(Metric):
         "coh_human_alpha",
         "coh_human_agreement",
     )
+    settings_classes = (CoherenceSettings, RatingSettings, JudgeEndpointSettings)
 
     @classmethod
     def loads(cls, eval_cfg: Any) -> list[Load]:

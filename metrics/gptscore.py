@@ -33,6 +33,7 @@ from typing import Any
 
 from bench.api.errors import ConfigError, MetricUnavailable
 from bench.api.loads import Load
+from bench.api.settings import Settings
 from bench.backbones.chat_client import (
     JudgeClient,
     JudgeEndpointSettings,
@@ -42,7 +43,16 @@ from bench.backbones.chat_client import (
     unconfigured_reason,
 )
 from metrics.base import Batch, Metric, MetricValue
-from metrics.settings import GPTScoreSettings
+
+
+@dataclass
+class GPTScoreSettings(Settings):
+    section = "gptscore"
+    always_hashed = True
+    # GPTScore system prompt file; unset: metrics/prompts/gptscore.txt. Its sha256 is in the
+    # metric version, and in the name unless it is XRec's prompt (metrics.gptscore)
+    judge_prompt_file: str | None = None
+
 
 DEFAULT_PROMPT_FILE = Path(__file__).parent / "prompts" / "gptscore.txt"
 # sha256 of XRec's system prompt (HKUDS/XRec evaluation/system_prompt.txt, trailing whitespace
@@ -139,6 +149,7 @@ class GPTScore(Metric):
     level = "sample"
     higher_is_better = True
     reports = ("gptscore", "gptscore_unparseable")
+    settings_classes = (GPTScoreSettings, JudgeEndpointSettings)
 
     @classmethod
     def loads(cls, eval_cfg: Any) -> list[Load]:

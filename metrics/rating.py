@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from bench.api.settings import Settings
 from metrics.base import Batch, Metric, MetricValue
-from metrics.settings import RatingSettings
+
+
+@dataclass
+class RatingSettings(Settings):
+    section = "rating"
+    always_hashed = True
+    rating_clip: bool = True  # clip predicted ratings to [rating_min, rating_max] (as PETER)
+    rating_min: float = 1.0
+    rating_max: float = 5.0
+
 
 
 def clip(values: Sequence[float], lo: float | None, hi: float | None) -> list[float]:
@@ -38,6 +49,7 @@ class RatingError(Metric):
     needs = frozenset({"rating", "rating_true"})
     level = "corpus"
     higher_is_better = False
+    settings_classes = (RatingSettings,)
     reports = ("rmse", "mae")
 
     def _range(self) -> tuple[float | None, float | None]:

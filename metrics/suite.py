@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.api.errors import BenchError, MetricUnavailable
+from bench.api.eval_sample import eval_sample
 from bench.api.metric_name import MetricName, metric_name
 from bench.api.progress import ProgressSink, track, use_progress
 from bench.api.registry import METRICS, RegistryError
@@ -126,11 +127,13 @@ def score_rows(
     human_ratings: dict[Any, float] | None = None,
     feature_set: Sequence[str] | None = None,
     strict: bool = False,
+    seed: int = 0,
 ) -> ScoreReport:
     """Score prediction rows (predictions.jsonl lines) with every applicable metric.
 
     `feature_set` is the dataset's feature vocabulary (bench.data.feature_truth), the denominator of
-    FCR; without it DIV and FCR are unavailable.
+    FCR; without it DIV and FCR are unavailable. More rows than `eval.max_records` are cut to
+    the seeded sample of bench.api.eval_sample (`seed`: the run's seed), as the runner cuts them.
 
     A metric that raises MetricUnavailable, or (unless `strict`) any other error, is listed in
     `unavailable` with the reason; the others are still scored. One bar steps over the metrics
@@ -139,7 +142,7 @@ def score_rows(
     with use_progress(progress):
         return _score_rows(
             rows, eval_cfg, train_records=train_records, cache_dir=cache_dir, judge=judge,
-            human_ratings=human_ratings, feature_set=feature_set, strict=strict,
+            human_ratings=human_ratings, feature_set=feature_set, strict=strict, seed=seed,
         )  # fmt: skip
 
 
@@ -153,14 +156,16 @@ def _score_rows(
     human_ratings: dict[Any, float] | None,
     feature_set: Sequence[str] | None,
     strict: bool,
+    seed: int,
 ) -> ScoreReport:
     if eval_cfg is None:
         from metrics.settings import EvalConfig
 
         eval_cfg = EvalConfig()
     rows = list(rows)
-    if eval_cfg.max_records:
-        rows = rows[: eval_cfg.max_records]
+    sample = eval_sample(len(rows), eval_cfg.max_records, seed)  # eval.max_records: one meaning
+    if sample is not None:
+        rows = [rows[i] for i in sample]
     report = ScoreReport(n=len(rows))
     if not rows:
         return report

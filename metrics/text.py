@@ -6,10 +6,19 @@ import collections
 import math
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from bench.api.settings import Settings
 from metrics.base import Batch, Metric, MetricValue
-from metrics.settings import RougeSettings
+
+
+@dataclass
+class RougeSettings(Settings):
+    section = "rouge"
+    always_hashed = True
+    rouge_use_stemmer: bool = False  # rouge-score option, recorded in the metric version
+
 
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -133,6 +142,7 @@ class Rouge(Metric):
     level = "sample"
     higher_is_better = True
     reports = tuple(f"rouge{k}_{s}" for k in ("1", "2", "L") for s in ("p", "r", "f"))
+    settings_classes = (RougeSettings,)
 
     @property
     def use_stemmer(self) -> bool:

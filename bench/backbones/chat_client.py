@@ -53,6 +53,8 @@ from bench.backbones.chat_prompt import ParsedScores, PromptTemplate, parse_all
 class JudgeEndpointSettings(Settings):
     """The OpenAI-compatible endpoint for GPTScore and the judge coherence source."""
 
+    section = "judge"
+    always_hashed = True
     judge_base_url: str | None = None
     judge_model: str | None = None
     judge_api_key_env: str = "OPENAI_API_KEY"

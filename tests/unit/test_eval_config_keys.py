@@ -1,5 +1,6 @@
-"""The eval section: each scorer's and judge's keys in its own dataclass (metrics.settings),
-their union EvalConfig, flat user-facing keys, every choice a Literal checked at build time."""
+"""The eval section: each scorer's and judge's keys in its own dataclass, declared by the metric
+(Metric.settings_classes); EvalConfig = the suite's keys + every registered scorer's; keys flat
+or under their scorer's section; every choice a Literal checked at build time."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from bench.api.errors import ConfigError
-from bench.api.settings import Settings
+from bench.api.registry import METRICS
 from bench.backbones.chat_client import JudgeSettings
 from bench.config import NOT_HASHED, build_dataclass
 from bench.data.settings import DataConfig
 from bench.identity import EVAL_INPUT_FILES
 from metrics import settings
+from metrics.bertscore import BERTScoreSettings
+from metrics.rating import RatingSettings
 from metrics.settings import EvalConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,12 +26,25 @@ ROOT = Path(__file__).resolve().parents[2]
 GETATTR = re.compile(r'getattr\(\s*(?:self\.)?(?:eval_cfg|cfg\.eval)\s*,\s*"(\w+)"')
 
 
-def test_every_component_is_part_of_the_eval_section():
-    defined = {c for c in vars(settings).values() if isinstance(c, type) and issubclass(c, Settings)}
-    assert set(settings.COMPONENTS) == defined - {Settings, EvalConfig}
-    assert all(issubclass(EvalConfig, c) for c in settings.COMPONENTS)
+def test_the_eval_section_is_the_suites_keys_and_each_registered_scorers():
+    assert EvalConfig.__bases__ == (settings.SuiteSettings,)  # no multiple inheritance
+    declared = {f.name for cls in settings.settings_classes() for f in dataclasses.fields(cls)}
+    suite = {f.name for f in dataclasses.fields(settings.SuiteSettings)}
     keys = {f.name for f in dataclasses.fields(EvalConfig)}
+    assert keys == suite | declared
+    assert {"bertscore_model", "judge_base_url", "coherence_sources", "rouge_use_stemmer"} <= declared
+    assert METRICS.get("bertscore").settings_classes == (BERTScoreSettings,)
     assert set(EVAL_INPUT_FILES) | {k[5:] for k in NOT_HASHED if k.startswith("eval.")} <= keys
+
+
+def test_a_key_may_be_written_under_its_scorers_section():
+    nested = build_dataclass(EvalConfig, {"bertscore": {"model": "m", "num_layers": 9},
+                                          "judge": {"timeout_s": 5}, "coherence": {"sources": ["judge"]}}, "eval")  # fmt: skip
+    flat = build_dataclass(EvalConfig, {"bertscore_model": "m", "bertscore_num_layers": 9,
+                                        "judge_timeout_s": 5, "coherence_sources": ["judge"]}, "eval")  # fmt: skip
+    assert nested == flat
+    with pytest.raises(ConfigError, match=re.escape("unknown config key 'eval.bertscore.modle'")):
+        build_dataclass(EvalConfig, {"bertscore": {"modle": "m"}}, "eval")
 
 
 def test_no_code_reads_an_eval_key_around_its_dataclass():
@@ -42,9 +58,9 @@ def test_no_code_reads_an_eval_key_around_its_dataclass():
 
 def test_a_component_reads_its_own_keys_and_defaults():
     cfg = EvalConfig(bertscore_dtype="bfloat16", rating_clip=False)
-    assert settings.BERTScoreSettings.of(cfg) == settings.BERTScoreSettings(bertscore_dtype="bfloat16")
-    assert settings.RatingSettings.of(None) == settings.RatingSettings()
-    assert settings.RatingSettings.of(cfg).rating_clip is False
+    assert BERTScoreSettings.of(cfg) == BERTScoreSettings(bertscore_dtype="bfloat16")
+    assert RatingSettings.of(None) == RatingSettings()
+    assert RatingSettings.of(cfg).rating_clip is False
 
 
 @pytest.mark.parametrize(

@@ -152,3 +152,13 @@ def test_an_empty_explanation_scores_zero_bertscore_and_keeps_the_metric():
     [f1_alone] = [v for v in alone.values if v.name.startswith("bertscore_f1[")]
     assert not rep.unavailable and f1.per_sample[1] == 0.0
     assert f1.per_sample[0] == pytest.approx(f1_alone.value) and f1.value == pytest.approx(f1_alone.value / 2)
+
+
+def test_max_records_scores_the_runners_seeded_sample_not_the_first_rows():
+    from bench.api.eval_sample import eval_sample
+
+    rows = [{"idx": i, "rating": 1.0 + i % 5, "rating_true": 3.0} for i in range(20)]
+    report = score_rows(rows, EvalConfig(metrics=["mae"], max_records=4), seed=7)
+    scored = [r["idx"] for r in report.per_example]
+    assert report.n == 4 and scored == eval_sample(20, 4, 7)
+    assert scored != [0, 1, 2, 3]  # the first N rows were the old, second meaning

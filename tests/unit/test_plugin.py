@@ -4,6 +4,7 @@ its own yaml and profiles, a metric and a dataset with its own loader, editing n
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -20,6 +21,7 @@ from tests.plugins import install_distribution, plugins_from
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "erbench-example"
+RUN_IDS = json.loads((ROOT / "tests" / "fixtures" / "run_ids.json").read_text(encoding="utf-8"))
 
 
 def install_example(site: Path) -> None:
@@ -66,6 +68,24 @@ def test_the_example_runs_with_its_own_profile_and_dataset(example, tmp_path):
     values = {r["metric"]: r["value"] for r in execute(cfg, quiet=True).rows}
     assert 0 < values["rmse"] < 1.0  # item means capture the item effect
     assert values["explanation_length"] == 5.0  # "others rated it 4.2 stars"
+
+
+def test_the_example_metric_brings_its_own_setting(example):
+    from bench.config import config_hash
+    from bench.identity import effective_config
+    from metrics.settings import EvalConfig
+
+    cfg = resolve("mf-bias", "ml-100k", sets=["eval.explanation_length.unit=characters"])
+    assert cfg.eval.explanation_length_unit == "characters"  # stored flat, as every eval key
+    assert resolve("mf-bias", "ml-100k", sets=["eval.explanation_length_unit=characters"]).eval == cfg.eval
+    metric = METRICS.get("explanation_length")(EvalConfig(explanation_length_unit="characters"))
+    assert metric.settings_classes[0].of(metric.eval_cfg).explanation_length_unit == "characters"
+    # installing the plugin renames no run: its key enters the hash only when set
+    default = resolve("mf-bias", "ml-100k")
+    assert config_hash(effective_config(default)[0]) != config_hash(effective_config(cfg)[0])
+    golden = [c for c in RUN_IDS if c["method"] == "mf-bias" and c["profile"] is None][0]
+    plain = resolve("mf-bias", golden["dataset"])
+    assert config_hash(effective_config(plain)[0], {"ratings.jsonl": "0" * 64}) == golden["hash"]
 
 
 def test_bench_ls_lists_the_example(example):
