@@ -15,7 +15,7 @@ is only read: the stages are reloaded into a scratch folder). Reports, as markdo
    pass: the vectors only at the input, so these are the states an injection meets);
 4. the validation loss (the run's own valid sample) with the trained vectors, with the
    vectors shuffled across records (user/item rows permuted), with every record given the
-   mean vector, and with the same trained vectors under the other injection modes
+   mean vector or a zero vector, and with the same trained vectors under the other injection modes
    (not what they were trained for: a read of how much each layer's injection carries).
 """
 
@@ -100,12 +100,12 @@ def weights_moved(method) -> dict:
 
 
 def layer_norms(method, records) -> list[dict]:
+    import torch
+
     from methods.xrec.diagnostics import slot_norms
     from methods.xrec.examples import trim
     from methods.xrec.explainer import position_ids
     from methods.xrec.injection import decoder_layers, place
-
-    import torch
 
     explainer, adapters = method.explainer, method.adapters
     batch = trim(method._examples(records, with_target=False).tensors)
@@ -134,7 +134,7 @@ class _Fixed:
         return self
 
 
-def losses(method, valid, batch_size: int) -> dict:
+def losses(method, valid, batch_size: int, modes: bool = True) -> dict:
     import torch
 
     from bench.adapters.torch_loop import TensorBatches, evaluate
@@ -153,9 +153,10 @@ def losses(method, valid, batch_size: int) -> dict:
         users = explainer.users[valid.tensors["user"]].to(device)
         items = explainer.items[valid.tensors["item"]].to(device)
         pair = adapters(users, items).mean(dim=0, keepdim=True)
-    fixed = _Fixed(pair)
-    out["mean_vector"] = evaluate(torch.nn.Identity(), valid, lambda _m, b: explainer.loss(fixed, b), batch_size, device)["loss"]
-    for mode in ("input", "hidden", "hidden_add", "qkv_grouped"):
+    for name, vector in (("mean_vector", pair), ("zero_vector", torch.zeros_like(pair))):
+        fixed = _Fixed(vector)  # zero: what use_embeddings=false starts from (W_k (0 - b_k), b_k = 0)
+        out[name] = evaluate(torch.nn.Identity(), valid, lambda _m, b, f=fixed: explainer.loss(f, b), batch_size, device)["loss"]
+    for mode in ("input", "hidden", "hidden_add", "qkv_grouped") if modes else ():
         if mode == trained_mode:
             continue
         explainer.injector = Injector(explainer.model, mode)
@@ -172,6 +173,7 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=2000, help="users (items) sampled for the variation")
     ap.add_argument("--no-loss", action="store_true", help="skip the validation losses (the slow part)")
     ap.add_argument("--loss-n", type=int, help="the first N of the run's valid sample for the losses (default: all)")
+    ap.add_argument("--no-modes", action="store_true", help="losses with the trained mode only")
     ap.add_argument("--untrained", action="store_true", help="the adapters as initialised (seeded as the run's), not the adapter stage's")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
     ap.add_argument("--threads", type=int, default=1)
@@ -181,14 +183,14 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from bench import data as data_layer
-    from bench.api.run_folder import RunContext
+    from bench.api.run_folder import RunContext, RunFolder
     from bench.config import build_dataclass
     from bench.rescore import run_config
     from methods.xrec.method import XRec, _sample
 
     run_dir = args.run_dir
     for stage in ("lightgcn",) if args.untrained else ("lightgcn", "adapter"):
-        if not (run_dir / "stages" / stage / "DONE").exists():
+        if not RunFolder(run_dir).stage_done(stage):
             sys.exit(f"{run_dir}: stage {stage} is not finished")
     cfg = run_config(run_dir)
     params = build_dataclass(XRec.Params, cfg.model, "model")
@@ -212,7 +214,7 @@ def main() -> None:
         result["layers"] = layer_norms(method, sample[: args.n])
         if not args.no_loss:
             valid = method._examples(sample[: args.loss_n], with_target=True)
-            result["valid_loss"] = losses(method, valid, params.batch_size)
+            result["valid_loss"] = losses(method, valid, params.batch_size, modes=not args.no_modes)
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
