@@ -19,7 +19,7 @@ pytest.importorskip("recbole")
 from baselines import RECBOLE_CTR_MODELS  # noqa: E402
 from bench.api.errors import BenchError  # noqa: E402
 from bench.api.records import Splits  # noqa: E402
-from bench.api.run_folder import RunContext  # noqa: E402
+from bench.api.run_folder import RunContext, read_jsonl  # noqa: E402
 from bench.config import RunConfig  # noqa: E402
 from bench.data.settings import DataConfig
 
@@ -127,7 +127,7 @@ def test_model_one_epoch_beats_chance(model, quick_splits, tmp_path, record_prop
     assert ctx.stages_run == [f"recbole-{model.lower()}"]
     stage = tmp_path / "stages" / f"recbole-{model.lower()}"
     assert (stage / "DONE").exists() and (stage / "model.pth").exists()
-    assert [r["stage"] for r in __import__("bench.api.run_folder").rundir.read_jsonl(ctx.log_path)] == [
+    assert [r["stage"] for r in read_jsonl(ctx.log_path)] == [
         f"recbole-{model.lower()}"
     ]
 
