@@ -385,12 +385,13 @@ def train_grpo(
     each component is logged as rewards.<name>.mean. Returns the trained model (a PeftModel
     when `peft_config` is given or `model` already is one).
     """
-    from trl import GRPOTrainer
+    from bench.adapters.grpo_prefill import shared_prefill_grpo_trainer
 
     check_trl_version()
     tokenizer.padding_side = "left"
     funcs = [named_reward(name, fn) for name, fn in rewards.items()]
-    return _fit(GRPOTrainer, model, tokenizer, rows, grpo_config(settings, output_dir), log_fn, peft_config,
+    # each prompt's prefill shared by its G completions (same samples at the same seed)
+    return _fit(shared_prefill_grpo_trainer(), model, tokenizer, rows, grpo_config(settings, output_dir), log_fn, peft_config,
                 reward_funcs=funcs)
 
 
