@@ -154,8 +154,10 @@ def generate_batch(model: Any, input_ids: Any, attention_mask: Any, *,
         from transformers import LogitsProcessorList
 
         kwargs["logits_processor"] = LogitsProcessorList([_OpeningTokens(opening_ids, input_ids.shape[1])])
-    with torch.inference_mode():
-        out = model.generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+    from bench.backbones.shared_prefill import generate_shared_prefill
+
+    with torch.inference_mode():  # copies of one prompt (PPO's k rollouts) share its prefill
+        out = generate_shared_prefill(model, input_ids, attention_mask, **kwargs)
     return out[:, input_ids.shape[1] :].clone()
 
 

@@ -76,7 +76,9 @@ def generate_shared_prefill(
     position_ids = (mask.long().cumsum(-1) - 1).clamp(min=0)
     with torch.no_grad():
         out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=True)
-    cache = out.past_key_values
+    cache = getattr(out, "past_key_values", None)
+    if not hasattr(cache, "batch_select_indices"):  # a model without a selectable KV cache
+        return generate(input_ids=input_ids, attention_mask=attention_mask, **generate_kwargs)
     cache.batch_select_indices(row_prompt)  # each row gets its prompt's keys and values
     return generate(
         input_ids=input_ids, attention_mask=attention_mask, cache=cache, **generate_kwargs

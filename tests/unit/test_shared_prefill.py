@@ -66,6 +66,7 @@ def test_greedy_and_seeded_samples_equal_plain_generate_with_one_prefill_per_pro
     assert prefilled[0] == 3  # the first forward: the 3 distinct prompts, not 12 rows
 
 
+@pytest.mark.slow  # two GRPO steps: ~20 s on 2 busy cores
 def test_grpo_samples_the_same_completions_as_trls_trainer_at_the_same_seed(tiny, tmp_path, monkeypatch):
     from trl import GRPOTrainer
 
@@ -116,3 +117,24 @@ def test_a_model_with_dropout_active_is_prefilled_per_row(tiny):
         assert torch.equal(want, got)
     finally:
         model.eval().unload()
+
+
+def test_generate_batch_shares_the_prefill_of_ppos_copies_with_the_same_samples(tiny):
+    from bench.backbones.generate import generate_batch, generation_kwargs
+
+    model, pad = tiny.model.eval(), tiny.tokenizer.pad_token_id
+    ids, mask = batch(pad, lengths=(12, 9), copies=3)  # ExpCTR: k rollouts of each record
+    kw = generation_kwargs(max_new_tokens=6, do_sample=True, temperature=1.0, top_k=0, top_p=1.0,
+                           pad_id=pad, eos_ids=[tiny.tokenizer.eos_token_id])  # fmt: skip
+    torch.manual_seed(5)
+    want = model.generate(input_ids=ids, attention_mask=mask, **kw)[:, ids.shape[1] :]
+    torch.manual_seed(5)
+    rows: list[int] = []
+    forward = model.forward
+    model.forward = lambda *a, **k: rows.append(k["input_ids"].shape[0]) or forward(*a, **k)
+    try:
+        got = generate_batch(model, ids, mask, **kw)
+    finally:
+        del model.forward
+    assert torch.equal(got, want)
+    assert rows[0] == 2  # one prefill row per record, not 6
