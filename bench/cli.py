@@ -221,7 +221,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )  # fmt: skip
 
     from bench.preflight import print_lines, run_preflight
-    from bench.runner import execute, validate
+    from bench.runner import validate
 
     if args.dry_run:
         report = run_preflight(cfg)
@@ -244,7 +244,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             print_lines(report.lines())
     if args.launcher:
         return _launch_run(args, cfg)
-    result = execute(cfg, resume=args.resume, force=args.force, quiet=args.quiet, index=not args.no_index)
+    from bench.python_api import run_config
+
+    # the preflight above printed its lines (a launched run's processes were checked before)
+    result = run_config(cfg, resume=args.resume, force=args.force, quiet=args.quiet, index=not args.no_index,
+                        preflight=False)  # fmt: skip
     from bench.api.distributed import is_main
 
     if is_main():  # the other processes of a launched run trained alongside; nothing to print
@@ -430,18 +434,9 @@ def cmd_score(args: argparse.Namespace) -> int:
         eval_cfg = build_dataclass(EvalConfig, deep_merge(to_dict(EvalConfig()), overrides.get("eval", {})), "eval")
         report = score_cli.score_pairs(Path(args.pairs), eval_cfg)
     else:
-        from bench import rescore
-        from bench.api.run_folder import RunFolder
-        from bench.warnings_log import route_third_party_warnings
+        from bench.python_api import score
 
-        run_dir, eval_overrides = Path(args.run_dir), overrides.get("eval", {})
-        cfg = rescore.run_config(run_dir, eval_overrides)  # bad keys fail before data loads
-        from bench.runlock import run_lock
-
-        # the run's own lock: a live run (or a second bench score) never writes metrics.json
-        # at the same time (issue 25.8)
-        with run_lock(run_dir), route_third_party_warnings(RunFolder(run_dir).run_log):
-            report = rescore.rescore_run(run_dir, eval_overrides, train_records=rescore.train_split(cfg))
+        report = score(args.run_dir, overrides=overrides.get("eval", {}))
     if args.json:
         print(json.dumps(score_cli.report_to_json(report), indent=2))
     else:
@@ -453,12 +448,21 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
-    from leaderboards.commands import tables
+    from bench.python_api import tables
 
-    return tables(
-        spec=args.spec, formats=args.formats or ["md"], out_dir=args.out, strict=args.strict,
-        runs_dir=_runs_dir(args), published=not args.no_published, sets=args.sets,
+    built = tables(
+        args.spec, runs_dir=_runs_dir(args), formats=args.formats or ["md"], out=args.out,
+        sets=args.sets, published=not args.no_published, strict=args.strict,
     )  # fmt: skip
+    for note in built.table.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.out is None:  # text formats print; figures were written under runs_dir/tables
+        for text in built.text.values():
+            sys.stdout.write(text)
+    for fmt, path in built.files.items():
+        if not (args.out is None and fmt in built.text):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -104,7 +104,7 @@ def render_all(
     return results
 
 
-def _check_formats(formats: Sequence[str]) -> list[str]:
+def check_formats(formats: Sequence[str]) -> list[str]:
     out = []
     for fmt in formats or ["md"]:
         if fmt not in ALL_FORMATS:
@@ -135,41 +135,3 @@ def selectors(sets: Sequence[str]) -> dict[str, Any]:
     for expr in sets:
         out.update(flatten(parse_set(expr)))
     return out
-
-
-def tables(
-    spec: str,
-    formats: Sequence[str],
-    out_dir: str | Path | None,
-    strict: bool,
-    runs_dir: str | Path,
-    published: bool,
-    sets: Sequence[str] = (),
-) -> int:
-    formats = _check_formats(formats)
-    the_spec = get_spec(spec).with_selectors(selectors(sets))
-    store = open_store(runs_dir)
-    table, extra = build(the_spec, store, published=published)
-    report_missing(table, strict)
-    for note in table.notes:
-        print(f"note: {note}", file=sys.stderr)
-    target = Path(out_dir) if out_dir else None
-    if target is None and any(f in FIGURE_FORMATS for f in formats):
-        target = Path(runs_dir) / "tables"
-    text_to_stdout = out_dir is None
-    results = render_all(
-        the_spec, table, extra, formats, None if text_to_stdout and not target else target
-    )
-    if text_to_stdout:
-        # text formats print; figures (if any) were written under runs_dir/tables
-        for fmt in formats:
-            if fmt in TEXT_FORMATS:
-                value = results[fmt]
-                sys.stdout.write(
-                    value.read_text(encoding="utf-8") if isinstance(value, Path) else value
-                )
-    for fmt in formats:
-        value = results[fmt]
-        if isinstance(value, Path) and not (text_to_stdout and fmt in TEXT_FORMATS):
-            print(f"wrote {value}", file=sys.stderr)
-    return 0
