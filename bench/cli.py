@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the --set a sweep ran with: its runs fill the rows (a run that changed a setting fills no plain row)")
     p.add_argument("--runs-dir")
 
+    p = sub.add_parser("judge", help="judge an arena spec's runs with its AI judge and score their alignment (bench tables then reads)")
+    p.add_argument("--spec", required=True)
+    p.add_argument("--runs-dir")
+
     p = sub.add_parser("sweep", help="run every cell a table needs, then render it")
     p.add_argument("--spec", required=True)
     p.add_argument("--seeds", type=int, default=None, help="seeds per cell (default: the spec's own count)")
@@ -465,6 +469,17 @@ def cmd_tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_judge(args: argparse.Namespace) -> int:
+    from bench.judge_step import judge
+
+    report = judge(args.spec, _runs_dir(args))
+    for line in report.lines:
+        print(line)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from bench.sweep_command import sweep_spec
 
@@ -533,6 +548,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "score": cmd_score,
     "tables": cmd_tables,
+    "judge": cmd_judge,
     "sweep": cmd_sweep,
     "annotate": cmd_annotate,
     "site": cmd_site,

@@ -68,6 +68,10 @@ def sweep_spec(
     out = Path(runs_dir) / "tables"
     store = open_store(runs_dir)
     the_spec = the_spec.with_selectors(selectors(sets))  # the cells this sweep made
+    if the_spec.kind == "arena":  # the judge is its own step; the table only reads its votes
+        from bench.judge_step import judge
+
+        judge(the_spec, runs_dir)
     table, extra = build(the_spec, store)
     formats = ["md", "csv"] + (["png"] if the_spec.kind not in ("table", "arena") else [])
     written = render_all(the_spec, table, extra, formats, out)

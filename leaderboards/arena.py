@@ -1,7 +1,8 @@
 """`kind: arena` specs: the arena and alignment tables of Albert et al. (§2) from finished runs.
 
 For each dataset of the spec, the rows' runs are found in the results store (as any table's),
-then four tables are built from their run folders and from raw votes only:
+then four tables are built from their run folders, raw votes and the stored alignment scores
+only; `bench judge --spec S` (bench/judge_step.py) judges and scores first, as its own step:
 
 1. arena — per vote source (the AI judge; humans, from the annotation app's votes.jsonl files
    the spec lists): Bradley–Terry score on the Elo scale with its 95% bootstrap interval,
@@ -10,15 +11,15 @@ then four tables are built from their run folders and from raw votes only:
 2. pairs — every pair of rows: decisive votes each way, ties, the first row's win rate, the
    exact binomial p and its Holm-adjusted value (the paper: no significant difference, n=216);
 3. win-rate matrix — row model's win rate against each column model;
-4. alignment — over the test records all rows share, scored by the metric suite with the
+4. alignment — over the test records all rows share, scored (by `bench judge`) with the metric suite with the
    teacher row's explanation of the same record as the reference: ROUGE-L F1 (rouge-score,
    Lin 2004; mean per explanation), sacreBLEU-4 (corpus), USR; and per explanation: words,
    movie terms, residual technical terms, subjective words (metrics.explanation_style,
    lexicons named there); † marks p < alpha against the spec's reference row (paired t-test
    over records, metrics.significance; per-explanation columns only).
 
-AI votes are judged once and stored (leaderboards.arena_judge); every table is recomputed from
-the stored votes, so deleting nothing but the tables loses nothing. Spec keys under `arena:`:
+AI votes are judged once and stored (leaderboards.arena_judge names the files); every table is
+recomputed from the stored votes and scores; a dataset without them is noted, never judged here. Spec keys under `arena:`:
 judge (rule | endpoint), judge_base_url, judge_model, judge_api_key_env, judge_margin,
 battles (AI-judged battles, each voted in both orders; default 216), seed, bootstrap (resamples,
 default 200), bt_alpha (the BT prior, default 0.01), human_votes (glob patterns of votes.jsonl
@@ -99,7 +100,7 @@ def _text(text: str) -> Cell:
 # -- runs -----------------------------------------------------------------------------------------
 
 
-def _rows_and_runs(spec: Spec, store: Any, dataset: str, profile: str | None) -> tuple[list[tuple[RowSpec, RunInfo]], list[str], list[str]]:
+def rows_and_runs(spec: Spec, store: Any, dataset: str, profile: str | None) -> tuple[list[tuple[RowSpec, RunInfo]], list[str], list[str]]:
     runs = load_runs(store)
     if profile is not None:
         runs = [r for r in runs if r.profile == profile]
@@ -114,7 +115,16 @@ def _rows_and_runs(spec: Spec, store: Any, dataset: str, profile: str | None) ->
     return picked, notes, missing
 
 
-def _predictions(run: RunInfo) -> list[dict[str, Any]]:
+def teacher_index(picked: list[tuple[RowSpec, RunInfo]], settings: dict[str, Any]) -> int | None:
+    """The row whose explanations are the alignment reference (arena.teacher_row, else the
+    distill-teacher run)."""
+    found = next((i for i, (row, _) in enumerate(picked) if row.id == settings["teacher_row"]), None)
+    if found is None:
+        found = next((i for i, (_, run) in enumerate(picked) if run.method == "distill-teacher"), None)
+    return found
+
+
+def predictions(run: RunInfo) -> list[dict[str, Any]]:
     from bench.api.run_folder import RunFolder
 
     folder = RunFolder(run.run_dir)
@@ -123,7 +133,7 @@ def _predictions(run: RunInfo) -> list[dict[str, Any]]:
     return folder.read_predictions()
 
 
-def _same_records(rows: list[list[dict[str, Any]]]) -> bool:
+def same_records(rows: list[list[dict[str, Any]]]) -> bool:
     keys = [[(str(r.get("user_id")), str(r.get("item_id"))) for r in rs] for rs in rows]
     return all(k == keys[0] for k in keys)
 
@@ -237,51 +247,6 @@ CORPUS_LEVEL = ("bleu4_sacre", "usr")  # one value per row: shown without a test
 TEXT_METRICS = ["rouge", "bleu_sacre", "usr"]  # metric suite entries scored against the teacher
 
 
-def _alignment_values(rows: list[dict[str, Any]], teacher: list[str]) -> dict[str, list[float]]:
-    """Per-record values (corpus-level metrics: a one-element list) of one row's explanations:
-    the metric suite's ROUGE-L F1 and sacreBLEU-4 with the teacher's explanation of the same
-    record as the reference, USR, and the style counts."""
-    from bench.api.progress import silent_bar
-    from bench.api.records import PredictionRow
-    from metrics.explanation_style import style_counts
-    from metrics.settings import EvalConfig
-    from metrics.suite import score_rows
-
-    texts = [str(r.get("explanation") or "") for r in rows]
-    scored = [
-        PredictionRow(idx=k, user_id=str(r.get("user_id", "")), item_id=str(r.get("item_id", "")),
-                      reference=ref, explanation=text).to_dict()
-        for k, (r, text, ref) in enumerate(zip(rows, texts, teacher, strict=True))
-    ]  # fmt: skip
-    report = score_rows(scored, EvalConfig(metrics=TEXT_METRICS), progress=silent_bar)
-    out: dict[str, list[float]] = {c.id: [] for c in ALIGN_COLUMNS}
-    by_idx = {e["idx"]: e for e in report.per_example}
-    out["rougeL_f"] = [float(by_idx.get(k, {}).get("rougeL_f", 0.0)) for k in range(len(texts))]
-    values = report.as_dict()
-    for name in CORPUS_LEVEL:
-        out[name] = [float(values[name])] if name in values else []
-    for text in texts:
-        counts = style_counts(text)
-        out["words"].append(float(counts.words))
-        out["movie_terms"].append(float(counts.movie_terms))
-        out["technical_terms"].append(float(counts.technical_terms))
-        out["subjective_words"].append(float(counts.subjective_words))
-    return out
-
-
-def _alternative_rouge(rows: list[dict[str, Any]], alternative: list[str]) -> list[float]:
-    """ROUGE-L F1 of each explanation against the teacher's alternative of the same record."""
-    from bench.api.progress import silent_bar
-    from metrics.settings import EvalConfig
-    from metrics.suite import score_rows
-
-    scored = [{"idx": k, "explanation": str(r.get("explanation") or ""), "reference": ref}
-              for k, (r, ref) in enumerate(zip(rows, alternative, strict=True))]  # fmt: skip
-    report = score_rows(scored, EvalConfig(metrics=["rougeL_f"]), progress=silent_bar)
-    by_idx = {e["idx"]: e for e in report.per_example}
-    return [float(by_idx.get(k, {}).get("rougeL_f", 0.0)) for k in range(len(rows))]
-
-
 def _alignment_block(title: str, labels: list[str], values: list[dict[str, list[float]]],
                      reference: int | None, alpha: float,
                      columns: list[Column] = ALIGN_COLUMNS) -> Block:  # fmt: skip
@@ -330,7 +295,7 @@ def _human_votes(patterns: list[str]) -> tuple[list[ArenaVote], list[str]]:
 
 
 def arena_tables(spec: Spec, store: Any, runs_dir: str | Path) -> TableSet:
-    from leaderboards.arena_judge import JudgeSpec, judge_battles
+    from leaderboards.arena_judge import JudgeSpec, judged_folder, stored_alignment, stored_votes
 
     s = settings_of(spec)
     out = TableSet(spec.name)
@@ -340,15 +305,15 @@ def arena_tables(spec: Spec, store: Any, runs_dir: str | Path) -> TableSet:
     pending_align: list[tuple[str, list[str], list[dict[str, list[float]]], int | None]] = []
     labels_for_matrix: list[str] = []
     for dataset in spec.datasets:
-        picked, notes, missing = _rows_and_runs(spec, store, dataset, s["profile"])
+        picked, notes, missing = rows_and_runs(spec, store, dataset, s["profile"])
         out.notes += notes
         out.missing += missing
         ds = spec.dataset_label(dataset)
         if len(picked) < 2:
             continue
         labels = [row.label for row, _ in picked]
-        preds = [_predictions(run) for _, run in picked]
-        if not _same_records(preds):
+        preds = [predictions(run) for _, run in picked]
+        if not same_records(preds):
             out.notes.append(
                 f"{ds}: the rows' runs explain different test records ({', '.join(r.run_id for _, r in picked)}); "
                 "run them with the same data settings, seed and eval.max_records"
@@ -356,10 +321,15 @@ def arena_tables(spec: Spec, store: Any, runs_dir: str | Path) -> TableSet:
             continue
         index = {run.run_id: i for i, (_, run) in enumerate(picked)}
         sources: list[tuple[str, list[ArenaVote]]] = []
-        ai = judge_battles([run.run_dir for _, run in picked], s["battles"], s["seed"], judge_spec,
-                           Path(runs_dir) / "arena" / spec.name / dataset)  # fmt: skip
+        folder = judged_folder(runs_dir, spec.name, dataset)
+        run_ids = [run.run_id for _, run in picked]
+        stored = stored_votes(folder, run_ids, judge_spec, s["battles"], s["seed"])
+        if stored is None:
+            out.notes.append(f"{ds}: no AI votes for these runs yet; run `bench judge --spec {spec.name}`")
+        ai = stored or []
         judge_name = ai[0].annotator if ai else judge_spec.kind
-        sources.append((f"{ds} · AI judge ({judge_name})", ai))
+        if stored is not None:
+            sources.append((f"{ds} · AI judge ({judge_name})", ai))
         humans, files = _human_votes(s["human_votes"])
         if files:
             sources.append((f"{ds} · humans", humans))
@@ -377,21 +347,18 @@ def arena_tables(spec: Spec, store: Any, runs_dir: str | Path) -> TableSet:
             f"{ds}: AI judge {judge_name}: {n_ai} votes over {len({v.battle for v in ai})} battles "
             f"(each battle voted in both orders); human vote files: {', '.join(files) if files else 'none'}."
         )
-        teacher_idx = next((i for i, (row, _) in enumerate(picked) if row.id == s["teacher_row"]), None)
-        if teacher_idx is None:
-            teacher_idx = next((i for i, (_, run) in enumerate(picked) if run.method == "distill-teacher"), None)
+        teacher_idx = teacher_index(picked, s)
         if teacher_idx is None:
             out.notes.append(f"{ds}: no teacher row (arena.teacher_row); alignment table skipped")
             continue
-        teacher = [str(r.get("explanation") or "") for r in preds[teacher_idx]]
-        values = [_alignment_values(p, teacher) for p in preds]
-        alternative = [(r.get("extras") or {}).get("teacher_alternative") for r in preds[teacher_idx]]
-        has_alt = all(isinstance(a, str) and a.strip() for a in alternative)
-        for p, v in zip(preds, values, strict=True):
-            v["rougeL_f_alt"] = _alternative_rouge(p, alternative) if has_alt else []  # type: ignore[arg-type]
+        scored = stored_alignment(folder, run_ids)
+        if scored is None:
+            out.notes.append(f"{ds}: no alignment scores for these runs yet; run `bench judge --spec {spec.name}`")
+            continue
+        values = scored["values"]
         reference = next((i for i, (row, _) in enumerate(picked) if row.id == spec.reference), None)
         pending_align.append((ds, labels, values, reference))
-        align_lines.append(f"{ds}: n = {len(teacher):,} test records per row (the same records in every row); "
+        align_lines.append(f"{ds}: n = {int(scored['n']):,} test records per row (the same records in every row); "
                            f"ROUGE-L reference: {labels[teacher_idx]} (teacher instruction 0, also SFT's "
                            "training target).")  # fmt: skip
     from metrics.explanation_style import LEXICON_VERSION

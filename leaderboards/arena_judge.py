@@ -1,4 +1,5 @@
-"""AI-judged arena battles between finished runs, written as raw votes.
+"""Where the AI judge's arena votes and the alignment scores are stored, and how a table reads
+them; `bench judge --spec S` (bench/judge_step.py) writes them.
 
 Battles are drawn exactly as the annotation app draws a campaign's (bench.annotate.sampling:
 records shuffled with the seed, run pairs dealt in rotation, only records where both runs have
@@ -12,19 +13,20 @@ The judge reads the recommendation context a distill run stores in each predicti
 
 Votes go to <runs_dir>/arena/<spec>/<dataset>/<key>/votes.jsonl (with judge.json), the key a
 digest of the runs, the judge and the draw; an existing file is read back, not judged again.
+The alignment scores of a spec's rows (the metric suite against the teacher row) go to
+<runs_dir>/arena/<spec>/<dataset>/alignment-<digest of the runs>.json.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.api.judgments import ArenaVote, read_votes, write_votes
-from metrics.pairwise_judge import ARENA_ANSWER, JudgeInput, PairwiseJudge
+from bench.api.judgments import ArenaVote, read_votes
+from metrics.pairwise_judge import PairwiseJudge
 
 
 @dataclass(frozen=True)
@@ -48,74 +50,28 @@ class JudgeSpec:
         raise ConfigError("arena judge: kind must be rule, or endpoint with judge_base_url and judge_model")
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+def judged_folder(runs_dir: str | Path, spec: str, dataset: str) -> Path:
+    return Path(runs_dir) / "arena" / spec / dataset
 
 
-def _context(rows: list[dict[str, Any]]) -> tuple[str, tuple[str, ...]]:
-    for row in rows:
-        extras = row.get("extras") if isinstance(row.get("extras"), dict) else {}
-        if extras.get("context"):
-            return str(extras["context"]), tuple(str(f) for f in extras.get("context_facts") or ())
-    return "", ()
+def votes_key(run_ids: list[str], judge: PairwiseJudge, n: int, seed: int) -> str:
+    """The folder name of one judging: a digest of the runs, the judge and the draw."""
+    return hashlib.sha256(json.dumps([sorted(run_ids), judge.describe(), n, seed], sort_keys=True).encode()).hexdigest()[:12]
 
 
-def judge_battles(run_dirs: list[str], n: int, seed: int, judge_spec: JudgeSpec, folder: Path) -> list[ArenaVote]:
-    """The AI votes of up to `n` battles between the runs (both orders: 2 votes each)."""
-    from bench.annotate.run_outputs import read_runs
-    from bench.annotate.sampling import draw_battles
+def stored_votes(folder: Path, run_ids: list[str], judge_spec: JudgeSpec, n: int, seed: int) -> list[ArenaVote] | None:
+    """The AI votes `bench judge` stored for these runs, judge and draw; None before it ran."""
+    path = folder / votes_key(run_ids, judge_spec.make(), n, seed) / "votes.jsonl"
+    return read_votes(path) if path.exists() else None
 
-    runs = read_runs(run_dirs, at_least=2)
-    judge = judge_spec.make()
-    key = hashlib.sha256(
-        json.dumps([sorted(r.run_id for r in runs), judge.describe(), n, seed], sort_keys=True).encode()
-    ).hexdigest()[:12]
-    target = folder / key
-    if (target / "votes.jsonl").exists():
-        return read_votes(target / "votes.jsonl")
-    possible = sum(
-        1 for i in range(len(runs)) for j in range(i + 1, len(runs))
-        for pos in range(len(runs[0].rows)) if runs[i].explanation(pos) and runs[j].explanation(pos)
-    )  # fmt: skip
-    draws = draw_battles(runs, min(n, possible), seed) if possible else []
-    inputs, meta = [], []
-    for battle, draw in enumerate(draws):
-        a, b = draw.runs
-        context, facts = _context([run.rows[draw.position] for run in runs])
-        for left, right in ((a, b), (b, a)):
-            inputs.append(JudgeInput(context, facts, runs[left].explanation(draw.position),
-                                     runs[right].explanation(draw.position)))  # fmt: skip
-            meta.append((battle, draw.position, left, right))
-    served = _now()
-    verdicts = judge.judge(inputs) if inputs else []
-    answered = _now()
-    votes = []
-    for number, ((battle, pos, left, right), verdict) in enumerate(zip(meta, verdicts, strict=True), 1):
-        if verdict.answer is None:
-            answer = None
-        else:
-            answer = ARENA_ANSWER[verdict.answer]
-        row = runs[left].rows[pos]
-        votes.append(
-            ArenaVote(
-                vote_id=number, campaign=f"ai-arena/{key}", annotator=judge.name, battle=battle,
-                idx=int(row.get("idx", pos)), user_id=str(row["user_id"]), item_id=str(row["item_id"]),
-                left_run=runs[left].run_id, right_run=runs[right].run_id,
-                left_method=runs[left].method, right_method=runs[right].method,
-                answer=answer or "unparseable",
-                winner_run={"left": runs[left].run_id, "right": runs[right].run_id}.get(answer or ""),
-                comment=verdict.reply or "", served_at=served, answered_at=answered,
-            )  # fmt: skip
-        )
-    unreadable = [v for v in votes if v.answer == "unparseable"]
-    kept = [v for v in votes if v.answer != "unparseable"]
-    target.mkdir(parents=True, exist_ok=True)
-    from bench.api.run_folder import atomic_write_json
 
-    atomic_write_json(target / "judge.json", {
-        "judge": judge.describe(), "runs": [r.run_id for r in runs], "n": n, "seed": seed,
-        "battles": len(draws), "votes": len(kept), "unparseable": len(unreadable),
-        "unparseable_replies": [v.comment for v in unreadable][:20],
-    })  # fmt: skip
-    write_votes(target / "votes.jsonl", kept)
-    return kept
+def alignment_path(folder: Path, run_ids: list[str]) -> Path:
+    digest = hashlib.sha256(json.dumps(list(run_ids)).encode()).hexdigest()[:12]
+    return folder / f"alignment-{digest}.json"
+
+
+def stored_alignment(folder: Path, run_ids: list[str]) -> dict[str, Any] | None:
+    """{"teacher": index, "n": records, "values": [{column: per-record values}] per run}; None
+    before `bench judge` scored these runs."""
+    path = alignment_path(folder, run_ids)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None

@@ -1,5 +1,5 @@
 """Slow: the four RLAIF distillation rows end to end on ML-100K with the embedded backbone
-(SmolLM2-135M-Instruct), then `bench tables --spec rlaif-arena`.
+(SmolLM2-135M-Instruct), then `bench judge` and `bench tables --spec rlaif-arena`.
 
 Each row runs exactly as `bench run --method M --dataset ml-100k --profile P --set threads=1`
 (P = $ERBENCH_DISTILL_PROFILE, default tiny; docs/results/2026-11-29-distill-cpu.md's numbers come from `cpu`). Run
@@ -43,6 +43,9 @@ def test_four_rows_and_the_arena_table(runs_dir):
 
     spec = get_spec("rlaif-arena")
     spec = dataclasses.replace(spec, arena={**spec.arena, "profile": profile})
+    from bench.judge_step import judge
+
+    judge(spec, runs_dir)  # bench judge --spec rlaif-arena: the table only reads its votes
     tables, _ = build(spec, open_store(runs_dir))
     text = render_all(spec, tables, None, ["md"], None)["md"]
     assert "BT score (Elo scale)" in text and "ROUGE-L F1 vs teacher" in text

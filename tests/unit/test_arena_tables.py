@@ -1,5 +1,6 @@
-"""`bench tables --spec rlaif-arena` on four fake finished runs: AI votes are judged once in
-both orders, stored in the annotation app's votes.jsonl format and read back; human votes in
+"""`bench judge` then `bench tables --spec rlaif-arena` on four fake finished runs: AI votes
+are judged once in both orders, stored in the annotation app's votes.jsonl format and read
+back by the table (which judges nothing itself); human votes in
 the same format join as their own block; the alignment table scores against the teacher row."""
 
 import json
@@ -10,6 +11,7 @@ import yaml
 
 from bench.api.errors import DataError
 from bench.api.judgments import ArenaVote, read_votes
+from bench.judge_step import judge as judge_arena
 from bench.results import ResultsStore, default_store_path
 from leaderboards.commands import build, render_all
 from leaderboards.spec import SPEC_DIR, spec_from_dict
@@ -68,6 +70,10 @@ def test_arena_and_alignment_tables_from_raw_votes(tmp_path):
     _human_votes(tmp_path / "votes.jsonl", runs)
     spec = _spec(str(tmp_path / "votes*.jsonl"))
     store = ResultsStore(default_store_path(runs_dir))
+    unjudged, _ = build(spec, store)  # bench tables only reads: nothing judged yet
+    assert not list(runs_dir.glob("arena/*/*/*/votes.jsonl"))
+    assert any("run `bench judge --spec rlaif-arena`" in note for note in unjudged.notes)
+    judge_arena(spec, runs_dir)  # bench judge --spec rlaif-arena
     tables, _ = build(spec, store)
     assert [t.name for t in tables.tables] == [f"rlaif-arena-{k}" for k in ("arena", "pairs", "win-rates", "alignment")]
 
@@ -133,7 +139,9 @@ def test_alignment_scores_against_the_teachers_alternative_when_the_teacher_row_
     for row in rows:
         row["extras"] |= {"teacher_alternative": TEXTS["sft-distill"], "teacher_alternative_variant": 1}
     teacher.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    tables, _ = build(_spec(str(tmp_path / "none*.jsonl")), ResultsStore(default_store_path(runs_dir)))
+    spec = _spec(str(tmp_path / "none*.jsonl"))
+    judge_arena(spec, runs_dir)
+    tables, _ = build(spec, ResultsStore(default_store_path(runs_dir)))
     alignment = tables.tables[3]
     assert [c.label for c in alignment.columns[:2]] == ["ROUGE-L F1 vs teacher", "ROUGE-L F1 vs teacher alternative"]
     alt = {row.label: row.cells[1].mean for row in alignment.blocks[0].rows}
