@@ -156,3 +156,16 @@ def test_distill_teacher_writes_its_alternative_as_a_second_reference():
     from bench.config import resolve
 
     assert resolve("distill-teacher", "ml-100k", profile="paper").model["alternative_reference"] == 1
+
+
+def test_bench_judge_stores_what_bench_tables_reads(tmp_path, capsys):
+    from bench.cli import main
+
+    runs_dir = tmp_path / "runs"
+    _runs(runs_dir)
+    assert main(["judge", "--spec", "rlaif-arena", "--runs-dir", str(runs_dir)]) == 0
+    out = capsys.readouterr().out
+    # every pair of the 4 rows on each of the 12 records (72 < the spec's 216 battles), both orders
+    assert "ML-100K: 144 AI votes (rule-judge); alignment of 4 rows against Teacher" in out
+    assert len(list(runs_dir.glob("arena/rlaif-arena/ml-100k/*/votes.jsonl"))) == 1
+    assert len(list(runs_dir.glob("arena/rlaif-arena/ml-100k/alignment-*.json"))) == 1
