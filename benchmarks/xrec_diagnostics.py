@@ -89,7 +89,7 @@ def weights_moved(method) -> dict:
     with torch.random.fork_rng():
         torch.manual_seed(method.run.seed)
         initial = CollaborativeAdapters(method.tables.dim, method.explainer.hidden_size, p.experts, p.adapter_dropout, p.noisy_gating)
-    start = dict(initial.named_parameters())
+    start = {n: w.detach() for n, w in initial.named_parameters()}
     out: dict[str, float] = {}
     for kind in ("linear.weight", "bias", "gate", "noise"):
         names = [n for n in start if n.endswith(kind)]
