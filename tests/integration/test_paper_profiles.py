@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +152,6 @@ def run_profile(method: str, profile: str, dataset: str, size: list[str], url: s
     from bench.cli import main
     from bench.config import resolve
     from bench.identity import identify
-
     from tests.conftest import shared_data_dir
 
     if dataset.startswith("ml-"):

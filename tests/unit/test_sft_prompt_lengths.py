@@ -25,9 +25,9 @@ def _row(words: int) -> dict:
 
 
 def test_every_prompt_filling_max_length_is_one_config_error(tmp_path):
-    from bench.adapters.trl import TrainSettings, train_sft
-
     from transformers import AutoModelForCausalLM
+
+    from bench.adapters.trl import TrainSettings, train_sft
 
     tok = _tokenizer()
     model = AutoModelForCausalLM.from_pretrained(str(llms.llm("qwen3")))
