@@ -85,7 +85,12 @@ class Preflight:
     def raise_if_failed(self) -> None:
         if self.failed:
             names = "; ".join(i.label for i in self.failed)
-            raise PreflightError(f"preflight failed for {len(self.failed)} item(s) ({names}); nothing was run")
+            hint = ""
+            if any(i.label.startswith("eval.") for i in self.failed):  # a scorer, not the method itself
+                hint = (" (a scorer's item: point its key at a local folder or endpoint, or leave the"
+                        " metric out with --set eval.metrics=[...]; docs/troubleshooting.md)")
+            raise PreflightError(
+                f"preflight failed for {len(self.failed)} item(s) ({names}); nothing was run{hint}")
 
 
 def run_preflight(cfg: RunConfig, probed: dict[Any, tuple[bool, str]] | None = None) -> Preflight:

@@ -58,6 +58,7 @@ def test_paper_profile_with_the_hub_unreachable_lists_every_checkpoint_and_endpo
     assert len(failed) == 8
     assert "model.sentiment_classifier, eval.sentiment_classifier" in err  # one checkpoint, two roles
     assert err.strip().splitlines()[-1].startswith("error: preflight failed for 8 item(s)")
+    assert "leave the metric out with --set eval.metrics=" in err.strip().splitlines()[-1]
     assert not (tmp_path / "runs").exists()
 
 
@@ -144,6 +145,7 @@ def test_a_real_run_stops_at_the_preflight_before_any_work(monkeypatch, tmp_path
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "✗ checkpoint model.text_encoder" in err and "does not exist" in err
+    assert "eval.metrics" not in err.strip().splitlines()[-1]  # the method's own item: no scorer hint
     assert not any(tmp_path.iterdir())
 
 
