@@ -301,6 +301,7 @@ NOT_HASHED = (
     "eval.judge_max_concurrency", "eval.judge_timeout_s", "eval.judge_max_retries",
     "eval.judge_cache_path", "model.generation_api_key_env", "model.generation_max_concurrency",
     "model.teacher_max_concurrency",
+    "eval.bertscore_engine",  # torch or ONNX Runtime: the same values within 1e-5
 )  # fmt: skip
 
 

@@ -2,9 +2,13 @@
 one process on the same pairs, interleaved A-B-B-A (benchmarks/abba.py).
 
     python benchmarks/bench_bertscore.py [--n 1000] [--rounds 2] [--pairs PATH]
+                                         [--versus chunked|direct] [--engine torch|onnx]
+    python benchmarks/bench_bertscore.py --engines [--n 500] [--rounds 2]
 
 old = what the suite did before: scorer.score on chunks of 256 pairs; direct = one
-bert_score.score-equivalent call on all pairs (scorer.score(cands, refs)); new = score_pairs.
+bert_score.score-equivalent call on all pairs (scorer.score(cands, refs)); new = score_pairs,
+its encoder forward run by --engine (torch, or ONNX Runtime: metrics/bertscore_onnx.py).
+--engines times score_pairs with torch's forward (old) against ONNX Runtime's (new) instead.
 Prints the ratios and the largest difference of the values (must be < 1e-5).
 """
 
@@ -33,6 +37,17 @@ def main() -> int:
         default="direct",
         help="old side: the suite's former 256-pair chunks, or one scorer.score call",
     )
+    ap.add_argument(
+        "--engine",
+        choices=["torch", "onnx"],
+        default="torch",
+        help="what runs the new side's encoder forward (eval.bertscore_engine)",
+    )
+    ap.add_argument(
+        "--engines",
+        action="store_true",
+        help="old = score_pairs on torch, new = score_pairs on ONNX Runtime",
+    )
     args = ap.parse_args()
     if not args.pairs.exists():
         print(f"pairs file not found: {args.pairs} (set ERBENCH_DATA_DIR)")
@@ -51,8 +66,17 @@ def main() -> int:
     ]
     cands = [r["explanation"] for r in rows]
     refs = [r["reference"] for r in rows]
-    scorer = BERTScore(EvalConfig())._scorer()
-    print(f"pairs: {len(rows)}  torch threads: {torch.get_num_threads()}")
+    metric = BERTScore(EvalConfig(bertscore_engine="onnx"))
+    scorer = metric._scorer()
+    onnx = metric._encoder(scorer)  # exported (or read from the cache) before any timing
+    if onnx is None and (args.engines or args.engine == "onnx"):
+        print("ONNX Runtime encoder unavailable (see the warning above)")
+        return 2
+    texts = {*cands, *refs}
+    print(
+        f"pairs: {len(rows)}  distinct texts: {len(texts)}  torch threads: "
+        f"{torch.get_num_threads()}"
+    )
 
     def old() -> torch.Tensor:
         if args.versus == "direct":
@@ -62,10 +86,15 @@ def main() -> int:
             out.append(torch.stack(scorer.score(cands[s : s + 256], refs[s : s + 256]), dim=-1))
         return torch.cat(out)
 
-    def new() -> torch.Tensor:
-        return score_pairs(scorer, cands, refs, EmbeddingCache())  # a cold cache: all the work
+    def new() -> torch.Tensor:  # a cold cache: all the work
+        encoder = onnx if (args.engines or args.engine == "onnx") else None
+        return score_pairs(scorer, cands, refs, EmbeddingCache(), encoder=encoder)
 
-    a, b = abba(old, new, rounds=args.rounds, names=(args.versus, "new"))
+    def on_torch() -> torch.Tensor:
+        return score_pairs(scorer, cands, refs, EmbeddingCache())
+
+    names = ("torch", "onnx") if args.engines else (args.versus, f"new-{args.engine}")
+    a, b = abba(on_torch if args.engines else old, new, rounds=args.rounds, names=names)
     diff = (a.result - b.result).abs().max().item()
     print(f"  largest |old - new| over P, R, F1: {diff:.2e}")
     return 0 if diff < 1e-5 else 1

@@ -3,6 +3,7 @@ against calling the libraries directly.
 
     python benchmarks/bench_metrics.py [--n 3000] [--rounds 1] [--pairs PATH] [--skip-direct]
                                        [--bertscore-dtype bfloat16]
+                                       [--bertscore-engine auto|torch|onnx]
 
 The direct calls (sacrebleu x2, the PETER BLEU code, rouge-score, USR, bert_score.score) and
 the suite (score_rows) run interleaved A-B-B-A for --rounds rounds in this one process
@@ -83,6 +84,12 @@ def main() -> int:
         choices=["float32", "bfloat16"],
         help="the suite's eval.bertscore_dtype (the direct calls stay float32)",
     )
+    ap.add_argument(
+        "--bertscore-engine",
+        default="auto",
+        choices=["auto", "torch", "onnx"],
+        help="the suite's eval.bertscore_engine (the direct calls run bert_score on torch)",
+    )
     args = ap.parse_args()
     if not args.pairs.exists():
         print(f"pairs file not found: {args.pairs} (set ERBENCH_DATA_DIR)")
@@ -96,7 +103,9 @@ def main() -> int:
     from metrics.settings import EvalConfig
     from metrics.suite import score_rows
 
-    eval_cfg = EvalConfig(bertscore_dtype=args.bertscore_dtype)
+    eval_cfg = EvalConfig(
+        bertscore_dtype=args.bertscore_dtype, bertscore_engine=args.bertscore_engine
+    )
     rows = pairs_to_rows(args.pairs)[: args.n]
     preds = [r["explanation"] for r in rows]
     refs = [r["reference"] for r in rows]
@@ -115,6 +124,7 @@ def main() -> int:
         bertscore_module._PAIR_CACHE.clear()
         bertscore_module._EMBEDDINGS.clear()
         bertscore_module._SCORERS.clear()
+        bertscore_module._ENCODERS.clear()  # the session is rebuilt; its .onnx file is kept
 
     if args.skip_direct:
         reset()

@@ -14,12 +14,19 @@ every reported name: bertscore_f1[roberta-large] vs bertscore_f1[all-MiniLM-L6-v
 eval.bertscore_dtype=bfloat16 runs the encoder under autocast (about 2x faster on a CPU with
 bf16 units); its scores differ from bert_score's float32 ones by ~1e-3, so they carry their
 own name, bertscore_f1[all-MiniLM-L6-v2,bf16], and never stand in for the float32 number.
+
+eval.bertscore_engine picks what runs the float32 encoder forward: "torch", "onnx" (ONNX
+Runtime on the CPU, metrics/bertscore_onnx.py: the same values within 1e-5, so the key is not
+part of the run id, bench/config.py's NOT_HASHED) or "auto" (ONNX Runtime when the encoder is
+on the CPU in float32, torch on CUDA and under bf16). Without onnxruntime, or for a checkpoint
+it cannot export, the encoder stays on torch, said once in the log.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,9 +57,15 @@ class BERTScoreSettings(Settings):
     # folder works whatever its name; a layer other than the model's default is in the name,
     # bertscore_f1[<checkpoint>,L<n>]
     bertscore_num_layers: int | None = None
+    # what runs the float32 encoder forward (module doc): values within 1e-5 whichever runs
+    # it, so not hashed (bench/config.py NOT_HASHED); "auto": ONNX Runtime on CPU, else torch
+    bertscore_engine: Literal["auto", "torch", "onnx"] = "auto"
 
 
+log = logging.getLogger(__name__)
 _SCORERS: dict[tuple, Any] = {}
+_ENCODERS: dict[tuple, Any] = {}  # (scorer key, engine) -> an ONNX encoder, or None: torch
+_SAID: set[str] = set()
 _EMBEDDINGS: dict[tuple, EmbeddingCache] = {}
 _PAIR_CACHE: dict[tuple[str, str, str], tuple[float, float, float]] = {}
 
@@ -111,6 +124,7 @@ class BERTScore(Metric):
         settings = BERTScoreSettings.of(eval_cfg)
         setting = settings.bertscore_model or "embedded"
         self.dtype = settings.bertscore_dtype
+        self.engine = settings.bertscore_engine
         self._batch_size = settings.bertscore_batch_size
         self.setting = setting
         self.model_path: str | None
@@ -220,6 +234,32 @@ class BERTScore(Metric):
             _SCORERS[key] = scorer
         return _SCORERS[key]
 
+    def _encoder(self, scorer: Any) -> Any:
+        """The ONNX Runtime encoder that runs the forward (module doc), or None: torch."""
+        key = (*self._scorer_key(), self.engine)
+        if key not in _ENCODERS:
+            _ENCODERS[key] = None
+            on_cpu = next(scorer._model.parameters()).device.type == "cpu"
+            if self.engine == "torch" or (self.engine == "auto" and not on_cpu):
+                return None
+            if self.dtype != "float32" or not on_cpu:
+                _say_once(
+                    f"BERTScore [{self.checkpoint}]: eval.bertscore_engine=onnx runs float32 on "
+                    "the CPU only; this encoder runs on torch"
+                )
+                return None
+            from metrics.bertscore_onnx import OnnxUnavailable, load_encoder
+
+            try:
+                _ENCODERS[key] = load_encoder(scorer._model, self.model_path, self.num_layers)
+            except OnnxUnavailable as exc:
+                _say_once(
+                    f"BERTScore [{self.checkpoint}]: encoder on torch, not ONNX Runtime: {exc} "
+                    "(the same values within 1e-5, only slower; eval.bertscore_engine=torch "
+                    "silences this)"
+                )
+        return _ENCODERS[key]
+
     def compute(self, batch: Batch) -> list[MetricValue]:
         cands = batch.texts("explanation")
         refs = batch.texts("reference")
@@ -247,8 +287,9 @@ class BERTScore(Metric):
             cache = _EMBEDDINGS.setdefault(self._scorer_key(), EmbeddingCache())
             with bar(f"bertscore [{self.checkpoint}]", len(todo_texts)) as advance:
                 preds = score_pairs(
-                    scorer, [c for c, _ in todo_texts], [r for _, r in todo_texts], cache, advance
-                )
+                    scorer, [c for c, _ in todo_texts], [r for _, r in todo_texts], cache, advance,
+                    encoder=self._encoder(scorer),
+                )  # fmt: skip
             for (c, r), (p, rr, f) in zip(todo_texts, preds.tolist(), strict=True):
                 _PAIR_CACHE[(tag, c, r)] = (p, rr, f)
             self._save_disk(tag, disk, todo)
@@ -335,6 +376,12 @@ def _under_autocast(model: Any, dtype: str) -> Any:
             return (out[0].float(),)
 
     return AutocastEncoder()
+
+
+def _say_once(line: str) -> None:
+    if line not in _SAID:
+        _SAID.add(line)
+        log.warning(line)
 
 
 def _pair_key(cand: str, ref: str) -> str:

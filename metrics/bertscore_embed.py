@@ -67,10 +67,16 @@ def _idf_dict(tokenizer: Any) -> Any:
 
 
 def encode_texts(
-    scorer: Any, texts: Sequence[str], cache: EmbeddingCache, batch_size: int = ENCODE_BATCH
+    scorer: Any,
+    texts: Sequence[str],
+    cache: EmbeddingCache,
+    batch_size: int = ENCODE_BATCH,
+    encoder: Callable[[Any, Any], Any] | None = None,
 ) -> dict[str, tuple[Any, Any]]:
     """(embeddings, idf weights) of each distinct text by digest: from `cache`, else encoded
-    (longest first, in batches of `batch_size`) and put into it."""
+    (longest first, in batches of `batch_size`) and put into it. `encoder(ids, mask)`, when
+    given, stands in for the torch model's forward (the ONNX Runtime one,
+    metrics/bertscore_onnx.py): the same out[0] within 1e-5."""
     import torch
     from bert_score.utils import bert_encode, padding, sent_encode
 
@@ -93,7 +99,10 @@ def encode_texts(
         keys = order[start : start + batch_size]
         ids = [todo[k] for k in keys]
         padded, lens, mask = padding(ids, tokenizer.pad_token_id, dtype=torch.long)
-        emb = bert_encode(model, padded.to(device), attention_mask=mask.to(device)).cpu()
+        if encoder is not None:
+            emb = encoder(padded, mask)
+        else:
+            emb = bert_encode(model, padded.to(device), attention_mask=mask.to(device)).cpu()
         for i, key in enumerate(keys):
             row = emb[i, : int(lens[i])].clone()
             idf = torch.tensor([idf_dict[t] for t in ids[i]], dtype=torch.float)
@@ -109,11 +118,13 @@ def score_pairs(
     cache: EmbeddingCache,
     advance: Callable[[int], None] | None = None,
     chunk: int = 16 * MATCH_BATCH,
+    encoder: Callable[[Any, Any], Any] | None = None,
 ) -> Any:
     """(N, 3) tensor of P, R, F1 for the pairs: bert_score's `scorer.score(cands, refs)`.
 
     Pairs go `chunk` at a time (a multiple of MATCH_BATCH): the chunk's distinct texts encoded
-    together, then matched; `advance` is told each chunk's pair count."""
+    together (by `encoder`, see encode_texts), then matched; `advance` is told each chunk's
+    pair count."""
     import torch
     from bert_score.utils import greedy_cos_idf
     from torch.nn.utils.rnn import pad_sequence
@@ -134,7 +145,7 @@ def score_pairs(
     with torch.no_grad():
         for begin in range(0, len(cands), chunk):
             part_c, part_r = cands[begin : begin + chunk], refs[begin : begin + chunk]
-            rows = encode_texts(scorer, [*part_r, *part_c], cache)
+            rows = encode_texts(scorer, [*part_r, *part_c], cache, encoder=encoder)
             for start in range(0, len(part_c), MATCH_BATCH):
                 c, r = part_c[start : start + MATCH_BATCH], part_r[start : start + MATCH_BATCH]
                 P, R, F = greedy_cos_idf(*stats(r, rows), *stats(c, rows))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.api.errors import DataError
+from bench.api.file_lock import target_lock
 from bench.data.digests import cached_sha256, remember_sha256, sha256_file
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,37 +83,8 @@ def download_dataset(
 
 def fetch(url: str, target: Path, expected: str | None, *, quiet: bool = False) -> Fetched:
     """Download `url` to `target` through `<target>.part`, resuming it; check `expected`."""
-    with _target_lock(target, quiet=quiet):
+    with target_lock(target, doing="downloading", quiet=quiet):
         return _fetch_locked(url, target, expected, quiet=quiet)
-
-
-@contextmanager
-def _target_lock(target: Path, *, quiet: bool) -> Iterator[None]:
-    """Hold the download lock of `target`; wait (saying so) while another process holds it.
-    The kernel drops a flock when its process dies, so a killed download leaves no stale lock."""
-    import fcntl
-    import hashlib
-    import sys
-
-    from bench.api.paths import cache_dir
-
-    key = hashlib.sha256(str(target.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    path = cache_dir() / "download-locks" / f"{key}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            if not quiet:
-                print(f"waiting for {holder}, which is downloading {target} ...", file=sys.stderr)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}\n")
-        handle.flush()
-        yield
 
 
 def _fetch_locked(url: str, target: Path, expected: str | None, *, quiet: bool) -> Fetched:

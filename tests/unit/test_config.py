@@ -128,7 +128,7 @@ def test_keys_that_do_not_change_results_leave_the_hash_alone():
         "eval.judge_api_key_env": "KEY", "eval.judge_max_concurrency": 9,
         "eval.judge_timeout_s": 5, "eval.judge_max_retries": 1, "eval.judge_cache_path": "c",
         "model.generation_api_key_env": "KEY", "model.generation_max_concurrency": 64,
-        "model.teacher_max_concurrency": 3,
+        "model.teacher_max_concurrency": 3, "eval.bertscore_engine": "torch",
     }  # fmt: skip
     assert set(other) == set(NOT_HASHED)
     base = config_hash(resolve("mf-bias", "ml-100k"))

@@ -96,13 +96,14 @@ def test_bertscore_steps_its_bar_per_chunk_of_pairs(monkeypatch):
     metric = BERTScore(EvalConfig())
     calls: list[int] = []
 
-    def score_pairs(scorer, cands, refs, cache, advance):  # steps as the real one: per chunk
+    def score_pairs(scorer, cands, refs, cache, advance, encoder=None):  # per chunk, as the real one
         for start in range(0, len(cands), 16):
             calls.append(len(cands[start : start + 16]))
             advance(calls[-1])
         return torch.full((len(cands), 3), 0.5)
 
     monkeypatch.setattr(metric, "_scorer", lambda: SimpleNamespace())
+    monkeypatch.setattr(metric, "_encoder", lambda scorer: None)
     monkeypatch.setattr(bertscore_module, "score_pairs", score_pairs)
     rows = [{"idx": i, "explanation": f"progress chunk {i}", "reference": f"ref {i}"} for i in range(20)]
     sink = RecordingSink()
