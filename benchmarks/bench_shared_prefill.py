@@ -20,16 +20,12 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from abba import abba  # noqa: E402
+from grpo_shape import add_shape_args, prompt_lengths  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--backbone", default="embedded")
-    ap.add_argument("--prompts", type=int, default=2)
-    ap.add_argument("--g", type=int, default=4)
-    ap.add_argument("--prompt-tokens", type=int, default=160)
-    ap.add_argument("--new-tokens", type=int, default=32)
-    ap.add_argument("--rounds", type=int, default=2)
+    add_shape_args(ap, new_tokens=32)
     args = ap.parse_args()
     import torch
 
@@ -39,7 +35,7 @@ def main() -> int:
     bb = load_backbone(args.backbone, device="cpu")
     model, pad = bb.model.eval(), bb.tokenizer.pad_token_id
     gen = torch.Generator().manual_seed(0)
-    lengths = [args.prompt_tokens - 17 * i for i in range(args.prompts)]  # left padding too
+    lengths = prompt_lengths(args)
     width = max(lengths)
     ids = torch.full((args.prompts * args.g, width), pad)
     mask = torch.zeros_like(ids)
