@@ -69,6 +69,19 @@ def peter_mask(src_len: int, tgt_len: int) -> torch.Tensor:
     return mask
 
 
+def text_loss(model: PETERNet, hidden: torch.Tensor, targets: torch.Tensor, pad: int) -> torch.Tensor:
+    """The explanation NLL: mean cross-entropy of the word logits over the non-pad targets.
+
+    The same value as `F.cross_entropy(model.word_logits(hidden).reshape(-1, V), targets.reshape(-1),
+    ignore_index=pad)`, but the word decoder (a product over the whole vocabulary, then a
+    log-softmax over it, forward and backward: most of an epoch) runs only on the positions
+    whose target counts, not on the ~1/5 that are padding on amazon-instruments."""
+    flat = targets.reshape(-1)
+    keep = flat != pad
+    rows = hidden[:, model.src_len :].reshape(-1, hidden.size(-1))[keep]
+    return F.cross_entropy(model.hidden2token(rows), flat[keep])
+
+
 class PositionalEncoding(nn.Module):
     def __init__(self, d_model: int, dropout: float, max_len: int = 512):
         super().__init__()
@@ -119,6 +132,9 @@ class PETERNet(nn.Module):
         total = src_len + tgt_len + 8
         mask = peter_mask(src_len, total - src_len) if use_peter_mask else subsequent_mask(total)
         self.register_buffer("attn_mask", mask, persistent=False)
+        self.register_buffer(
+            "attn_mask_float", torch.zeros(total, total).masked_fill(mask, float("-inf")), persistent=False
+        )
         for emb in (self.user_embeddings, self.item_embeddings, self.word_embeddings):
             nn.init.uniform_(emb.weight, -0.1, 0.1)
         nn.init.uniform_(self.hidden2token.weight, -0.1, 0.1)
@@ -133,10 +149,10 @@ class PETERNet(nn.Module):
         ) * math.sqrt(self.emsize)
         src = self.pos_encoder(src)
         pad = torch.cat([torch.zeros(text.size(0), 2, dtype=torch.bool, device=text.device), text == self.pad_idx], dim=1)
-        # a float mask for both (bool + bool masks mix fine, but float avoids the fast-path warning)
-        attn = torch.zeros(total, total, device=src.device).masked_fill(self.attn_mask[:total, :total], float("-inf"))
+        # float masks for both (bool + bool masks mix fine, but float avoids the fast-path warning);
+        # the attention mask is built once (attn_mask_float) and sliced per length
         key_pad = torch.zeros(pad.shape, device=src.device).masked_fill(pad, float("-inf"))
-        return self.transformer(src, mask=attn, src_key_padding_mask=key_pad)
+        return self.transformer(src, mask=self.attn_mask_float[:total, :total], src_key_padding_mask=key_pad)
 
     def rating(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.recommender(hidden[:, 0])
@@ -179,8 +195,7 @@ class PETER(ExplainerMethod):
         pad = self.corpus.vocab.pad
         seq = batch["seq"]  # (B, W + 2) = <bos> w... <eos> <pad>...
         hidden = model(batch["user"], batch["item"], self._text(batch, seq[:, :-1]))
-        ntoken = model.hidden2token.out_features
-        t_loss = F.cross_entropy(model.word_logits(hidden).reshape(-1, ntoken), seq[:, 1:].reshape(-1), ignore_index=pad)
+        t_loss = text_loss(model, hidden, seq[:, 1:], pad)
         # context: the item position predicts every word (and <eos>) of the explanation, unordered
         ctx = F.log_softmax(model.context_logits(hidden), dim=-1)  # (B, V)
         targets = seq[:, 1:-1]

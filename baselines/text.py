@@ -244,8 +244,10 @@ class ExplainerMethod(Method):
         return train, valid
 
     def fit(self, splits) -> None:
+        from bench.adapters.heap import keep_freed_memory
         from bench.adapters.torch_loop import LoopSettings, train_model
 
+        keep_freed_memory()  # vocabulary-sized tensors every step: reuse them, no page faults
         train, valid = self.prepare(splits)
         train_model(self.run, self.stage_name, self.model, train, valid, self.loss, LoopSettings.from_params(self.params))
 

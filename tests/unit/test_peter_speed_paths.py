@@ -1,0 +1,93 @@
+"""PETER/CER's faster code paths (issue #26) against the formulas they replace, at a fixed seed:
+the word decoder run on the non-pad targets only, the float attention mask built once, the
+foreach optimizers, and the allocator setting."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from baselines.cer import CERNet
+from baselines.peter import PETERNet, peter_mask, text_loss
+from bench.adapters.heap import keep_freed_memory
+from bench.adapters.torch_loop import LoopSettings, make_optimizer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+PAD, V, W = 2, 300, 6
+
+
+def net(cls, src_len=2):
+    torch.manual_seed(0)
+    return cls(
+        7, 5, V, emsize=16, nhead=2, nhid=32, nlayers=2, dropout=0.2, src_len=src_len, tgt_len=W + 1, pad_idx=PAD
+    )
+
+
+def batch(b=12, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(0, W + 1, (b,), generator=g)
+    seq = torch.full((b, W + 2), PAD)
+    for i, n in enumerate(lengths.tolist()):
+        seq[i, 0] = 0
+        seq[i, 1 : 1 + n] = torch.randint(4, V, (n,), generator=g)
+        seq[i, 1 + n] = 1
+    user, item = torch.randint(0, 7, (b,), generator=g), torch.randint(0, 5, (b,), generator=g)
+    return user, item, seq
+
+
+@pytest.mark.parametrize("cls", [PETERNet, CERNet])
+def test_text_loss_equals_cross_entropy_with_ignore_index(cls):
+    model = net(cls).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    for seed in range(3):  # a few batches, the same dropout draw for both formulas
+        user, item, seq = batch(seed=seed)
+        assert (seq[:, 1:] == PAD).any()  # padding present: the rows the new path skips
+        torch.manual_seed(seed)
+        hidden = model(user, item, seq[:, :-1])
+        old = F.cross_entropy(model.word_logits(hidden).reshape(-1, V), seq[:, 1:].reshape(-1), ignore_index=PAD)
+        new = text_loss(model, hidden, seq[:, 1:], PAD)
+        assert new.item() == pytest.approx(old.item(), rel=1e-6)
+        g_old = torch.autograd.grad(old, params, retain_graph=True, allow_unused=True)
+        g_new = torch.autograd.grad(new, params, allow_unused=True)
+        for a, b in zip(g_old, g_new, strict=True):
+            assert (a is None) == (b is None)
+            if a is not None:
+                torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-7)
+
+
+def test_attention_mask_built_once_equals_the_per_call_one():
+    model = net(PETERNet)
+    total = model.attn_mask_float.size(0)
+    for length in (3, 5, total):
+        old = torch.zeros(length, length).masked_fill(model.attn_mask[:length, :length], float("-inf"))
+        assert torch.equal(model.attn_mask_float[:length, :length], old)
+    assert torch.equal(model.attn_mask, peter_mask(2, total - 2))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_foreach_optimizer_steps_equal_the_per_parameter_loop(optimizer):
+    models = [net(PETERNet), net(PETERNet)]
+    s = LoopSettings(optimizer=optimizer, lr=0.01, weight_decay=0.01)
+    new = make_optimizer(models[0], s)
+    assert new.defaults["foreach"] is True
+    old = (torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam)(
+        models[1].parameters(), lr=0.01, weight_decay=0.01, foreach=False
+    )
+    user, item, seq = batch()
+    for _ in range(3):
+        for model, opt in zip(models, (new, old), strict=True):
+            opt.zero_grad()
+            torch.manual_seed(0)
+            text_loss(model, model(user, item, seq[:, :-1]), seq[:, 1:], PAD).backward()
+            opt.step()
+    for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_keep_freed_memory_is_a_bool_and_changes_no_value():
+    x = torch.randn(64, 64)
+    before = (x @ x).sum().item()
+    assert isinstance(keep_freed_memory(), bool)
+    assert (x @ x).sum().item() == before
