@@ -58,6 +58,11 @@ class PPOConfig:
     # allowed first response tokens (None: any): sampled from the policy renormalised over them,
     # and the first position's log-probs (policy and reference) use the same renormalisation
     opening_ids: list[int] | None = None
+    # run each prompt's work once per step (issue #26): one prefill for sampling and the first
+    # minibatch, the prompts' common opening once, old log-probs from that minibatch's forward,
+    # the frozen reference's opening kept across steps. False: every pass runs in full (the
+    # earlier code path; same values up to float summation order, kept for tests and benchmarks)
+    share_prompt_work: bool = True
 
 
 # -- pure functions of the objective ---------------------------------------------------------
@@ -278,6 +283,12 @@ class PPOTrainer:
             [{"params": params}, {"params": list(self.value_head.parameters())}], lr=self.cfg.lr
         )
         self.steps = 0
+        # the reference (adapters off) is frozen when nothing outside the adapters trains: its
+        # keys/values of the prompts' common opening are then kept across steps
+        from bench.backbones.common_prefix import PrefixStore
+
+        frozen = all("lora_" in n or not p.requires_grad for n, p in model.named_parameters())
+        self.reference_prefixes = PrefixStore() if frozen and self.cfg.share_prompt_work else None
         eos = tokenizer.eos_token_id
         self.eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
         self.pad_id = (
@@ -301,12 +312,23 @@ class PPOTrainer:
         if not prompts:  # a process whose share of a small batch is empty
             empty = torch.zeros((0, 1), dtype=torch.long, device=self.device)
             return Rollout([], empty, empty, empty, empty, [])
+        from bench.backbones.prompt_prefill import prefill_prompts
+
         q_ids, q_mask = self._encode_prompts(prompts)
         self.model.eval()
-        r_ids = generate_batch(self.model, q_ids, q_mask, opening_ids=self.cfg.opening_ids, **generation_kwargs(
+        kwargs = generation_kwargs(
             max_new_tokens=self.cfg.max_new_tokens, do_sample=True, temperature=self.cfg.temperature,
             top_k=self.cfg.top_k, top_p=self.cfg.top_p, pad_id=self.pad_id, eos_ids=self.eos_ids,
-        ))  # fmt: skip
+        )  # fmt: skip
+        # the prompts run once; when the update's first minibatch will hold every row, with
+        # autograd on, so that minibatch's forward runs only the responses (bench.backbones.prompt_prefill)
+        keep = self.group.size == 1 and self.cfg.minibatch_size >= len(prompts)
+        pre = prefill_prompts(self.model, q_ids, q_mask, grad=keep) if self.cfg.share_prompt_work else None
+        if pre is None:
+            r_ids = generate_batch(self.model, q_ids, q_mask, opening_ids=self.cfg.opening_ids, **kwargs)
+        else:
+            r_ids = generate_batch(self.model, pre.ids, pre.mask, opening_ids=self.cfg.opening_ids,
+                                   cache=pre.cache(detach=True), **kwargs)  # fmt: skip
         if r_ids.shape[1] == 0:  # nothing generated at all: one EOS per row
             r_ids = torch.full((q_ids.shape[0], 1), self.eos_ids[0], device=self.device)
         r_mask = response_mask_from(r_ids, self.eos_ids, None)
@@ -314,7 +336,10 @@ class PPOTrainer:
         texts = self.tok.batch_decode(
             r_ids * r_mask + self.pad_id * (1 - r_mask), skip_special_tokens=True
         )
-        return Rollout(list(prompts), q_ids, q_mask, r_ids, r_mask, [t.strip() for t in texts])
+        ro = Rollout(list(prompts), q_ids, q_mask, r_ids, r_mask, [t.strip() for t in texts])
+        if keep and pre is not None:  # (pre is None when share_prompt_work is off)
+            ro.extras["prefill"] = pre  # used (and dropped) by step
+        return ro
 
     def forward(
         self,
@@ -324,17 +349,54 @@ class PPOTrainer:
         r_mask: torch.Tensor,
         *,
         values: bool = True,
+        store: Any = None,
+        prefill: tuple[Any, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Log-probs (B, T) of the response tokens under the current model (temperature-scaled
-        as when sampling) and, with values=True, the value of the state before each token."""
+        as when sampling) and, with values=True, the value of the state before each token.
+        `store`: a PrefixStore (bench.backbones.common_prefix), for a frozen model only.
+        `prefill`: (PromptPrefill of the current weights, rows): the prompts' keys and values
+        are taken from it, and only the last prompt token and the response run."""
+        T = r_ids.shape[1]
+        if prefill is not None:
+            pre, rows = prefill
+            attn = torch.cat([pre.mask[rows], r_mask], dim=1)
+            pos = (attn.cumsum(-1) - 1)[:, pre.mask.shape[1] - 1 :]
+            out = self.model(
+                input_ids=torch.cat([pre.ids[rows, -1:], r_ids], dim=1), attention_mask=attn,
+                position_ids=pos, cache=pre.cache(rows), use_cache=True, output_hidden_states=values,
+                logits_to_keep=T + 1,
+            )  # fmt: skip
+            return self._logp_values(out, r_ids, values)
+        if not self.cfg.share_prompt_work:
+            ids = torch.cat([q_ids, r_ids], dim=1)
+            attn = torch.cat([q_mask, r_mask], dim=1)
+            pos = (attn.cumsum(-1) - 1).clamp(min=0)
+            out = self.model(
+                input_ids=ids, attention_mask=attn, position_ids=pos, output_hidden_states=values,
+                logits_to_keep=T + 1, use_cache=False,
+            )  # fmt: skip
+            return self._logp_values(out, r_ids, values)
+        from bench.backbones.common_prefix import forward_sharing_prefix, starts
+
+        first = int(starts(q_mask).min()) if q_mask.shape[0] else 0  # padding no row needs
+        q_ids, q_mask = q_ids[:, first:], q_mask[:, first:]
         ids = torch.cat([q_ids, r_ids], dim=1)
         attn = torch.cat([q_mask, r_mask], dim=1)
-        pos = (attn.cumsum(-1) - 1).clamp(min=0)
-        T = r_ids.shape[1]
-        out = self.model(
-            input_ids=ids, attention_mask=attn, position_ids=pos, output_hidden_states=values,
+        # the prompts' common opening (chat system turn, instructions) runs once; the frozen
+        # reference keeps its keys/values across steps (store)
+        limit = int(q_mask.sum(1).min()) - 1 if q_mask.shape[0] else 0
+        out = forward_sharing_prefix(
+            self.model, ids, attn, limit=limit, store=store, output_hidden_states=values,
             logits_to_keep=T + 1, use_cache=False,
         )  # fmt: skip
+        return self._logp_values(out, r_ids, values)
+
+    def _logp_values(
+        self, out: Any, r_ids: torch.Tensor, values: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The response's log-probs and values from a forward's output (its last T+1 positions)."""
+        T = r_ids.shape[1]
         logits = out.logits[:, -(T + 1) : -1, :].float() / self.cfg.temperature
         if self.cfg.opening_ids:  # the distribution the first token was sampled from
             from bench.backbones.generate import opening_mask
@@ -357,11 +419,50 @@ class PPOTrainer:
         ro.old_logp, ro.old_values = self.forward(
             ro.query_ids, ro.query_mask, ro.response_ids, ro.response_mask
         )
+        self._reference(ro)
+        return ro
+
+    @torch.no_grad()
+    def _reference(self, ro: Rollout) -> None:
+        """ro.ref_logp: the response's log-probs with the adapters disabled (the frozen base)."""
+        self.model.eval()
         with self.model.disable_adapter():
             ro.ref_logp, _ = self.forward(
-                ro.query_ids, ro.query_mask, ro.response_ids, ro.response_mask, values=False
-            )
-        return ro
+                ro.query_ids, ro.query_mask, ro.response_ids, ro.response_mask, values=False,
+                store=self.reference_prefixes,
+            )  # fmt: skip
+
+    def _score_with_first_minibatch(
+        self, ro: Rollout, idx: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """score_rollout, with the rows of the first minibatch (`idx`) forwarded with autograd
+        on: before the first optimizer step their old log-probs and values ARE the update's, so
+        that forward is not run twice. Returns its (log-probs, values) graph (None: no rows)."""
+        self.model.eval()
+        if ro.response_ids.shape[0] == 0:
+            self.score_rollout(ro)
+            return None
+        old_logp = torch.zeros(ro.response_ids.shape, device=self.device)
+        old_values = torch.zeros(ro.response_ids.shape, device=self.device)
+        rest = torch.ones(ro.response_ids.shape[0], dtype=torch.bool, device=self.device)
+        rest[idx] = False
+        if rest.any():
+            with torch.no_grad():
+                old_logp[rest], old_values[rest] = self.forward(
+                    ro.query_ids[rest], ro.query_mask[rest], ro.response_ids[rest], ro.response_mask[rest]
+                )  # fmt: skip
+        graph = None
+        pre = ro.extras.pop("prefill", None)
+        if len(idx):
+            logp, values = self.forward(
+                ro.query_ids[idx], ro.query_mask[idx], ro.response_ids[idx], ro.response_mask[idx],
+                prefill=(pre, idx) if pre is not None and not rest.any() else None,
+            )  # fmt: skip
+            old_logp[idx], old_values[idx] = logp.detach(), values.detach()  # type: ignore[union-attr]
+            graph = (logp, values)
+        ro.old_logp, ro.old_values = old_logp, old_values
+        self._reference(ro)
+        return graph
 
     def rollout(self, prompts: Sequence[str]) -> Rollout:
         return self.score_rollout(self.generate(prompts))
@@ -375,13 +476,23 @@ class PPOTrainer:
         rewards R(Z). `rows=(offset, total)`: in a launched run, this process holds rows
         offset.. of a batch of `total` (default: all of it). Returns mean statistics of the step."""
         cfg, group = self.cfg, self.group
-        if ro.old_logp is None:
+        B = ro.response_ids.shape[0]
+        offset, total = rows or (0, B)
+        gen = torch.Generator().manual_seed(self.seed + self.steps)
+        orders = [torch.randperm(total, generator=gen) for _ in range(cfg.ppo_epochs)]
+
+        def mine(chosen: torch.Tensor) -> torch.Tensor:  # this process's rows of a minibatch
+            return (chosen[(chosen >= offset) & (chosen < offset + B)] - offset).to(self.device)
+
+        first = None  # the first minibatch's forward, taken while scoring the rollout
+        if ro.old_logp is None and not cfg.share_prompt_work:
             self.score_rollout(ro)
+        elif ro.old_logp is None:
+            first = self._score_with_first_minibatch(ro, mine(orders[0][: cfg.minibatch_size]))
+        ro.extras.pop("prefill", None)  # its graph is no longer needed
         scores = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
         mask = ro.response_mask
         maskf = mask.float()
-        B = ro.response_ids.shape[0]
-        offset, total = rows or (0, B)
         rewards, kl = token_rewards(
             scores, ro.old_logp, ro.ref_logp, mask, cfg.beta, cfg.kl_estimator
         )
@@ -401,30 +512,28 @@ class PPOTrainer:
             "approx_kl": [],
         }
         self.model.eval()  # no dropout: the ratio is exactly 1 on the first minibatch
-        gen = torch.Generator().manual_seed(self.seed + self.steps)
         reward = (group.all_sum(scores.sum()) / max(1, total)).item()  # shown beside the bar
         trained = self.policy_params + list(self.value_head.parameters())
         updates = cfg.ppo_epochs * -(-total // cfg.minibatch_size)
         last_pg = 0.0
         with bar(f"{cfg.algorithm.upper()} update", updates) as advance:
-            for _ in range(cfg.ppo_epochs):
-                order = torch.randperm(total, generator=gen)
+            for order in orders:
                 for start in range(0, total, cfg.minibatch_size):
-                    chosen = order[start : start + cfg.minibatch_size]
-                    idx = (chosen[(chosen >= offset) & (chosen < offset + B)] - offset).to(self.device)
+                    idx = mine(order[start : start + cfg.minibatch_size])
                     m = mask[idx]
                     # this process's share of the minibatch's tokens (1 in one process)
                     tokens = m.sum().float()
                     share = tokens / group.all_sum(tokens).clamp(min=1.0)
                     self.optimizer.zero_grad(set_to_none=True)
                     if len(idx):
-                        logp, values = self.forward(
-                            ro.query_ids[idx],
-                            ro.query_mask[idx],
-                            ro.response_ids[idx],
-                            m,
-                            values=cfg.algorithm == "ppo",
-                        )
+                        if first is not None:  # the policy has not moved since it was scored
+                            logp, values = first
+                            first = None
+                        else:
+                            logp, values = self.forward(
+                                ro.query_ids[idx], ro.query_mask[idx], ro.response_ids[idx], m,
+                                values=cfg.algorithm == "ppo",
+                            )  # fmt: skip
                         pg, info = policy_loss(logp, ro.old_logp[idx], advantages[idx], m, cfg.clip_eps)
                         loss = pg
                         if cfg.algorithm == "ppo":

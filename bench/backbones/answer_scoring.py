@@ -36,11 +36,14 @@ def first_token_probs(
     max_prompt_tokens: int | None = 768,
     advance: Callable[[int], None] | None = None,
     grad: bool = False,
+    prefix_store: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(p_pos, p_neg) per rendered prompt: summed next-token probabilities of each id set.
 
     Prompts are tokenized once and scored in length buckets (bench.backbones.generate), so a
-    batch carries little padding; results come back in input order."""
+    batch carries little padding; results come back in input order. `prefix_store` (a
+    bench.backbones.common_prefix.PrefixStore, for a FROZEN model only): the prompts' common
+    opening runs once and its keys/values are kept across calls."""
     import torch
 
     from bench.backbones.generate import encode_prompts, left_pad, length_buckets
@@ -56,14 +59,21 @@ def first_token_probs(
     with ctx:
         for batch in length_buckets([len(r) for r in rows], batch_size):
             ids, attn = left_pad([rows[i] for i in batch], tokenizer.pad_token_id, device)
-            position_ids = (attn.cumsum(-1) - 1).clamp(min=0)
-            out = model(
-                input_ids=ids,
-                attention_mask=attn,
-                position_ids=position_ids,
-                logits_to_keep=1,
-                use_cache=False,
-            )
+            if prefix_store is not None:
+                from bench.backbones.common_prefix import forward_sharing_prefix
+
+                limit = min(len(rows[i]) for i in batch) - 1
+                out = forward_sharing_prefix(model, ids, attn, limit=limit, store=prefix_store,
+                                             logits_to_keep=1, use_cache=False)  # fmt: skip
+            else:
+                position_ids = (attn.cumsum(-1) - 1).clamp(min=0)
+                out = model(
+                    input_ids=ids,
+                    attention_mask=attn,
+                    position_ids=position_ids,
+                    logits_to_keep=1,
+                    use_cache=False,
+                )
             probs = torch.softmax(out.logits[:, -1, :].float(), dim=-1)
             pos[batch] = probs[:, list(pos_ids)].sum(-1).detach().cpu().double().numpy()
             neg[batch] = probs[:, list(neg_ids)].sum(-1).detach().cpu().double().numpy()

@@ -22,6 +22,7 @@ LC/IC reward trajectories (Fig. 3) go to train_log.jsonl under stages "lc" and "
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -221,6 +222,10 @@ class ExpCTR(Method):
             algorithm=p.algorithm, max_prompt_tokens=p.max_prompt_tokens, opening_ids=self.opening_ids,
         )  # fmt: skip
         self.trainer = PPOTrainer(self.model, self.tok, cfg, seed=self.run.seed)
+        from bench.backbones.common_prefix import PrefixStore
+
+        self.lc_cache: dict[str, tuple[float, float]] = {}  # prompt sha1 -> (P(Yes), P(No))
+        self.lc_prefixes = PrefixStore()
 
     def _setup_ctr(self, train: list[Record]) -> None:
         import torch
@@ -275,7 +280,9 @@ class ExpCTR(Method):
     def _lc_scores(
         self, records: list[Record], explanations: list[str], advance: Any = None
     ) -> np.ndarray:
-        """Eq. 8 with the frozen base (adapter disabled) on the §4.2.2 CTR prompt."""
+        """Eq. 8 with the frozen base (adapter disabled) on the §4.2.2 CTR prompt. The base
+        never trains, so its (P(Yes), P(No)) of a prompt is kept by the prompt's digest
+        (self.lc_cache) and the prompts' common opening runs once per run (self.lc_prefixes)."""
 
         from bench.backbones.answer_scoring import first_token_probs
         from bench.backbones.generate import render_chat
@@ -286,11 +293,20 @@ class ExpCTR(Method):
             render_chat(self.tok, ctr_prompt(e, r, self.domain))
             for r, e in zip(records, explanations, strict=False)
         ]
-        with self.model.disable_adapter():
-            p_yes, p_no = first_token_probs(
-                self.model, self.tok, prompts, self.yes_ids, self.no_ids,
-                batch_size=p.score_batch_size, max_prompt_tokens=p.max_prompt_tokens, advance=advance,
-            )  # fmt: skip
+        keys = [hashlib.sha1(text.encode("utf-8")).hexdigest() for text in prompts]
+        todo = list({k: text for k, text in zip(keys, prompts, strict=True) if k not in self.lc_cache}.items())
+        if todo:
+            with self.model.disable_adapter():
+                got = first_token_probs(
+                    self.model, self.tok, [text for _, text in todo], self.yes_ids, self.no_ids,
+                    batch_size=p.score_batch_size, max_prompt_tokens=p.max_prompt_tokens,
+                    prefix_store=self.lc_prefixes, advance=advance,
+                )  # fmt: skip
+            self.lc_cache.update({k: (y, n) for (k, _), y, n in zip(todo, *got, strict=True)})
+        if advance is not None and len(prompts) > len(todo):
+            advance(len(prompts) - len(todo))  # answered from the cache
+        p_yes = np.array([self.lc_cache[k][0] for k in keys], dtype=np.float64)
+        p_no = np.array([self.lc_cache[k][1] for k in keys], dtype=np.float64)
         v_yes, v_no = first_token_values(p_yes, p_no, p.lc_score_input)
         return lc_score(v_yes, v_no, p.lc_temperature).numpy()  # eq. 8
 
@@ -364,7 +380,7 @@ class ExpCTR(Method):
                     for r in batch[lo:hi]
                 ]
                 torch.manual_seed(self.run.seed * 100003 + self.global_step + 7_919_993 * group.rank)
-                ro = self.trainer.rollout(prompts)
+                ro = self.trainer.generate(prompts)  # scored inside step (first minibatch shared)
                 raw_mine, extra = self._rewards(kind, batch[lo:hi], ro.texts)
                 shares = group.gather((raw_mine.tolist(), ro.texts))  # every process's rows
                 raw = torch.tensor([x for values, _ in shares for x in values], dtype=torch.float64)

@@ -120,17 +120,17 @@ def test_samples_per_record_and_per_record_eq10(tmp_path, monkeypatch):
     seen: list[tuple[list[str], list[float]]] = []
     from bench.adapters.ppo import PPOTrainer
 
-    rollout, step = PPOTrainer.rollout, PPOTrainer.step
+    generate, step = PPOTrainer.generate, PPOTrainer.step
 
-    def spy_rollout(self, prompts):
+    def spy_generate(self, prompts):
         seen.append((list(prompts), []))
-        return rollout(self, prompts)
+        return generate(self, prompts)
 
     def spy_step(self, ro, scores, rows=None):
         seen[-1][1].extend(scores.tolist())
         return step(self, ro, scores, rows=rows)
 
-    monkeypatch.setattr(PPOTrainer, "rollout", spy_rollout)
+    monkeypatch.setattr(PPOTrainer, "generate", spy_generate)
     monkeypatch.setattr(PPOTrainer, "step", spy_step)
     m.fit(_splits())
     assert len(seen) == 2  # 4 train records, 2 per step
@@ -164,3 +164,30 @@ def test_ppo_schedule_covers_each_record_once_per_epoch():
     for epoch in (0, 1):
         assert sorted(j for e, p in steps if e == epoch for j in p) == [0, 1, 2, 3, 4]
     assert steps == ppo_schedule(5, 2, 2, seed=0, stage="lc") != ppo_schedule(5, 2, 2, seed=0, stage="ic_1")
+
+
+def test_lc_scores_of_the_frozen_base_are_kept_by_prompt_digest(fitted, monkeypatch):
+    """Eq. 8's scorer is the frozen base: a prompt seen before is not run again, and the
+    shared-opening path gives the plain first-token probabilities (issue #26)."""
+    import numpy as np
+
+    from bench.backbones import answer_scoring
+    from bench.backbones.generate import render_chat
+    from methods.expctr.prompts import ctr_prompt
+    from methods.expctr.rewards import lc_score
+
+    m, _, splits, _ = fitted
+    records, texts = splits.test[:3], ["Yes, a comedy.", "No.", "It has actors they like."]
+    m.lc_cache.clear()
+    first = m._lc_scores(records, texts)
+    prompts = [render_chat(m.tok, ctr_prompt(t, r, m.domain)) for r, t in zip(records, texts, strict=True)]
+    with m.model.disable_adapter():
+        p_yes, p_no = answer_scoring.first_token_probs(m.model, m.tok, prompts, m.yes_ids, m.no_ids)
+    plain = lc_score(np.log(p_yes), np.log(p_no)).numpy()
+    assert np.allclose(first, plain, atol=1e-6)
+
+    def scored_again(*args, **kwargs):
+        raise AssertionError("a cached prompt went through the model again")
+
+    monkeypatch.setattr(answer_scoring, "first_token_probs", scored_again)
+    assert np.array_equal(m._lc_scores(records[::-1], texts[::-1]), first[::-1])
