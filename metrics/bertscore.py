@@ -251,7 +251,9 @@ class BERTScore(Metric):
             from metrics.bertscore_onnx import OnnxUnavailable, load_encoder
 
             try:
-                _ENCODERS[key] = load_encoder(scorer._model, self.model_path, self.num_layers)
+                _ENCODERS[key] = load_encoder(
+                    scorer._model, self.model_path, self.num_layers, name=self.label
+                )
             except OnnxUnavailable as exc:
                 _say_once(
                     f"BERTScore [{self.checkpoint}]: encoder on torch, not ONNX Runtime: {exc} "

@@ -57,8 +57,9 @@ def checkpoint_digest(folder: Path) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def onnx_path(folder: Path, num_layers: int) -> Path:
-    """Where the export of `folder` cut to `num_layers` layers is cached."""
+def onnx_path(folder: Path, num_layers: int, name: str | None = None) -> Path:
+    """Where the export of `folder` cut to `num_layers` layers is cached (`name`, for people
+    reading the folder: the checkpoint's label, else the folder's name)."""
     from bench.api.paths import cache_dir
 
     key = json.dumps(
@@ -71,7 +72,7 @@ def onnx_path(folder: Path, num_layers: int) -> Path:
         sort_keys=True,
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    name = Path(folder).name or "model"
+    name = name or Path(folder).name or "model"
     return cache_dir() / "bertscore-onnx" / f"{name}-L{num_layers}-{digest}.onnx"
 
 
@@ -139,7 +140,9 @@ class OnnxEncoder:
         return torch.from_numpy(self.session.run(None, feed)[0])
 
 
-def load_encoder(model: Any, folder: str | Path, num_layers: int) -> OnnxEncoder:
+def load_encoder(
+    model: Any, folder: str | Path, num_layers: int, name: str | None = None
+) -> OnnxEncoder:
     """The ONNX Runtime encoder of `model` (bert_score's, cut to `num_layers`) from the cache,
     exported first when the cache has none or an unreadable one. OnnxUnavailable when
     onnxruntime is missing or the export fails."""
@@ -151,7 +154,7 @@ def load_encoder(model: Any, folder: str | Path, num_layers: int) -> OnnxEncoder
 
     from bench.api.file_lock import target_lock
 
-    target = onnx_path(Path(folder), num_layers)
+    target = onnx_path(Path(folder), num_layers, name)
     threads = torch.get_num_threads()
     with target_lock(target, doing="exporting", folder="onnx-locks"):
         if target.exists():

@@ -150,11 +150,18 @@ def test_without_onnxruntime_the_suite_stays_on_torch_and_says_so_once(fresh, mo
     assert len(fresh) == 1  # nothing exported without onnxruntime
 
 
-def test_bf16_and_torch_engines_never_load_onnx(fresh):
+def test_bf16_and_torch_engines_and_an_encoder_off_the_cpu_never_load_onnx(fresh, caplog):
+    from types import SimpleNamespace
+
+    import torch
+
+    off_cpu = SimpleNamespace(_model=torch.nn.Linear(1, 1, device="meta"))  # as on CUDA
+    with caplog.at_level(logging.WARNING):
+        assert metric("auto")._encoder(off_cpu) is None
+    assert caplog.text == ""  # auto keeps torch off the CPU without a word
     bf16 = BERTScore(EvalConfig(bertscore_model=str(bert_base()), bertscore_num_layers=1,
                                 bertscore_dtype="bfloat16"))  # fmt: skip
     assert bf16._encoder(bf16._scorer()) is None
     plain = metric("torch")
     assert plain._encoder(plain._scorer()) is None
     assert fresh == []
-
