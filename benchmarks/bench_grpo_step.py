@@ -127,12 +127,14 @@ def compare(old, new, batch) -> int:
         diffs.setdefault("loss", []).append(loss.detach())
     for name, (u, v) in diffs.items():
         print(f"  largest |trl - erbench| {name}: {(u - v).abs().max().item():.3g}")
-    with torch.no_grad():  # the float noise of TRL's own forward: the same rows one at a time
-        rowwise, _, _ = old._get_per_token_logps_and_entropies(
-            old.model, ids, mask, keep, batch_size=1
-        )
-    print(f"  for scale: largest |trl - trl one row at a time| logps: "
-          f"{((rowwise - diffs['logps'][0]) * x['completion_mask']).abs().max().item():.3g}; "
+    # float64: what is left beyond float32 rounding (prompt and completion run in two forwards)
+    with torch.no_grad():
+        lp64 = []
+        for t in (old, new):
+            t.model.double()
+            lp64.append(t._get_per_token_logps_and_entropies(t.model, ids, mask, keep)[0])
+            t.model.float()
+    print(f"  in float64: largest |trl - erbench| logps: {(lp64[0] - lp64[1]).abs().max().item():.3g}; "
           f"largest |logp| {diffs['logps'][0].abs().max().item():.3g}")  # fmt: skip
     g = max((grads[0][n] - grads[1][n]).abs().max().item() for n in grads[0])
     print(f"  largest |trl - erbench| LoRA gradient: {g:.3g} (largest gradient "

@@ -105,6 +105,33 @@ def test_logps_entropies_and_lora_gradients_equal_trls(policy, batch_size):
     assert ent is None and torch.allclose(lp, want_lp, atol=1e-5, rtol=0)
 
 
+def test_in_float64_the_gradients_are_trls_to_float64_rounding(policy, monkeypatch):
+    """float32 leaves ~1e-7 (the prompt's copies summed before, not after, the backward);
+    in float64 nothing else is left. Llama's RMSNorm computes in float32 whatever the
+    model's dtype, so it runs in the input's dtype here."""
+    import transformers.models.llama.modeling_llama as llama
+
+    def rms_norm(self, x):
+        return self.weight * (
+            x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.variance_epsilon)
+        )
+
+    monkeypatch.setattr(llama.LlamaRMSNorm, "forward", rms_norm)
+    model, pad = policy
+    ids, mask, keep = batch(pad, seed=1)
+    model.double()
+    try:
+        want, _, _ = trl_logps(model, ids, mask, keep, batch_size=5)
+        want_grads = lora_grads(model, want, torch.zeros_like(want), mask, keep)
+        got, _, _ = shared_logps(model, ids, mask, keep, batch_size=5)
+        got_grads = lora_grads(model, got, torch.zeros_like(got), mask, keep)
+    finally:
+        model.float()
+    assert torch.allclose(got, want, atol=1e-12, rtol=0)
+    for name, grad in want_grads.items():
+        assert torch.allclose(got_grads[name], grad, atol=1e-12, rtol=0), name
+
+
 def test_each_distinct_prompt_is_forwarded_once_per_chunk(policy):
     model, pad = policy
     ids, mask, keep = batch(pad)
