@@ -235,8 +235,11 @@ class BERTScore(Metric):
         return _SCORERS[key]
 
     def _encoder(self, scorer: Any) -> Any:
-        """The ONNX Runtime encoder that runs the forward (module doc), or None: torch."""
-        key = (*self._scorer_key(), self.engine)
+        """The ONNX Runtime encoder that runs the forward (module doc), or None: torch. One
+        session per torch thread count (its intra-op threads follow torch's)."""
+        import torch
+
+        key = (*self._scorer_key(), self.engine, torch.get_num_threads())
         if key not in _ENCODERS:
             _ENCODERS[key] = None
             on_cpu = next(scorer._model.parameters()).device.type == "cpu"

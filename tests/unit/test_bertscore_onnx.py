@@ -67,6 +67,15 @@ def test_forward_and_scores_equal_torch_on_padded_batches_and_long_texts(fresh):
     assert len(scorer._model.encoder.layer) == 1  # the export is of the cut encoder
     encoder = m._encoder(scorer)
     assert isinstance(encoder, onnx_module.OnnxEncoder)
+    threads = torch.get_num_threads()
+    assert encoder.session.get_session_options().intra_op_num_threads == threads
+    torch.set_num_threads(threads + 1)  # the run's `threads` set later: a session that follows
+    try:
+        options = m._encoder(scorer).session.get_session_options()
+        assert options.intra_op_num_threads == threads + 1
+    finally:
+        torch.set_num_threads(threads)
+    assert m._encoder(scorer) is encoder and len(fresh) == 1  # the file exported once
     ids = [sent_encode(scorer._tokenizer, t) for t in TEXTS]
     assert max(len(i) for i in ids) == 512  # the long text runs at the model's limit
     padded, _, mask = padding(ids, scorer._tokenizer.pad_token_id, dtype=torch.long)
