@@ -123,8 +123,8 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        # all graph optimizations: measured within 5e-6 of torch (docs/results/
-        # 2026-12-07-speed-bertscore-onnx.md); the tests hold every level used to 1e-5
+        # all graph optimizations: measured within 5e-6 of torch at every level (docs/results/
+        # 2026-12-07-speed-bertscore-onnx.md); the tests hold this one to 1e-5
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only
         self.path = path
@@ -145,7 +145,7 @@ def load_encoder(
 ) -> OnnxEncoder:
     """The ONNX Runtime encoder of `model` (bert_score's, cut to `num_layers`) from the cache,
     exported first when the cache has none or an unreadable one. OnnxUnavailable when
-    onnxruntime is missing or the export fails."""
+    onnxruntime is missing, the export fails or the cache cannot be written."""
     try:
         import onnxruntime  # noqa: F401
     except ImportError as exc:
@@ -154,20 +154,26 @@ def load_encoder(
 
     from bench.api.file_lock import target_lock
 
-    target = onnx_path(Path(folder), num_layers, name)
-    threads = torch.get_num_threads()
-    with target_lock(target, doing="exporting", folder="onnx-locks"):
-        if target.exists():
-            try:
-                return OnnxEncoder(target, threads)
-            except Exception as exc:  # a torn or corrupt file: export it again
-                log.warning(
-                    "cached ONNX encoder %s unreadable (%s); exporting it again", target, exc
-                )
-                target.unlink(missing_ok=True)
+    try:
+        target = onnx_path(Path(folder), num_layers, name)
+        with target_lock(target, doing="exporting", folder="onnx-locks"):
+            return _load_locked(model, target, torch.get_num_threads(), Path(folder).name)
+    except OSError as exc:  # an unwritable cache dir, a weights file gone: torch instead
+        raise OnnxUnavailable(f"no ONNX cache for {Path(folder).name}: {exc}") from None
+
+
+def _load_locked(model: Any, target: Path, threads: int, label: str) -> OnnxEncoder:
+    """The encoder from `target`, exported there first when missing or unreadable; the
+    caller holds the lock of `target`."""
+    if target.exists():
         try:
-            export(model, target)
             return OnnxEncoder(target, threads)
-        except Exception as exc:
+        except Exception as exc:  # a torn or corrupt file: export it again
+            log.warning("cached ONNX encoder %s unreadable (%s); exporting it again", target, exc)
             target.unlink(missing_ok=True)
-            raise OnnxUnavailable(f"export of {Path(folder).name} failed: {exc}") from None
+    try:
+        export(model, target)
+        return OnnxEncoder(target, threads)
+    except Exception as exc:
+        target.unlink(missing_ok=True)
+        raise OnnxUnavailable(f"export of {label} failed: {exc}") from None

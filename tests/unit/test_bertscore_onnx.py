@@ -174,3 +174,16 @@ def test_bf16_and_torch_engines_and_an_encoder_off_the_cpu_never_load_onnx(fresh
     plain = metric("torch")
     assert plain._encoder(plain._scorer()) is None
     assert fresh == []
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_encoder_on_torch(
+    fresh, monkeypatch, tmp_path, caplog
+):
+    m = metric()
+    scorer = m._scorer()  # the stand-in folder is built before the cache goes bad
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("ERBENCH_CACHE_DIR", str(blocker))
+    with caplog.at_level(logging.WARNING):
+        assert m._encoder(scorer) is None
+    assert "encoder on torch" in caplog.text and fresh == []
