@@ -320,8 +320,9 @@ class PPOTrainer:
             max_new_tokens=self.cfg.max_new_tokens, do_sample=True, temperature=self.cfg.temperature,
             top_k=self.cfg.top_k, top_p=self.cfg.top_p, pad_id=self.pad_id, eos_ids=self.eos_ids,
         )  # fmt: skip
-        # the prompts run once; when the update's first minibatch will hold every row, with
-        # autograd on, so that minibatch's forward runs only the responses (bench.backbones.prompt_prefill)
+        # the prompts run once (bench.backbones.prompt_prefill): sampling and the old log-probs
+        # of the rows outside the first minibatch continue from that prefill; when the first
+        # minibatch holds every row, it runs with autograd on and that minibatch's forward too
         keep = self.group.size == 1 and self.cfg.minibatch_size >= len(prompts)
         pre = prefill_prompts(self.model, q_ids, q_mask, grad=keep) if self.cfg.share_prompt_work else None
         if pre is None:
@@ -337,8 +338,8 @@ class PPOTrainer:
             r_ids * r_mask + self.pad_id * (1 - r_mask), skip_special_tokens=True
         )
         ro = Rollout(list(prompts), q_ids, q_mask, r_ids, r_mask, [t.strip() for t in texts])
-        if keep and pre is not None:  # (pre is None when share_prompt_work is off)
-            ro.extras["prefill"] = pre  # used (and dropped) by step
+        if pre is not None:  # (None when share_prompt_work is off) used, then dropped, by step
+            ro.extras["prefill"] = (pre, keep)
         return ro
 
     def forward(
@@ -446,17 +447,18 @@ class PPOTrainer:
         old_values = torch.zeros(ro.response_ids.shape, device=self.device)
         rest = torch.ones(ro.response_ids.shape[0], dtype=torch.bool, device=self.device)
         rest[idx] = False
-        if rest.any():
+        pre, with_graph = ro.extras.pop("prefill", (None, False))
+        if rest.any():  # the prompts' keys/values from the rollout's prefill: same weights
             with torch.no_grad():
                 old_logp[rest], old_values[rest] = self.forward(
-                    ro.query_ids[rest], ro.query_mask[rest], ro.response_ids[rest], ro.response_mask[rest]
+                    ro.query_ids[rest], ro.query_mask[rest], ro.response_ids[rest], ro.response_mask[rest],
+                    prefill=(pre, rest) if pre is not None else None,
                 )  # fmt: skip
         graph = None
-        pre = ro.extras.pop("prefill", None)
         if len(idx):
             logp, values = self.forward(
                 ro.query_ids[idx], ro.query_mask[idx], ro.response_ids[idx], ro.response_mask[idx],
-                prefill=(pre, idx) if pre is not None and not rest.any() else None,
+                prefill=(pre, idx) if with_graph else None,
             )  # fmt: skip
             old_logp[idx], old_values[idx] = logp.detach(), values.detach()  # type: ignore[union-attr]
             graph = (logp, values)

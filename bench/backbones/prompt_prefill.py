@@ -6,7 +6,8 @@ the old log-probs, and again with autograd in the first minibatch of the update,
 policy had not changed in between. Here the prompts (all but their last token) are run once:
 identical prompts once (PPO's k samples per record), their common opening once
 (bench.backbones.common_prefix). `generate` continues from a detached copy of those keys and
-values; with `grad=True` the prefill's graph is kept, and the update's first forward runs only
+values, and so do the old log-probs of the rows scored without autograd; with `grad=True`
+the prefill's graph is kept, and the update's first forward runs only
 the last prompt token and the response through it (`cache(rows)`), then backpropagates into it.
 Same function as the full forward over the left-padded batch, up to float summation order.
 """
