@@ -77,10 +77,12 @@ def shared_prompt_logps(
         ids = input_ids[start : start + batch_size]
         mask = attention_mask[start : start + batch_size]
         groups = prompt_groups(ids[:, :prompt_len], mask[:, :prompt_len])
-        if groups is None:  # every prompt of the chunk distinct: nothing to share
-            lp, ent, _ = plain(model, ids, mask, logits_to_keep, compute_entropy=compute_entropy)
-        else:
-            lp, ent = _shared_chunk(model, ids, mask, prompt_len, groups, compute_entropy, autocast)
+        shared = None  # every prompt of the chunk distinct: nothing to share
+        if groups is not None:
+            shared = _shared_chunk(model, ids, mask, prompt_len, groups, compute_entropy, autocast)
+        if shared is None:
+            shared = plain(model, ids, mask, logits_to_keep, compute_entropy=compute_entropy)[:2]
+        lp, ent = shared
         logps.append(lp)
         entropies.append(ent)
     return (
@@ -98,16 +100,21 @@ def _shared_chunk(
     groups: tuple[Any, Any],
     compute_entropy: bool,
     autocast: Callable[[], Any],
-) -> tuple[Any, Any]:
+) -> tuple[Any, Any] | None:
+    """(log-probs, entropies or None) of one chunk with each prompt forwarded once; None when
+    the model returns no selectable KV cache (then TRL's method)."""
     first, row_prompt = groups
-    prefix = (
-        prompt_len - 1
-    )  # the last prompt token runs per row: its logit scores completion token 1
+    # the last prompt token runs per row: its logit scores completion token 1
+    prefix = prompt_len - 1
     with autocast():
         # no position ids, as TRL's forward: positions 0.. from the first (padded) column
         out = model(input_ids=ids[first, :prefix], attention_mask=mask[first, :prefix], use_cache=True,
                     logits_to_keep=1)  # fmt: skip
-        cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
+        cache = getattr(out, "cache", None)
+        if cache is None:
+            cache = getattr(out, "past_key_values", None)
+        if not hasattr(cache, "batch_select_indices"):  # a model without a selectable KV cache
+            return None
         cache.batch_select_indices(row_prompt)  # each row gets its prompt's keys and values
         rest = ids[:, prefix:]
         # TRL's labels: the row's tokens, -100 on padding; the first is shifted out by the head

@@ -204,3 +204,26 @@ def test_other_preconditions_fall_back_to_trls_method(policy):
         assert not can_share(model, ids, keep, use_vllm=False)
     finally:
         layer.gradient_checkpointing = False
+
+
+def test_a_model_that_returns_no_kv_cache_gets_trls_method(policy):
+    model, pad = policy
+    ids, mask, keep = batch(pad)
+    base = model.get_base_model()
+    forward = base.forward
+
+    def no_cache(*args, **kwargs):
+        out = forward(*args, **kwargs)
+        if kwargs.get("use_cache"):
+            out.cache = None
+        return out
+
+    base.forward = no_cache
+    try:
+        with torch.no_grad():
+            got, _, _ = shared_logps(model, ids, mask, keep)
+    finally:
+        base.forward = forward
+    with torch.no_grad():
+        want, _, _ = trl_logps(model, ids, mask, keep)
+    assert torch.equal(got, want)
