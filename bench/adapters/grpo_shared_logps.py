@@ -12,8 +12,8 @@ row counts positions from the first (padded) column, and so does the cache here.
 
 Used only where it gives the same numbers: a plain causal LM (PEFT-wrapped or not), no dropout
 active (a dropout mask per copy cannot be shared), no gradient checkpointing (a recomputed
-layer would extend the cache twice), no images or MoE aux loss, no distributed wrapper, no
-vLLM; otherwise TRL's method runs unchanged.
+layer would extend the cache twice), no sliding-window layers, no images or MoE aux loss, no
+distributed wrapper, no vLLM; otherwise TRL's method runs unchanged.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ def can_share(
         and not any(v is not None and v is not False for v in extra.values())  # images, aux loss
         and input_ids.size(1) - logits_to_keep >= 2  # a prompt prefix to cache
         and not any(getattr(m, "gradient_checkpointing", False) is True for m in lm.modules())
+        # a sliding-window layer's cache keeps only its window: not the whole prompt for the rest
+        and "sliding_attention" not in (getattr(lm.config, "layer_types", None) or [])
         and not dropout_active(model)
     )
 

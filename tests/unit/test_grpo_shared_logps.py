@@ -198,6 +198,11 @@ def test_other_preconditions_fall_back_to_trls_method(policy):
         model, ids, ids.shape[1] - 1, use_vllm=False
     )  # a one-token prompt: no prefix
     assert not can_share(torch.nn.Linear(2, 2), ids, keep, use_vllm=False)  # not a causal LM
+    model.config.layer_types = ["full_attention", "sliding_attention"]
+    try:
+        assert not can_share(model, ids, keep, use_vllm=False)
+    finally:
+        del model.config.layer_types
     layer = next(m for m in model.modules() if hasattr(m, "gradient_checkpointing"))
     layer.gradient_checkpointing = True  # what gradient_checkpointing_enable sets
     try:
