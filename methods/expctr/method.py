@@ -222,10 +222,19 @@ class ExpCTR(Method):
             algorithm=p.algorithm, max_prompt_tokens=p.max_prompt_tokens, opening_ids=self.opening_ids,
         )  # fmt: skip
         self.trainer = PPOTrainer(self.model, self.tok, cfg, seed=self.run.seed)
+        self._fresh_score_caches()
+
+    def _fresh_score_caches(self) -> None:
+        """Empty the frozen scorers' caches. Called when each PPO stage and predict start: a
+        cached value (or the stored prefix a batch was split at) depends on what ran before,
+        within float noise, so a stage resumed after a kill must start from the same empty
+        caches as the uninterrupted run to write the same bytes."""
         from bench.backbones.common_prefix import PrefixStore
 
         self.lc_cache: dict[str, tuple[float, float]] = {}  # prompt sha1 -> (P(Yes), P(No))
         self.lc_prefixes = PrefixStore()
+        if getattr(self.trainer, "reference_prefixes", None) is not None:
+            self.trainer.reference_prefixes = PrefixStore()
 
     def _setup_ctr(self, train: list[Record]) -> None:
         import torch
@@ -358,6 +367,7 @@ class ExpCTR(Method):
         its own rows of each batch; eq. 10 normalises over the whole batch and the PPO update
         is the whole batch's (bench.adapters.ppo), so `batch_size` means the same on 1 or N
         processes."""
+        self._fresh_score_caches()
         import torch
 
         from bench.api.distributed import world
@@ -498,6 +508,7 @@ class ExpCTR(Method):
     def predict(self, records: list[Record]) -> list[Prediction]:
         p: Params = self.params  # type: ignore[assignment]
         texts = self.explain(records)
+        self._fresh_score_caches()
         with self.run.progress("expctr LC score", len(records)) as advance:
             llm = self._lc_scores(records, texts, advance)
         aug, aug0 = self._aug_scores(records, texts)
