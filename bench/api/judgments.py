@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.api.errors import DataError
-from bench.api.run_folder import atomic_write_jsonl
+from bench.api.run_folder import atomic_write_jsonl, numbered_jsonl
 
 ANSWERS = ("left", "right", "tie", "both_bad")
 OPTIONAL = ("seconds", "crowd")  # fields a vote file may lack
@@ -92,17 +91,7 @@ class ArenaVote:
 
 def read_votes(path: str | Path) -> list[ArenaVote]:
     path = Path(path)
-    votes = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            votes.append(ArenaVote.from_dict(data, f"{path}:{number}"))
-    return votes
+    return [ArenaVote.from_dict(data, f"{path}:{number}") for number, data in numbered_jsonl(path)]
 
 
 def write_votes(path: str | Path, votes: Iterable[ArenaVote]) -> None:

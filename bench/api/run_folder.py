@@ -149,17 +149,21 @@ def _log_row_stage(line: str) -> str | None:
     return row.get("stage") if isinstance(row, dict) else None
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
+def numbered_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) of each non-blank line, read lazily; a line that is not JSON
+    is one DataError naming the file and line."""
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                yield number, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-    return rows
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [row for _, row in numbered_jsonl(path)]
 
 
 def read_objects(path: Path) -> list[dict[str, Any]]:
