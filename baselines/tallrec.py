@@ -54,6 +54,7 @@ def answer_nll(model, batch: list[tuple[list[int], list[int]]], pad_id: int):
     import torch
 
     from bench.backbones.generate import left_pad
+    from bench.backbones.positions import padded_position_ids
 
     device = next(model.parameters()).device
     ids, attn = left_pad([q + a for q, a in batch], pad_id, device)
@@ -61,7 +62,7 @@ def answer_nll(model, batch: list[tuple[list[int], list[int]]], pad_id: int):
     targets = ids[:, -width:].clone()
     for row, (_, a) in enumerate(batch):  # shorter answers: the positions before are prompt
         targets[row, : width - len(a)] = -100
-    position_ids = (attn.cumsum(-1) - 1).clamp(min=0)
+    position_ids = padded_position_ids(attn)
     out = model(input_ids=ids, attention_mask=attn, position_ids=position_ids,
                 logits_to_keep=width + 1, use_cache=False)  # fmt: skip
     logits = out.logits[:, :-1].float()  # position t predicts token t + 1

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from bench.api.progress import bar
+from bench.backbones.positions import padded_position_ids
 
 
 @dataclass
@@ -362,7 +363,7 @@ class PPOTrainer:
         if prefill is not None:
             pre, rows = prefill
             attn = torch.cat([pre.mask[rows], r_mask], dim=1)
-            pos = (attn.cumsum(-1) - 1)[:, pre.mask.shape[1] - 1 :]
+            pos = padded_position_ids(attn)[:, pre.mask.shape[1] - 1 :]
             out = self.model(
                 input_ids=torch.cat([pre.ids[rows, -1:], r_ids], dim=1), attention_mask=attn,
                 position_ids=pos, cache=pre.cache(rows), use_cache=True, output_hidden_states=values,
@@ -372,7 +373,7 @@ class PPOTrainer:
         if not self.cfg.share_prompt_work:
             ids = torch.cat([q_ids, r_ids], dim=1)
             attn = torch.cat([q_mask, r_mask], dim=1)
-            pos = (attn.cumsum(-1) - 1).clamp(min=0)
+            pos = padded_position_ids(attn)
             out = self.model(
                 input_ids=ids, attention_mask=attn, position_ids=pos, output_hidden_states=values,
                 logits_to_keep=T + 1, use_cache=False,

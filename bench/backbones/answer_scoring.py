@@ -47,6 +47,7 @@ def first_token_probs(
     import torch
 
     from bench.backbones.generate import encode_prompts, left_pad, length_buckets
+    from bench.backbones.positions import padded_position_ids
 
     device = next(model.parameters()).device
     tokenizer.padding_side = "left"
@@ -66,7 +67,7 @@ def first_token_probs(
                 out = forward_sharing_prefix(model, ids, attn, limit=limit, store=prefix_store,
                                              logits_to_keep=1, use_cache=False)  # fmt: skip
             else:
-                position_ids = (attn.cumsum(-1) - 1).clamp(min=0)
+                position_ids = padded_position_ids(attn)
                 out = model(
                     input_ids=ids,
                     attention_mask=attn,

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from bench.backbones.positions import padded_position_ids
+
 MIN_PREFIX = 8  # shorter common prefixes are not worth a second forward
 
 
@@ -122,7 +124,7 @@ def forward_with_layout(
     k = len(key) if key is not None else common_prefix_length(ids, mask, limit)
     sliding = "sliding_attention" in (getattr(model.config, "layer_types", None) or [])
     if k < MIN_PREFIX or (ids.shape[0] < 2 and key is None) or sliding:
-        pos = (mask.long().cumsum(-1) - 1).clamp(min=0)
+        pos = padded_position_ids(mask)
         return model(input_ids=ids, attention_mask=mask, position_ids=pos, **kwargs), ids, mask
     prefix = ids[:1, int(starts(mask)[0]) :][:, :k]
     if key is not None:
@@ -139,7 +141,7 @@ def forward_with_layout(
     full = torch.cat(
         [torch.ones((rows, k), dtype=mask.dtype, device=mask.device), rest_mask], dim=1
     )
-    pos = (full.long().cumsum(-1) - 1)[:, k:]
+    pos = padded_position_ids(full)[:, k:]
     kwargs["use_cache"] = True  # the prefix reaches the rows through the cache
     out = model(input_ids=rest_ids, attention_mask=full, position_ids=pos, cache=cache, **kwargs)
     return out, torch.cat([prefix.expand(rows, -1), rest_ids], dim=1), full

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from bench.backbones.positions import padded_position_ids
+
 
 def prompt_groups(input_ids: Any, attention_mask: Any) -> tuple[Any, Any] | None:
     """(first row of each distinct prompt, each row's prompt index), or None when no row
@@ -72,8 +74,7 @@ def generate_shared_prefill(
         return generate(input_ids=input_ids, attention_mask=attention_mask, **generate_kwargs)
     first, row_prompt = groups
     ids, mask = input_ids[first, :-1], attention_mask[first, :-1]
-    # generate's own position ids for a left-padded batch: count of real tokens before each
-    position_ids = (mask.long().cumsum(-1) - 1).clamp(min=0)
+    position_ids = padded_position_ids(mask)
     with torch.no_grad():
         out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=True)
     cache = getattr(out, "past_key_values", None)

@@ -13,6 +13,7 @@ from bench.backbones.common_prefix import (
     drop_prefix,
     forward_sharing_prefix,
 )
+from bench.backbones.positions import padded_position_ids
 
 
 def test_prefix_length_and_drop_on_left_padded_rows():
@@ -59,7 +60,7 @@ def _batch():
 def test_forward_sharing_prefix_equals_the_full_forward_values_and_gradients(policy):
     model, _, _ = policy
     ids, mask = _batch()
-    pos = (mask.cumsum(-1) - 1).clamp(min=0)
+    pos = padded_position_ids(mask)
 
     def grads(out):
         model.zero_grad()
@@ -87,7 +88,7 @@ def test_forward_sharing_prefix_equals_the_full_forward_values_and_gradients(pol
 def test_a_frozen_models_prefix_is_run_once_and_reused_from_the_store(policy):
     model, _, _ = policy
     ids, mask = _batch()
-    pos = (mask.cumsum(-1) - 1).clamp(min=0)
+    pos = padded_position_ids(mask)
     store = PrefixStore()
     with torch.no_grad(), model.disable_adapter():
         full = model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=5).logits
@@ -158,3 +159,8 @@ def test_ppo_steps_sharing_prompt_work_equal_the_full_passes(policy, minibatch, 
     assert all(torch.allclose(lora_plain[k], lora_shared[k], atol=1e-5) for k in lora_plain)
     assert lora_plain.keys() == lora_shared.keys()
     assert len(trainer.reference_prefixes.entries) == 1  # the frozen reference's opening, kept
+
+
+def test_padded_position_ids_count_the_real_tokens_before_each_position():
+    mask = torch.tensor([[0, 0, 1, 1], [1, 1, 1, 1]])
+    assert padded_position_ids(mask).tolist() == [[0, 0, 0, 1], [0, 1, 2, 3]]

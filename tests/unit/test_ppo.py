@@ -17,6 +17,7 @@ from bench.adapters.ppo import (
     token_rewards,
     value_loss,
 )
+from bench.backbones.positions import padded_position_ids
 
 
 def test_gae_three_steps_by_hand():
@@ -225,7 +226,7 @@ def test_ppo_raises_reward_on_a_learnable_toy_task():
         def expected_first_token_reward() -> float:
             tok.padding_side = "left"
             enc = tok(base, return_tensors="pt", padding=True, add_special_tokens=False)
-            pos = (enc["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+            pos = padded_position_ids(enc["attention_mask"])
             with torch.no_grad():
                 logits = model(**enc, position_ids=pos).logits[:, -1].float()
             return ((logits / cfg.temperature).softmax(-1) @ in_target_half).mean().item()
