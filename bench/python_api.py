@@ -18,9 +18,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+
+from typing_extensions import Unpack
 
 from bench.config import RunConfig
+
+
+class ConfigLayers(TypedDict, total=False):
+    """How one cell's configuration is layered over the method's and dataset's defaults:
+    the keywords `config` and `run` share."""
+
+    profile: str | None  # a named profile, e.g. "tiny" or "paper"
+    config_file: str | Path | None  # a YAML file over the profile
+    sets: Sequence[str]  # "model.lr=0.01", over the file
+    overrides: dict[str, Any] | None  # {"model": {"lr": 0.01}}, over everything
+    seed: int | None
 
 
 @dataclass(frozen=True)
@@ -51,23 +64,17 @@ class Tables:
     files: dict[str, Path]  # formats written to a folder (figures, or text with `out`)
 
 
-def config(
-    method: str,
-    dataset: str,
-    *,
-    profile: str | None = None,
-    overrides: dict[str, Any] | None = None,
-    sets: Sequence[str] = (),
-    seed: int | None = None,
-    config_file: str | Path | None = None,
-) -> RunConfig:
+def config(method: str, dataset: str, **cell: Unpack[ConfigLayers]) -> RunConfig:
     """The resolved configuration of one cell (defaults < method yaml < dataset yaml < profile <
     `config_file` < `sets` ("model.lr=0.01") < `overrides` ({"model": {"lr": 0.01}})."""
     from bench.config import resolve
 
+    unknown = sorted(set(cell) - set(ConfigLayers.__annotations__))
+    if unknown:  # a TypedDict is not checked at run time: a misspelt keyword must not vanish
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
     return resolve(
-        method, dataset, config_file=config_file, sets=list(sets), seed=seed, profile=profile,
-        overrides=overrides,
+        method, dataset, config_file=cell.get("config_file"), sets=list(cell.get("sets", ())),
+        seed=cell.get("seed"), profile=cell.get("profile"), overrides=cell.get("overrides"),
     )  # fmt: skip
 
 
@@ -75,17 +82,14 @@ def run(
     method: str,
     dataset: str,
     *,
-    profile: str | None = None,
-    overrides: dict[str, Any] | None = None,
-    sets: Sequence[str] = (),
-    seed: int | None = None,
     resume: bool = False,
     force: bool = False,
     quiet: bool = True,
+    **cell: Unpack[ConfigLayers],
 ) -> RunResult:
-    """`bench run`: train, predict and score one cell, or reuse its finished folder."""
-    cfg = config(method, dataset, profile=profile, overrides=overrides, sets=sets, seed=seed)
-    return run_config(cfg, resume=resume, force=force, quiet=quiet)
+    """`bench run`: train, predict and score one cell (configured as `config` takes it), or
+    reuse its finished folder."""
+    return run_config(config(method, dataset, **cell), resume=resume, force=force, quiet=quiet)
 
 
 def run_config(
