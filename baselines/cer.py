@@ -66,7 +66,7 @@ class CER(PETERPlus):
     def _extra_rating_loss(self, model, hidden, batch, rating_pred):
         text = self._text(batch, batch["seq"][:, :-1])
         r_exp = model.explanation_rating(hidden, text)
-        return self.params.coherence_reg * torch.mean((r_exp - rating_pred) ** 2)
+        return self.params.coherence_reg * torch.mean((r_exp.float() - rating_pred.float()) ** 2)  # fp32 under autocast
 
     def _generate_extras(self, batch, ids) -> dict:
         """The explanation head's rating of each generated explanation."""

@@ -53,6 +53,9 @@ class PETERParams:
     eval_batch_size: int = 256
     max_steps: int | None = None
     patience: int = 5
+    # None (= fp32, the authors'); "bf16": training under bf16 autocast, a named speed option
+    # (docs/results/2026-12-08-classic-bf16.md); decoding stays fp32
+    precision: Literal["fp32", "bf16"] | None = None
 
 
 def subsequent_mask(total_len: int) -> torch.Tensor:
@@ -197,7 +200,7 @@ class PETER(ExplainerMethod):
         hidden = model(batch["user"], batch["item"], self._text(batch, seq[:, :-1]))
         t_loss = text_loss(model, hidden, seq[:, 1:], pad)
         # context: the item position predicts every word (and <eos>) of the explanation, unordered
-        ctx = F.log_softmax(model.context_logits(hidden), dim=-1)  # (B, V)
+        ctx = F.log_softmax(model.context_logits(hidden).float(), dim=-1)  # (B, V); fp32 under bf16 autocast
         targets = seq[:, 1:-1]
         picked = ctx.gather(1, targets.clamp(min=0))
         keep = (targets != pad).float()

@@ -157,6 +157,9 @@ def _hint_name(hint: Any) -> str:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
     if typing.get_origin(hint) is list and typing.get_args(hint):
         return f"a list of {_hint_name(typing.get_args(hint)[0])}"
+    args = typing.get_args(hint)
+    if type(None) in args and len(args) == 2:  # Optional[X]: name X, then "or null"
+        return _hint_name(next(a for a in args if a is not type(None))) + " or null"
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
@@ -310,7 +313,7 @@ NOT_HASHED = (
 HASHED_WHEN_SET = (
     "eval.bertscore_num_layers", "model.decoding", "model.lightgcn_valid_topk",
     "model.alternative_reference", "model.teacher_max_tokens", "model.lightgcn_negatives",
-    "eval.judge_temperature",
+    "eval.judge_temperature", "model.precision",
 )  # fmt: skip
 
 

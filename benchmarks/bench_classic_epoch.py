@@ -3,7 +3,7 @@ validation pass, the checkpoint), today's code against an older commit's, in one
 same prepared data and the same initial weights, interleaved A-B-B-A (benchmarks/abba.py).
 
     python benchmarks/bench_classic_epoch.py --method peter [--versus d4e9976] [--steps 0]
-        [--rounds 1] [--dataset amazon-instruments] [--profile cpu]
+        [--rounds 1] [--dataset amazon-instruments] [--profile cpu] [--precision bf16]
 
 The older commit's baselines/peter.py, baselines/cer.py and bench/adapters/torch_loop.py are
 read with `git show` and imported under other names; everything else (data, corpus, tensors) is
@@ -12,7 +12,8 @@ old side sets glibc's largest adaptive thresholds (mmap above 32 MB, trim above 
 each call. `--steps N` stops the epoch after N optimizer steps (0: the whole epoch). Prints wall and
 CPU seconds per call, the new/old ratios, and how far the two sides' per-step losses, validation
 scalars and final weights are apart (same seed, so only float rounding may differ). Run with
-OMP_NUM_THREADS=1 (the `cpu` profiles' `threads: 1`).
+OMP_NUM_THREADS=1 (the `cpu` profiles' `threads: 1`). `--precision bf16` trains the new side
+under bf16 autocast (`model.precision`); `--versus HEAD` then times that option alone.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def main() -> int:
     ap.add_argument("--profile", default="cpu")
     ap.add_argument("--steps", type=int, default=0, help="stop each epoch after this many steps (0: whole epoch)")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="the new side's model.precision")
     args = ap.parse_args()
 
     import torch
@@ -112,7 +114,7 @@ def main() -> int:
 
     from bench.adapters.heap import keep_freed_memory
 
-    def side(loop, method, name):
+    def side(loop, method, name, settings):
         def epoch():
             # the new fit keeps freed memory in the heap (bench/adapters/heap.py); the old one
             # gets glibc's own most generous state: mmap above 32 MB, trim above 64 MB
@@ -135,8 +137,9 @@ def main() -> int:
         return epoch
 
     a, b = abba(
-        side(old["_old_torch_loop"], old_method, "old"), side(torch_loop, new_method, "new"),
-        rounds=args.rounds, names=(f"old {args.versus}", "new"),
+        side(old["_old_torch_loop"], old_method, "old", settings),
+        side(torch_loop, new_method, "new", dataclasses.replace(settings, precision=args.precision)),
+        rounds=args.rounds, names=(f"old {args.versus}", f"new {args.precision or 'fp32'}"),
     )  # fmt: skip
     (la, rowa, wa), (lb, rowb, wb) = a.result, b.result
     print(f"  steps: {len(la)} old, {len(lb)} new; max |step loss difference| {max(abs(x - y) for x, y in zip(la, lb, strict=True)):.3g}")

@@ -25,6 +25,7 @@ loss is.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -50,6 +51,10 @@ class LoopSettings:
     lr_decay: float = 1.0  # lr *= lr_decay after each epoch without improvement
     clip: float | None = None  # max gradient norm
     weight_decay: float = 0.0
+    # None (= fp32): every product in float32. "bf16": the training and validation forwards
+    # under CPU/CUDA autocast to bfloat16 (products in bf16, losses and weights in fp32): a
+    # different computation, so a method exposes it as a hashed-when-set `model.precision`
+    precision: str | None = None
 
     @classmethod
     def from_params(cls, params: Any) -> LoopSettings:
@@ -100,11 +105,24 @@ def make_optimizer(model: torch.nn.Module, s: LoopSettings) -> torch.optim.Optim
     raise ValueError(f"unknown optimizer {s.optimizer!r}; use 'adam' or 'sgd'")
 
 
-def train_step(model, batch, loss_fn: LossFn, optimizer, clip: float | None) -> dict[str, float]:
+def autocast(model, precision: str | None):
+    """The forward's precision context: a no-op for fp32 (None), bf16 autocast otherwise."""
+    if precision in (None, "fp32"):
+        return contextlib.nullcontext()
+    if precision != "bf16":
+        raise ValueError(f"unknown precision {precision!r}; use fp32 or bf16")
+    device = next(model.parameters()).device.type
+    return torch.autocast(device_type=device, dtype=torch.bfloat16)
+
+
+def train_step(
+    model, batch, loss_fn: LossFn, optimizer, clip: float | None, precision: str | None = None
+) -> dict[str, float]:
     """One optimizer step; returns the logged scalars (with "loss")."""
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    loss, scalars = loss_fn(model, batch)
+    with autocast(model, precision):
+        loss, scalars = loss_fn(model, batch)
     loss.backward()
     if clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
@@ -113,13 +131,17 @@ def train_step(model, batch, loss_fn: LossFn, optimizer, clip: float | None) -> 
 
 
 @torch.no_grad()
-def evaluate(model, data: TensorBatches, loss_fn: LossFn, batch_size: int, device) -> dict[str, float]:
-    """Sample-weighted means of the scalars over `data` (eval mode, no grad)."""
+def evaluate(
+    model, data: TensorBatches, loss_fn: LossFn, batch_size: int, device, precision: str | None = None
+) -> dict[str, float]:
+    """Sample-weighted means of the scalars over `data` (eval mode, no grad), in the training's
+    precision (the validation objective chooses the epoch kept)."""
     model.eval()
     totals: dict[str, float] = {}
     count = 0
     for batch in data.batches(batch_size, device=device):
-        loss, scalars = loss_fn(model, batch)
+        with autocast(model, precision):
+            loss, scalars = loss_fn(model, batch)
         n = len(next(iter(batch.values())))
         for k, v in {"loss": float(loss), **scalars}.items():
             totals[k] = totals.get(k, 0.0) + float(v) * n
@@ -152,7 +174,7 @@ def fit_loop(
         seen = 0
         with run.progress(f"{stage} epoch {epoch}", train.num_batches(s.batch_size)) as advance:
             for batch in train.batches(s.batch_size, shuffle=True, generator=generator, device=device):
-                scalars = train_step(model, batch, loss_fn, optimizer, s.clip)
+                scalars = train_step(model, batch, loss_fn, optimizer, s.clip, s.precision)
                 n = len(batch["user"]) if "user" in batch else len(next(iter(batch.values())))
                 for k, v in scalars.items():
                     sums[k] = sums.get(k, 0.0) + v * n
@@ -164,7 +186,7 @@ def fit_loop(
         row: dict[str, Any] = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"]}
         row.update({f"train_{k}": v / max(seen, 1) for k, v in sums.items()})
         if valid is not None and len(valid):
-            val = evaluate(model, valid, loss_fn, s.batch_size, device)
+            val = evaluate(model, valid, loss_fn, s.batch_size, device, s.precision)
             row.update({f"valid_{k}": v for k, v in val.items()})
             current = _objective(val)
         else:

@@ -91,3 +91,42 @@ def test_keep_freed_memory_is_a_bool_and_changes_no_value():
     before = (x @ x).sum().item()
     assert isinstance(keep_freed_memory(), bool)
     assert (x @ x).sum().item() == before
+
+
+def _step_loss(cls, precision):
+    from bench.adapters.torch_loop import train_step
+
+    model = net(cls)
+    user, item, seq = batch()
+    seen = {}
+
+    def loss_fn(m, b):
+        hidden = m(b["user"], b["item"], b["seq"][:, :-1])
+        return text_loss(m, hidden, b["seq"][:, 1:], PAD), {}
+
+    # the word decoder, the product that dominates a step
+    model.hidden2token.register_forward_hook(lambda mod, args, out: seen.update(logits=out.dtype))
+
+    opt = make_optimizer(model, LoopSettings(optimizer="adam", lr=1e-3))
+    torch.manual_seed(3)  # the same dropout draws on both sides
+    out = train_step(model, {"user": user, "item": item, "seq": seq}, loss_fn, opt, 1.0, precision)
+    return out["loss"], seen["logits"], model
+
+
+@pytest.mark.parametrize("cls", [PETERNet, CERNet])
+def test_bf16_precision_runs_the_products_in_bf16_and_keeps_loss_and_weights_fp32(cls):
+    loss32, logits32, m32 = _step_loss(cls, None)
+    loss_named, _, m_named = _step_loss(cls, "fp32")
+    loss16, logits16, m16 = _step_loss(cls, "bf16")
+    assert logits32 == torch.float32 and logits16 == torch.bfloat16
+    assert loss_named == loss32  # "fp32" is exactly the default
+    assert all(torch.equal(a, b) for a, b in zip(m32.parameters(), m_named.parameters(), strict=True))
+    assert all(p.dtype == torch.float32 for p in m16.parameters())
+    assert abs(loss16 - loss32) / loss32 < 1e-2  # bf16 keeps 8 bits of mantissa: close, not equal
+
+
+def test_an_unknown_precision_is_refused():
+    from bench.adapters.torch_loop import autocast
+
+    with pytest.raises(ValueError, match="fp32 or bf16"):
+        autocast(net(PETERNet), "fp16")
