@@ -9,7 +9,10 @@ One server, several served model names, each answered through bench.backbones.ch
 - a *judge* name is answered by `ScriptedJudge`: a random-weight model never writes a verdict
   or a score, so a judge that must be parsed answers in the shape the prompt asks for
   (a verdict "A"/"B" when the prompt offers the two, else a bare integer 1-5), chosen by a hash
-  of the prompt — deterministic, and both outcomes occur.
+  — deterministic, and both outcomes occur. A verdict prefers the explanation whose own text
+  hashes higher, so the two orders of a swapped pair agree: a hash of the whole prompt made the
+  orders agree by chance only, and a run whose four pairs all disagreed (1 in 16, with the
+  teacher's texts varying by float rounding) had no preference pairs to train on.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+# metrics.pairwise_judge.JUDGE_USER: the two explanations as shown, A then B
+_SHOWN_A_AND_B = re.compile(r"Explanation A:\n(.*?)\n\nExplanation B:\n(.*?)\n\nAnswer", re.DOTALL)
 _OFFERS_A_AND_B = re.compile(r"\b(?:explanation|response|answer|option)\s+A\b.*\b(?:explanation|response|answer|option)\s+B\b",
                              re.IGNORECASE | re.DOTALL)  # fmt: skip
 
@@ -42,7 +47,12 @@ class ScriptedJudge:
         h = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
         with self._lock:
             self.requests += 1
-        reply = ("A" if h % 2 else "B") if _OFFERS_A_AND_B.search(text) else str(1 + h % 5)
+        shown = _SHOWN_A_AND_B.search(text)
+        if shown:  # the same explanation wins in either order
+            a, b = (hashlib.sha256(x.encode()).hexdigest() for x in shown.groups())
+            reply = "A" if a > b else "B"
+        else:
+            reply = ("A" if h % 2 else "B") if _OFFERS_A_AND_B.search(text) else str(1 + h % 5)
         return reply, "stop", len(text.split()), 1
 
 
