@@ -26,7 +26,9 @@ loss is.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -112,7 +114,25 @@ def autocast(model, precision: str | None):
     if precision != "bf16":
         raise ValueError(f"unknown precision {precision!r}; use fp32 or bf16")
     device = next(model.parameters()).device.type
+    if device == "cpu" and not cpu_has_native_bf16():
+        warn_once("model.precision=bf16 on a CPU without native bf16 (no avx512_bf16 or amx_bf16 in "
+                  "/proc/cpuinfo): the products are emulated and slower than fp32")  # fmt: skip
     return torch.autocast(device_type=device, dtype=torch.bfloat16)
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 dot products natively (Linux flags; elsewhere assumed)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return True  # not Linux: nothing to read, no warning
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+@functools.cache
+def warn_once(message: str) -> None:
+    logging.getLogger(__name__).warning(message)
 
 
 def train_step(

@@ -130,3 +130,19 @@ def test_an_unknown_precision_is_refused():
 
     with pytest.raises(ValueError, match="fp32 or bf16"):
         autocast(net(PETERNet), "fp16")
+
+
+def test_bf16_on_a_cpu_without_native_bf16_warns_once(monkeypatch, caplog):
+    from bench.adapters import torch_loop
+
+    monkeypatch.setattr(torch_loop, "cpu_has_native_bf16", lambda: False)
+    torch_loop.warn_once.cache_clear()
+    model = net(PETERNet)
+    with caplog.at_level("WARNING", logger="bench.adapters.torch_loop"):
+        for _ in range(2):
+            with torch_loop.autocast(model, "bf16"):
+                pass
+    assert [r.message for r in caplog.records].count(
+        "model.precision=bf16 on a CPU without native bf16 (no avx512_bf16 or amx_bf16 in "
+        "/proc/cpuinfo): the products are emulated and slower than fp32"
+    ) == 1
