@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 from bench.api.errors import BenchError, MetricUnavailable
 from bench.api.loads import Checkpoint, Load
+from bench.api.notices import warn_once
 from bench.api.progress import bar
 from bench.api.settings import Settings
 from bench.encoders import EMBEDDED_NAME, embedded_minilm_path
@@ -65,7 +66,6 @@ class BERTScoreSettings(Settings):
 log = logging.getLogger(__name__)
 _SCORERS: dict[tuple, Any] = {}
 _ENCODERS: dict[tuple, Any] = {}  # (scorer key, engine) -> an ONNX encoder, or None: torch
-_SAID: set[str] = set()
 _EMBEDDINGS: dict[tuple, EmbeddingCache] = {}
 _PAIR_CACHE: dict[tuple[str, str, str], tuple[float, float, float]] = {}
 
@@ -246,7 +246,8 @@ class BERTScore(Metric):
             if self.engine == "torch" or (self.engine == "auto" and not on_cpu):
                 return None
             if self.dtype != "float32" or not on_cpu:
-                _say_once(
+                warn_once(
+                    log,
                     f"BERTScore [{self.checkpoint}]: eval.bertscore_engine=onnx runs float32 on "
                     "the CPU only; this encoder runs on torch"
                 )
@@ -258,7 +259,8 @@ class BERTScore(Metric):
                     scorer._model, self.model_path, self.num_layers, name=self.label
                 )
             except OnnxUnavailable as exc:
-                _say_once(
+                warn_once(
+                    log,
                     f"BERTScore [{self.checkpoint}]: encoder on torch, not ONNX Runtime: {exc} "
                     "(the same values within 1e-5, only slower; eval.bertscore_engine=torch "
                     "silences this)"
@@ -381,12 +383,6 @@ def _under_autocast(model: Any, dtype: str) -> Any:
             return (out[0].float(),)
 
     return AutocastEncoder()
-
-
-def _say_once(line: str) -> None:
-    if line not in _SAID:
-        _SAID.add(line)
-        log.warning(line)
 
 
 def _pair_key(cand: str, ref: str) -> str:

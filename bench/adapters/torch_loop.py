@@ -38,6 +38,9 @@ from typing import Any
 
 import torch
 
+from bench.api.notices import warn_once
+
+log = logging.getLogger(__name__)
 CHECKPOINT = "best.pt"
 HISTORY = "history.json"
 
@@ -115,8 +118,8 @@ def autocast(model, precision: str | None):
         raise ValueError(f"unknown precision {precision!r}; use fp32 or bf16")
     device = next(model.parameters()).device.type
     if device == "cpu" and not cpu_has_native_bf16():
-        warn_once("model.precision=bf16 on a CPU without native bf16 (no avx512_bf16 or amx_bf16 in "
-                  "/proc/cpuinfo): the products are emulated and slower than fp32")  # fmt: skip
+        warn_once(log, "model.precision=bf16 on a CPU without native bf16 (no avx512_bf16 or amx_bf16 in "
+                       "/proc/cpuinfo): the products are emulated and slower than fp32")  # fmt: skip
     return torch.autocast(device_type=device, dtype=torch.bfloat16)
 
 
@@ -128,11 +131,6 @@ def cpu_has_native_bf16() -> bool:
     except OSError:
         return True  # not Linux: nothing to read, no warning
     return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-@functools.cache
-def warn_once(message: str) -> None:
-    logging.getLogger(__name__).warning(message)
 
 
 def train_step(

@@ -16,6 +16,7 @@ pytest.importorskip("onnxruntime")
 
 import metrics.bertscore as bertscore_module  # noqa: E402
 import metrics.bertscore_onnx as onnx_module  # noqa: E402
+from bench.api import notices  # noqa: E402
 from metrics.bertscore import BERTScore  # noqa: E402
 from metrics.bertscore_embed import EmbeddingCache, score_pairs  # noqa: E402
 from metrics.settings import EvalConfig  # noqa: E402
@@ -38,7 +39,7 @@ def fresh(monkeypatch, tmp_path):
     monkeypatch.setenv("ERBENCH_CACHE_DIR", str(tmp_path / "cache"))
     for name in ("_ENCODERS", "_PAIR_CACHE", "_EMBEDDINGS"):
         monkeypatch.setattr(bertscore_module, name, {})
-    monkeypatch.setattr(bertscore_module, "_SAID", set())
+    monkeypatch.setattr(notices, "_SAID", set())
     exports: list[str] = []
     real = onnx_module.export
 

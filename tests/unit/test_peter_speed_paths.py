@@ -134,9 +134,10 @@ def test_an_unknown_precision_is_refused():
 
 def test_bf16_on_a_cpu_without_native_bf16_warns_once(monkeypatch, caplog):
     from bench.adapters import torch_loop
+    from bench.api import notices
 
     monkeypatch.setattr(torch_loop, "cpu_has_native_bf16", lambda: False)
-    torch_loop.warn_once.cache_clear()
+    monkeypatch.setattr(notices, "_SAID", set())
     model = net(PETERNet)
     with caplog.at_level("WARNING", logger="bench.adapters.torch_loop"):
         for _ in range(2):
